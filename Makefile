@@ -1,0 +1,67 @@
+# Refinery: `make run` (the whole pipeline on a real sample, local mode) and `make test`.
+# A fresh machine needs only python3 (3.11), Java 17 and Maven: this file makes the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JARS_DIR := .jars
+INSTALLED := $(VENV)/.installed
+JARS := $(JARS_DIR)/.resolved
+CONF ?= conf/local.yaml
+PYTEST_ARGS ?=
+
+export REFINERY_HOME := $(CURDIR)
+export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
+
+.PHONY: all install jars run test test-fast bench lint format bundle clean distclean
+
+all: install jars
+
+install: $(INSTALLED)
+jars: $(JARS)
+
+$(INSTALLED): requirements.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(JARS): scripts/delta-jars/pom.xml scripts/fetch_jars.sh
+	bash scripts/fetch_jars.sh $(JARS_DIR)
+
+## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/
+run: install jars
+	$(BIN)/refinery pipeline --conf $(CONF)
+	$(BIN)/refinery summary --conf $(CONF)
+
+## test: the whole suite (slow tests included), real Spark and real Delta
+test: install jars
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-fast: skip tests marked slow
+test-fast: install jars
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## bench: benchmarks, results as JSON under bench/results/
+bench: install jars
+	$(BIN)/python -m bench.run
+
+lint: install
+	$(BIN)/ruff check libs jobs tests scripts bench setup.py
+	$(BIN)/ruff format --check libs jobs tests scripts bench setup.py
+
+format: install
+	$(BIN)/ruff format libs jobs tests scripts bench setup.py
+	$(BIN)/ruff check --fix libs jobs tests scripts bench setup.py
+
+## bundle: dist/refinery.zip for spark-submit --py-files
+bundle: install
+	$(BIN)/python scripts/build_bundle.py dist/refinery.zip
+
+clean:
+	rm -rf data dist spark-warehouse .pytest_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) $(JARS_DIR)

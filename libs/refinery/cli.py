@@ -1,0 +1,60 @@
+"""The ``refinery`` command.
+
+refinery <job> --conf FILE [--set key=value ...] [--run-id ID]   one job (see ``jobs``)
+refinery pipeline --conf FILE [...]                             every job, in order
+refinery summary --conf FILE [...]                              rows per table, reasons
+refinery jobs                                                   list the jobs
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from refinery.config import ConfigError, load_settings
+from refinery.jobs.runner import EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return EXIT_OK if argv else EXIT_CONFIG
+    command, rest = argv[0], argv[1:]
+    if command in JOBS:
+        return main_for(command, rest)
+    if command == "jobs":
+        print("\n".join(JOBS))
+        return EXIT_OK
+    if command in ("pipeline", "summary"):
+        args = argument_parser(f"refinery {command}").parse_args(rest)
+        try:
+            settings = load_settings(args.conf, args.overrides)
+        except ConfigError as exc:
+            print(f"refinery {command}: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        if command == "pipeline":
+            return run_jobs(list(JOBS), settings, args.run_id)
+        return print_summary(settings)
+    print(
+        f"refinery: unknown command {command!r}; one of: {', '.join([*JOBS, 'pipeline', 'summary', 'jobs'])}",
+        file=sys.stderr,
+    )
+    return EXIT_CONFIG
+
+
+def print_summary(settings) -> int:
+    """Print :func:`refinery.jobs.summary.summary_lines` for the configured tables."""
+    from refinery.jobs.summary import summary_lines
+    from refinery.spark.session import build_spark
+
+    spark = build_spark(settings.spark, f"{settings.app_name}-summary")
+    try:
+        print("\n".join(summary_lines(spark, settings)))
+    finally:
+        spark.stop()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Typed, validated configuration: YAML files, overlays and ``--set`` overrides.
+
+A run's configuration is built in three layers, later ones winning:
+
+1. the YAML files given with ``--conf`` (each may name a parent with ``extends:``, a path
+   relative to itself, so ``conf/local.yaml`` pulls in ``conf/base.yaml``);
+2. repeated ``--set dotted.key=value`` overrides, where ``value`` is read as a YAML scalar
+   (``--set spark.shuffle_partitions=8`` gives an int, ``--set ingest.only=[sms]`` a list);
+3. validation by the pydantic models below, which refuse unknown keys and wrong types.
+
+Any problem raises :class:`ConfigError`, whose message names the dotted key and the fix; the
+job runner turns it into exit code 2 before Spark is started.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue")
+CATALOG_PREFIX = "catalog:"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a message that names the key and the fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SparkSettings(_Strict):
+    """How the SparkSession is built (see :mod:`refinery.spark.session`)."""
+
+    mode: Literal["local", "cluster"] = "local"
+    #: Spark master URL. ``None`` means ``local[local_cores]`` in local mode, and in cluster
+    #: mode whatever ``spark-submit --master`` said.
+    master: str | None = None
+    local_cores: int = Field(2, ge=1)
+    #: Shuffle partitions; Spark's default of 200 is far too many for local mode.
+    shuffle_partitions: int = Field(4, ge=1)
+    driver_memory: str | None = "2g"
+    #: Folder holding the Delta jars resolved by ``make jars`` (relative to the project root).
+    jars_dir: str = ".jars"
+    ui_enabled: bool = False
+    log_level: str = "WARN"
+    #: Extra Spark properties passed through as they are.
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class TablesSettings(_Strict):
+    """Where each Delta table lives: a path (local, ``hdfs://``, ``s3a://`` …) or
+    ``catalog:db.name`` for a metastore table."""
+
+    bronze: str
+    silver: str
+    quarantine: str
+    gold: str
+    metrics: str
+    review_queue: str
+
+    @field_validator(*TABLE_NAMES)
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty path or catalog:db.name")
+        return resolve_path(value)
+
+
+ColumnRef = int | str
+
+
+class SourceColumns(_Strict):
+    """Which input column feeds each bronze field: a 0-based index for files without a
+    header, or a name (header row, JSON key, Parquet column)."""
+
+    text: ColumnRef | list[ColumnRef]
+    label: ColumnRef | None = None
+    id: ColumnRef | None = None
+    event_ts: ColumnRef | None = None
+
+
+class SourceSettings(_Strict):
+    """One input: a file, folder or glob, its format, encoding and column mapping."""
+
+    enabled: bool = True
+    #: File, folder or glob, or a list of them; relative paths start at ``ingest.input_root``.
+    path: str | list[str]
+    format: Literal["jsonl", "csv", "tsv", "text", "parquet"]
+    #: A Python codec name, or ``auto`` (BOM, then strict UTF-8, then charset detection).
+    encoding: str = "auto"
+    #: Codec tried for a line that does not decode with ``encoding``; ``None`` quarantines it.
+    fallback_encoding: str | None = None
+    header: bool = False
+    delimiter: str | None = None
+    #: ``minimal``: RFC-4180 quotes; ``none``: quotes are ordinary characters (raw TSV).
+    quoting: Literal["minimal", "none"] = "minimal"
+    columns: SourceColumns = Field(default_factory=lambda: SourceColumns(text=0))
+    #: Separator used when ``columns.text`` lists several columns (title + body).
+    text_join: str = "\n"
+    #: Regex with one group, applied to the file name, giving the label (``rt-polarity.pos``).
+    label_from_path: str | None = None
+    #: Raw label → label name (``"1": World``); raw labels not in the map pass unchanged.
+    label_map: dict[str, str] = Field(default_factory=dict)
+    #: Allowed labels after mapping; ``None`` accepts any. A label outside is quarantined.
+    labels: list[str] | None = None
+    #: Quarantine records without a label (after mapping).
+    label_required: bool = True
+    #: ``strftime``-less Spark datetime pattern for ``event_ts``; ``None`` lets Spark parse ISO.
+    event_ts_format: str | None = None
+
+    @field_validator("encoding", "fallback_encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        import codecs
+
+        if value is None or value == "auto":
+            return value
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use a Python codec name or 'auto'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _delimiter_for_format(self) -> SourceSettings:
+        if self.delimiter is None and self.format in ("csv", "tsv"):
+            self.delimiter = "," if self.format == "csv" else "\t"
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ValueError("delimiter must be exactly one character")
+        if self.label_from_path is not None:
+            import re
+
+            if re.compile(self.label_from_path).groups != 1:
+                raise ValueError("label_from_path must be a regex with exactly one group")
+        return self
+
+
+class IngestSettings(_Strict):
+    """The ``ingest`` job: files → ``bronze``."""
+
+    #: Relative source paths are joined to this folder (relative to the working directory).
+    input_root: str = "."
+    #: Batch name (the ``ingest_batch`` partition). ``auto``: derived from the input files'
+    #: paths and sizes, so re-ingesting the same files replaces the same partition.
+    batch: str = "auto"
+    #: Names of the sources to ingest; ``None`` ingests every enabled source.
+    only: list[str] | None = None
+    #: Longest accepted text, in characters; longer records are quarantined.
+    max_text_chars: int = Field(100_000, ge=1)
+    #: Original payload kept in quarantine rows, in characters.
+    payload_max_chars: int = Field(4_000, ge=16)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    @field_validator("batch")
+    @classmethod
+    def _batch_name(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_.:+-]{1,128}", value):
+            raise ValueError("use 1-128 characters from A-Z a-z 0-9 _ . : + - (e.g. 2026-11-28)")
+        return value
+
+    @model_validator(mode="after")
+    def _only_names_sources(self) -> IngestSettings:
+        for name in self.only or []:
+            if name not in self.sources:
+                raise ValueError(f"ingest.only names {name!r}, which is not in ingest.sources")
+        return self
+
+    def selected_sources(self) -> dict[str, SourceSettings]:
+        """The sources this run ingests, in name order."""
+        names = self.only if self.only is not None else [n for n, s in self.sources.items() if s.enabled]
+        return {name: self.sources[name] for name in sorted(names)}
+
+
+class Settings(_Strict):
+    """The whole configuration of a Refinery run."""
+
+    app_name: str = "refinery"
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    tables: TablesSettings
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_settings(conf_files: list[str | os.PathLike[str]], overrides: list[str] | None = None) -> Settings:
+    """Read ``conf_files`` in order (each with its ``extends`` chain), apply ``overrides``
+    (``dotted.key=value``) and validate.
+
+    Raises :class:`ConfigError` naming the key and the fix.
+    """
+    if not conf_files:
+        raise ConfigError("no config file given: pass --conf conf/local.yaml (or another overlay)")
+    merged: dict[str, Any] = {}
+    for conf_file in conf_files:
+        merged = deep_merge(merged, _read_with_parents(Path(conf_file), seen=()))
+    for override in overrides or []:
+        apply_override(merged, override)
+    return validate_settings(merged)
+
+
+def validate_settings(raw: dict[str, Any]) -> Settings:
+    """Validate a merged mapping, turning pydantic's errors into one :class:`ConfigError`."""
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe_errors(exc)) from None
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Return ``base`` updated by ``overlay``: mappings merge key by key, anything else
+    (scalars, lists) is replaced."""
+    result = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def apply_override(tree: dict[str, Any], assignment: str) -> None:
+    """Apply one ``dotted.key=value`` to ``tree`` in place; ``value`` is parsed as YAML."""
+    key, sep, raw_value = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {assignment!r}: expected dotted.key=value, e.g. --set spark.shuffle_partitions=8")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {raw_value!r} is not valid YAML ({exc.problem}); quote it") from None
+    node: Any = tree
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part) if isinstance(node, dict) else None
+        if child is None:
+            child = {}
+            node[part] = child
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(f"--set {key}: {where} is a {type(child).__name__}, not a mapping; set {where} itself")
+        node = child
+    node[parts[-1]] = value
+
+
+def _read_with_parents(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError(f"{path}: 'extends' forms a cycle through {resolved}; remove one link")
+    if not resolved.is_file():
+        raise ConfigError(f"config file {path} not found; pass an existing YAML file to --conf")
+    try:
+        data = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, not a {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends must be a file path string")
+    base = _read_with_parents(resolved.parent / parent, (*seen, resolved))
+    return deep_merge(base, data)
+
+
+_FIXES = {
+    "missing": "add it to your config file or pass --set {key}=VALUE",
+    "extra_forbidden": "remove it, or check its spelling against conf/base.yaml",
+    "literal_error": "use one of the allowed values",
+}
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union")))
+        # pydantic reports union members as loc parts like 'int' / 'str'; keep the user's key.
+        key = ".".join(p for p in key.split(".") if p not in ("int", "str", "list[union[int,str]]")) or "(top level)"
+        fix = _FIXES.get(error["type"], "fix the value's type or range as described")
+        lines.append(f"config key '{key}': {error['msg']}; fix: {fix.format(key=key)}")
+    return "invalid configuration:\n  " + "\n  ".join(dict.fromkeys(lines))
+
+
+def resolve_path(path: str, root: str | os.PathLike[str] | None = None) -> str:
+    """``path`` made absolute against ``root`` (default: the working directory), unless it
+    carries a URI scheme (``s3a://``, ``hdfs://``, ``file:``) or names a catalog table."""
+    if path.startswith(CATALOG_PREFIX) or "://" in path or path.startswith("file:"):
+        return path
+    base = Path(root) if root is not None else Path.cwd()
+    return str((base / os.path.expanduser(path)).resolve())

@@ -1,0 +1,120 @@
+"""The job contract shared by ``spark-submit jobs/<job>.py`` and ``refinery <job>``.
+
+Arguments: ``--conf FILE`` (repeatable, later files win), ``--set dotted.key=value``
+(repeatable), ``--run-id ID`` (default: a new one). Exit codes: 0 success, 1 the job failed
+(or its counts did not reconcile), 2 bad configuration or arguments, reported before Spark
+starts whenever the problem is in the config itself.
+
+Each run writes one ``metrics`` row per stage and logs JSON lines carrying its run_id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from refinery.config import ConfigError, Settings, load_settings
+from refinery.jobs.context import JobContext, JobResult
+from refinery.logs import job_logger
+
+#: Job name → module with ``run(ctx: JobContext) -> JobResult``, in pipeline order.
+JOBS: dict[str, str] = {
+    "ingest": "refinery.jobs.ingest",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.:+-]{1,128}$")
+
+
+def argument_parser(prog: str) -> argparse.ArgumentParser:
+    """The options every job accepts."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--conf", action="append", default=[], metavar="FILE", help="YAML config; repeatable")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    parser.add_argument("--run-id", default=None, help="reuse an id to rerun a run idempotently")
+    return parser
+
+
+def new_run_id(job: str) -> str:
+    """``<job>-<UTC time>-<8 hex>``: sortable by time, unique across machines."""
+    return f"{job}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def main_for(job: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``jobs/<job>.py`` and ``refinery <job>``: parse, configure, run."""
+    parser = argument_parser(f"refinery {job}")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
+        return int(exc.code or 0)
+    try:
+        settings = load_settings(args.conf, args.overrides)
+        if args.run_id is not None and not _RUN_ID.match(args.run_id):
+            raise ConfigError("--run-id: use 1-128 characters from A-Z a-z 0-9 _ . : + -")
+    except ConfigError as exc:
+        print(f"refinery {job}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return run_jobs([job], settings, args.run_id)
+
+
+def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None) -> int:
+    """Run ``jobs`` in order in one SparkSession; stop at the first failure."""
+    from refinery.spark.session import build_spark
+
+    try:
+        spark = build_spark(settings.spark, settings.app_name)
+    except ConfigError as exc:
+        print(f"refinery: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        for job in jobs:
+            code = run_one(job, settings, spark, run_id or new_run_id(job))
+            if code != EXIT_OK:
+                return code
+        return EXIT_OK
+    finally:
+        spark.stop()
+
+
+def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
+    """Run one job, write its metrics, check that its counts reconcile."""
+    from refinery.spark.metrics_table import write_metrics
+
+    log = job_logger(job, run_id)
+    ctx = JobContext(job=job, settings=settings, spark=spark, run_id=run_id, log=log)
+    started = datetime.now(UTC)
+    log.info("job started")
+    try:
+        result: JobResult = importlib.import_module(JOBS[job]).run(ctx)
+    except ConfigError as exc:
+        log.error("bad configuration", extra={"error": str(exc)})
+        print(f"refinery {job}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception:
+        log.exception("job failed")
+        return EXIT_FAILED
+    finished = datetime.now(UTC)
+    write_metrics(spark, settings.tables.metrics, run_id, job, result.batch, started, finished, result.stages)
+    failed = False
+    for stage in result.stages:
+        counts = {
+            "stage": stage.stage,
+            "rows_in": stage.rows_in,
+            "rows_out": stage.rows_out,
+            "rows_quarantined": stage.rows_quarantined,
+            "rows_filtered": stage.rows_filtered,
+            "quarantined_by_reason": stage.quarantined_by_reason,
+            "filtered_by_reason": stage.filtered_by_reason,
+            "seconds": stage.seconds,
+        }
+        log.info("stage finished", extra=counts)
+        if not stage.reconciled:
+            log.error("counts do not reconcile", extra={"stage": stage.stage})
+            failed = True
+    log.info("job finished", extra={"batch": result.batch, "seconds": (finished - started).total_seconds()})
+    return EXIT_FAILED if failed else EXIT_OK

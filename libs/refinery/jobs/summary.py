@@ -1,0 +1,43 @@
+"""A short, human-readable account of the tables after a run: rows per table, quarantine
+reasons, the latest run's reconciliation and where the tables are. Counts only, no text."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from refinery.config import TABLE_NAMES, Settings
+from refinery.spark.tables import read_table, table_exists
+
+
+def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
+    """The summary, one line per fact."""
+    tables = settings.tables
+    lines = ["Refinery tables (Delta Lake):"]
+    for name in TABLE_NAMES:
+        location = getattr(tables, name)
+        if table_exists(spark, location):
+            lines.append(f"  {name:<13} {read_table(spark, location).count():>9,} rows  {location}")
+        else:
+            lines.append(f"  {name:<13} {'-':>9}       {location} (not written yet)")
+    if table_exists(spark, tables.bronze):
+        lines.append("bronze rows by source:")
+        for row in read_table(spark, tables.bronze).groupBy("source").count().orderBy("source").collect():
+            lines.append(f"  {row.source:<24} {row['count']:>9,}")
+    if table_exists(spark, tables.quarantine):
+        lines.append("quarantine by stage and reason:")
+        grouped = read_table(spark, tables.quarantine).groupBy("stage", "reason").count().orderBy("stage", "reason")
+        for row in grouped.collect():
+            lines.append(f"  {row.stage:<10} {row.reason:<24} {row['count']:>9,}")
+    if table_exists(spark, tables.metrics):
+        metrics = read_table(spark, tables.metrics)
+        latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
+        rows = metrics.join(latest, ["job", "finished_at"]).where(~F.col("stage").contains("/")).orderBy("finished_at")
+        lines.append("latest run of each job (in = out + quarantined + filtered):")
+        for r in rows.collect():
+            verdict = "reconciled" if r.reconciled else "NOT RECONCILED"
+            lines.append(
+                f"  {r.job:<10} {r.run_id}: in {r.rows_in:,} = out {r.rows_out:,} + quarantined "
+                f"{r.rows_quarantined:,} + filtered {r.rows_filtered:,}  [{verdict}]"
+            )
+    return lines

@@ -1,0 +1,321 @@
+"""File bytes → ingest records, in pure Python (no Spark), one generator per format.
+
+Each input record becomes exactly one output row: a good record (``outcome = "ok"``), a
+quarantined one (``"quarantine"``, with ``reason``, ``detail`` and the original ``payload``) or
+a filtered one (``"filter"``, counted but not kept, e.g. a blank line). So the counts of one
+file always reconcile: records = ok + quarantined + filtered.
+
+The Spark layer (:mod:`refinery.spark.ingest_read`) calls :func:`parse_file` inside
+``mapInPandas`` on whole files read with Spark's ``binaryFile`` source, and
+:func:`record_from_mapping` on Parquet rows, so one set of rules covers every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from refinery.config import ColumnRef, SourceSettings
+from refinery.sources import reasons
+from refinery.text.encoding import DecodedLine, decode_lines, printable_payload
+
+OK, QUARANTINE, FILTER = "ok", "quarantine", "filter"
+
+#: Output columns of every parser, in order (the Spark schema mirrors this).
+RECORD_FIELDS = (
+    "source",
+    "path",
+    "line",
+    "outcome",
+    "reason",
+    "detail",
+    "payload",
+    "text",
+    "label",
+    "raw_id",
+    "raw_event_ts",
+    "meta",
+    "encoding",
+    "content_hash",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits from ``ingest``: longest text and longest quarantine payload (characters)."""
+
+    max_text_chars: int
+    payload_max_chars: int
+
+
+def parse_file(data: bytes, path: str, source: str, spec: SourceSettings, limits: Limits) -> Iterator[dict[str, Any]]:
+    """All records of one file, good and bad, as dicts with :data:`RECORD_FIELDS`."""
+    try:
+        data = _decompress(data, path)
+    except (OSError, EOFError, zlib.error) as exc:
+        yield _rejected(source, path, 0, reasons.UNREADABLE_FILE, f"cannot decompress: {exc}", "", limits)
+        return
+    lines = decode_lines(data, spec.encoding, spec.fallback_encoding)
+    path_label = label_from_path(path, spec.label_from_path)
+    if spec.format == "jsonl":
+        rows = _jsonl_records(lines, path, source, limits)
+    elif spec.format == "text":
+        rows = _text_records(lines, path, source, limits)
+    else:
+        rows = _delimited_records(lines, path, source, spec, limits)
+    for row in rows:
+        if row["outcome"] == OK:
+            row = _finish(row, spec, limits, path_label)
+        yield row
+
+
+def record_from_mapping(
+    values: Mapping[str, Any],
+    path: str,
+    line: int,
+    source: str,
+    spec: SourceSettings,
+    limits: Limits,
+    payload: str,
+    encoding: str | None = None,
+) -> dict[str, Any]:
+    """Map one already-structured record (JSON object, Parquet row, CSV row with header)
+    to a validated ingest row."""
+    row = _mapped(values, path, line, source, spec, limits, payload, encoding)
+    if row["outcome"] == OK:
+        row = _finish(row, spec, limits, label_from_path(path, spec.label_from_path))
+    return row
+
+
+def label_from_path(path: str, pattern: str | None) -> str | None:
+    """The label that ``pattern`` (one regex group) finds in the file name, if any."""
+    if not pattern:
+        return None
+    match = re.search(pattern, path.rsplit("/", 1)[-1])
+    return match.group(1) if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# Formats
+
+
+def _decompress(data: bytes, path: str) -> bytes:
+    if path.endswith(".gz") or data[:2] == b"\x1f\x8b":
+        return gzip.decompress(data)
+    return data
+
+
+def _text_records(lines: Iterable[DecodedLine], path: str, source: str, limits: Limits) -> Iterator[dict]:
+    for line in lines:
+        if line.text is None:
+            yield _undecodable(source, path, line, limits)
+        elif not line.text.strip():
+            yield _filtered(source, path, line.line_no, reasons.BLANK_LINE)
+        else:
+            yield _row(source, path, line.line_no, text=line.text, encoding=line.encoding)
+
+
+def _jsonl_records(lines: Iterable[DecodedLine], path: str, source: str, limits: Limits) -> Iterator[dict]:
+    for line in lines:
+        if line.text is None:
+            yield _undecodable(source, path, line, limits)
+            continue
+        if not line.text.strip():
+            yield _filtered(source, path, line.line_no, reasons.BLANK_LINE)
+            continue
+        try:
+            value = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            yield _rejected(source, path, line.line_no, reasons.MALFORMED_JSON, exc.msg, line.text, limits)
+            continue
+        if not isinstance(value, dict):
+            detail = f"a JSON {type(value).__name__}, not an object"
+            yield _rejected(source, path, line.line_no, reasons.MALFORMED_JSON, detail, line.text, limits)
+            continue
+        yield _row(source, path, line.line_no, __mapping__=value, payload=line.text, encoding=line.encoding)
+
+
+def _delimited_records(
+    lines: Iterable[DecodedLine], path: str, source: str, spec: SourceSettings, limits: Limits
+) -> Iterator[dict]:
+    """CSV/TSV: quoted fields may span lines, so the csv module reads a stream of decoded
+    lines; undecodable lines are reported and left out of that stream."""
+    position: dict[str, Any] = {"first": 0, "last": 0, "raw": [], "encoding": None}
+    side_rows: list[dict] = []
+
+    def stream() -> Iterator[str]:
+        for line in lines:
+            if line.text is None:
+                side_rows.append(_undecodable(source, path, line, limits))
+                continue
+            if not position["first"]:
+                position["first"], position["encoding"] = line.line_no, line.encoding
+            position["last"] = line.line_no
+            position["raw"].append(line.text)
+            yield line.text + "\n"
+
+    quoting = csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL
+    reader = csv.reader(stream(), delimiter=spec.delimiter or ",", quoting=quoting, strict=True)
+    header: list[str] | None = None
+    expected_fields: int | None = None
+    while True:
+        position["first"], position["raw"] = 0, []
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield from _drain(side_rows)
+            payload = "\n".join(position["raw"])
+            yield _rejected(source, path, position["first"], reasons.MALFORMED_RECORD, str(exc), payload, limits)
+            continue
+        yield from _drain(side_rows)
+        line_no = position["first"] or position["last"]
+        payload = "\n".join(position["raw"])
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            yield _filtered(source, path, line_no, reasons.BLANK_LINE)
+            continue
+        if spec.header and header is None:
+            header = fields
+            expected_fields = len(fields)
+            continue
+        if expected_fields is None:
+            expected_fields = len(fields)
+        if len(fields) != expected_fields:
+            detail = f"{len(fields)} fields, expected {expected_fields}"
+            yield _rejected(source, path, line_no, reasons.MALFORMED_RECORD, detail, payload, limits)
+            continue
+        mapping: dict[str | int, Any] = dict(zip(header, fields, strict=False)) if header else dict(enumerate(fields))
+        yield _row(source, path, line_no, __mapping__=mapping, payload=payload, encoding=position["encoding"])
+    yield from _drain(side_rows)
+
+
+def _drain(side_rows: list[dict]) -> Iterator[dict]:
+    while side_rows:
+        yield side_rows.pop(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Column mapping and validation
+
+
+def _mapped(values, path, line, source, spec, limits, payload, encoding) -> dict[str, Any]:
+    columns = spec.columns
+    refs = columns.text if isinstance(columns.text, list) else [columns.text]
+    # The text columns must exist; an absent label, id or event_ts value reads as null
+    # (JSON objects simply leave keys out) and is judged by the rules below.
+    missing = [ref for ref in refs if ref not in values]
+    if missing:
+        detail = "no column " + ", ".join(repr(m) for m in missing)
+        return _rejected(source, path, line, reasons.MISSING_COLUMN, detail, payload, limits)
+    parts = [_as_text(values[ref]) for ref in refs]
+    text = spec.text_join.join(p for p in parts if p) if len(parts) > 1 else parts[0]
+    used = set(refs) | {getattr(columns, n) for n in ("label", "id", "event_ts")}
+    meta = {_meta_key(key): _as_text(value) for key, value in values.items() if key not in used}
+    row = _row(
+        source,
+        path,
+        line,
+        text=text,
+        label=_pick(values, columns.label),
+        raw_id=_pick(values, columns.id),
+        raw_event_ts=_pick(values, columns.event_ts),
+        meta={k: v for k, v in meta.items() if v is not None},
+        encoding=encoding,
+    )
+    row["payload"] = payload
+    return row
+
+
+def _finish(row: dict[str, Any], spec: SourceSettings, limits: Limits, path_label: str | None) -> dict[str, Any]:
+    """Resolve a structured row (from a format parser) and apply the record rules."""
+    if "__mapping__" in row:
+        mapping = row["__mapping__"]
+        row = _mapped(mapping, row["path"], row["line"], row["source"], spec, limits, row["payload"], row["encoding"])
+        if row["outcome"] != OK:
+            return row
+    if path_label is not None and row["label"] is None:
+        row["label"] = path_label
+    if row["label"] is not None:
+        row["label"] = spec.label_map.get(row["label"].strip(), row["label"].strip())
+        if row["label"] == "":
+            row["label"] = None
+    payload = row.get("payload") or row["text"] or ""
+    text = row["text"]
+    if text is None or not text.strip():
+        return _rejected(row["source"], row["path"], row["line"], reasons.EMPTY_TEXT, "", payload, limits)
+    if len(text) > limits.max_text_chars:
+        detail = f"{len(text)} chars > max_text_chars {limits.max_text_chars}"
+        return _rejected(row["source"], row["path"], row["line"], reasons.TEXT_TOO_LONG, detail, payload, limits)
+    if spec.columns.id is not None and not (row["raw_id"] or "").strip():
+        return _rejected(row["source"], row["path"], row["line"], reasons.MISSING_ID, "", payload, limits)
+    if row["label"] is None and spec.label_required:
+        return _rejected(row["source"], row["path"], row["line"], reasons.MISSING_LABEL, "", payload, limits)
+    if row["label"] is not None and spec.labels is not None and row["label"] not in spec.labels:
+        detail = f"label {row['label'][:64]!r} not in {len(spec.labels)} allowed labels"
+        return _rejected(row["source"], row["path"], row["line"], reasons.LABEL_NOT_IN_SET, detail, payload, limits)
+    row["payload"] = None  # good rows carry their content in the typed columns
+    row["content_hash"] = content_hash(text, row["label"], row["meta"])
+    return row
+
+
+def content_hash(text: str, label: str | None, meta: Mapping[str, str]) -> str:
+    """SHA-256 (hex) of a record's content: text, label and meta, independent of where in
+    which file it was found. Equal content gives equal hashes across runs and machines."""
+    canonical = json.dumps([text, label, dict(sorted(meta.items()))], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _row(source: str, path: str, line: int, **values: Any) -> dict[str, Any]:
+    row = dict.fromkeys(RECORD_FIELDS)
+    row.update(source=source, path=path, line=line, outcome=OK, meta={})
+    row.update(values)
+    return row
+
+
+def _rejected(source: str, path: str, line: int, reason: str, detail: str, payload: str, limits: Limits) -> dict:
+    return _row(
+        source,
+        path,
+        line,
+        outcome=QUARANTINE,
+        reason=reason,
+        detail=detail[:500],
+        payload=payload[: limits.payload_max_chars],
+    )
+
+
+def _undecodable(source: str, path: str, line: DecodedLine, limits: Limits) -> dict:
+    payload = printable_payload(line.raw, limits.payload_max_chars)
+    return _rejected(source, path, line.line_no, reasons.UNDECODABLE, line.error or "", payload, limits)
+
+
+def _filtered(source: str, path: str, line: int, reason: str) -> dict:
+    return _row(source, path, line, outcome=FILTER, reason=reason)
+
+
+def _pick(values: Mapping[Any, Any], ref: ColumnRef | None) -> str | None:
+    return None if ref is None else _as_text(values.get(ref))
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, float) and value != value:  # NaN from pandas/Parquet
+        return None
+    return str(value)
+
+
+def _meta_key(key: Any) -> str:
+    return f"col{key}" if isinstance(key, int) else str(key)

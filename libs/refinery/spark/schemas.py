@@ -1,0 +1,71 @@
+"""Schemas of the Delta tables that several jobs write (``quarantine``, ``metrics``) and of
+``bronze``. A job that writes a table selects exactly these columns, in this order."""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    BooleanType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+STRING_MAP = MapType(StringType(), StringType())
+COUNT_MAP = MapType(StringType(), LongType())
+
+BRONZE = StructType(
+    [
+        StructField("id", StringType(), False),
+        StructField("text", StringType(), False),
+        StructField("label", StringType(), True),
+        StructField("source", StringType(), False),
+        StructField("event_ts", TimestampType(), True),
+        StructField("ingest_batch", StringType(), False),
+        StructField("meta", STRING_MAP, True),
+        StructField("content_hash", StringType(), False),
+        StructField("source_path", StringType(), True),
+        StructField("source_line", LongType(), True),
+        StructField("source_encoding", StringType(), True),
+        StructField("run_id", StringType(), False),
+    ]
+)
+
+QUARANTINE = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("stage", StringType(), False),
+        StructField("batch", StringType(), False),
+        StructField("source", StringType(), True),
+        StructField("reason", StringType(), False),
+        StructField("detail", StringType(), True),
+        StructField("record_id", StringType(), True),
+        StructField("payload", StringType(), True),
+        StructField("source_path", StringType(), True),
+        StructField("source_line", LongType(), True),
+        StructField("quarantined_at", TimestampType(), False),
+    ]
+)
+
+METRICS = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("job", StringType(), False),
+        StructField("stage", StringType(), False),
+        StructField("batch", StringType(), True),
+        StructField("started_at", TimestampType(), False),
+        StructField("finished_at", TimestampType(), False),
+        StructField("seconds", DoubleType(), True),
+        StructField("rows_in", LongType(), False),
+        StructField("rows_out", LongType(), False),
+        StructField("rows_quarantined", LongType(), False),
+        StructField("rows_filtered", LongType(), False),
+        StructField("quarantined_by_reason", COUNT_MAP, True),
+        StructField("filtered_by_reason", COUNT_MAP, True),
+        StructField("reconciled", BooleanType(), False),
+        StructField("details", STRING_MAP, True),
+    ]
+)

@@ -1,0 +1,87 @@
+"""The one place a SparkSession is built, for jobs and tests alike.
+
+Every session gets Delta Lake's SQL extension and catalog, the UTC session time zone, Arrow
+for pandas conversion and pandas UDFs, and a shuffle-partition count that suits its mode.
+
+Where the Delta jars come from depends on who starts the JVM:
+
+* **Python starts it** (``refinery <job>``, pytest, a notebook): the jars resolved by
+  ``make jars`` into ``spark.jars_dir`` are put on ``spark.jars`` before the JVM starts; no
+  network is touched. The master is ``spark.master`` or ``local[spark.local_cores]``.
+* **spark-submit starts it** (``PYSPARK_GATEWAY_PORT`` is set): the JVM's classpath is already
+  fixed, so the jars must come with ``--jars`` (``scripts/submit.sh`` adds them) and the master
+  with ``--master``; the builder only adds the SQL settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from refinery.config import ConfigError, SparkSettings
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def under_spark_submit() -> bool:
+    """True when this Python process is a driver launched by ``spark-submit``."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def delta_jars(jars_dir: str | os.PathLike[str]) -> list[str]:
+    """Absolute paths of the jars in ``jars_dir``; fail with the fix when Delta is missing."""
+    folder = Path(jars_dir)
+    if not folder.is_absolute():
+        folder = Path(os.environ.get("REFINERY_HOME", Path.cwd())) / folder
+    jars = sorted(str(p.resolve()) for p in folder.glob("*.jar"))
+    if not any(Path(j).name.startswith("delta-spark_") for j in jars):
+        raise ConfigError(
+            f"config key 'spark.jars_dir': no delta-spark jar in {folder}; "
+            "fix: run `make jars` (resolves io.delta:delta-spark_2.13 from Maven Central) "
+            "or point spark.jars_dir at a folder holding the Delta jars"
+        )
+    return jars
+
+
+def session_conf(settings: SparkSettings) -> dict[str, str]:
+    """The Spark properties a Refinery session sets, without starting anything."""
+    conf = {
+        "spark.sql.extensions": DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.ui.enabled": str(settings.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        # Delta's own defaults favour clusters; these keep local runs quick and quiet.
+        "spark.databricks.delta.snapshotPartitions": str(max(1, settings.shuffle_partitions)),
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+    }
+    if not under_spark_submit():
+        conf["spark.master"] = settings.master or f"local[{settings.local_cores}]"
+        conf["spark.jars"] = ",".join(delta_jars(settings.jars_dir))
+        if settings.driver_memory:
+            conf["spark.driver.memory"] = settings.driver_memory
+        # Python workers must run this interpreter (the venv), not `python3` on PATH; the
+        # JVM started below inherits the environment and passes it to the workers it forks.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        conf["spark.sql.warehouse.dir"] = str(Path(os.environ.get("REFINERY_HOME", Path.cwd())) / "spark-warehouse")
+    elif settings.master:
+        conf["spark.master"] = settings.master
+    conf.update(settings.conf)
+    return conf
+
+
+def build_spark(settings: SparkSettings, app_name: str = "refinery") -> SparkSession:
+    """Build (or return the running) SparkSession configured for Refinery and Delta."""
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.log_level)
+    return spark

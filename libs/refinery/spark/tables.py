@@ -1,0 +1,64 @@
+"""Reading and writing the Delta tables named in ``tables.*``.
+
+A location is a path (local, ``hdfs://``, ``s3a://`` …) or ``catalog:db.name``. Writes are
+idempotent by construction: a job replaces exactly the slice it owns (``replaceWhere`` on the
+batch, the stage or the run), so rerunning it leaves the table as one run would.
+"""
+
+from __future__ import annotations
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from refinery.config import CATALOG_PREFIX
+
+
+def is_catalog_name(location: str) -> bool:
+    """True when ``location`` names a metastore table (``catalog:db.name``)."""
+    return location.startswith(CATALOG_PREFIX)
+
+
+def table_exists(spark: SparkSession, location: str) -> bool:
+    """True when a Delta table exists at ``location``."""
+    if is_catalog_name(location):
+        return spark.catalog.tableExists(location[len(CATALOG_PREFIX) :])
+    return DeltaTable.isDeltaTable(spark, location)
+
+
+def read_table(spark: SparkSession, location: str) -> DataFrame:
+    """The current snapshot of the Delta table at ``location``."""
+    if is_catalog_name(location):
+        return spark.read.table(location[len(CATALOG_PREFIX) :])
+    return spark.read.format("delta").load(location)
+
+
+def delta_table(spark: SparkSession, location: str) -> DeltaTable:
+    """The :class:`DeltaTable` handle (history, merge, vacuum) for ``location``."""
+    if is_catalog_name(location):
+        return DeltaTable.forName(spark, location[len(CATALOG_PREFIX) :])
+    return DeltaTable.forPath(spark, location)
+
+
+def replace_slice(
+    df: DataFrame,
+    location: str,
+    predicate: str,
+    partition_by: list[str] | None = None,
+) -> None:
+    """Atomically replace the rows matching ``predicate`` with ``df`` (Delta ``replaceWhere``).
+
+    Creates the table on first write. Every row of ``df`` must satisfy ``predicate``; Delta
+    checks that and fails the commit otherwise, so a job can never overwrite another slice.
+    """
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if is_catalog_name(location):
+        writer.saveAsTable(location[len(CATALOG_PREFIX) :])
+    else:
+        writer.save(location)
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal (quotes and backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

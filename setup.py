@@ -1,0 +1,25 @@
+"""Refinery: PySpark + Delta Lake jobs that turn raw multilingual corpora into clean,
+balanced, label-verified training data."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="refinery",
+    version="0.1.0",
+    description=__doc__,
+    package_dir={"": "libs"},
+    packages=find_packages("libs"),
+    python_requires=">=3.11",
+    # Versions are pinned in requirements.txt (what `make` installs); these are the ranges
+    # the code is written against, for installing the wheel into another environment.
+    install_requires=[
+        "pyspark>=4.0.1,<4.1",
+        "delta-spark>=4.0.1,<4.1",
+        "pyarrow>=15",
+        "pandas>=2.2,<3",
+        "PyYAML>=6",
+        "pydantic>=2.7,<3",
+        "charset-normalizer>=3",
+    ],
+    entry_points={"console_scripts": ["refinery=refinery.cli:main"]},
+)

@@ -1,0 +1,354 @@
+"""Unit tests of :mod:`refinery.config`, :mod:`refinery.report.metrics` and the CLI's
+configuration errors (no Spark is started)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from refinery.config import TABLE_NAMES, ConfigError, apply_override, deep_merge, load_settings, resolve_path
+from refinery.report.metrics import StageMetrics, merge_reasons
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "conf" / "local.yaml"
+TABLES = {name: f"data/{name}" for name in TABLE_NAMES}
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def config_error(conf_files: list, overrides: list[str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(conf_files, overrides)
+    return str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The shipped overlays
+
+
+def test_local_yaml_selects_the_four_demo_sources() -> None:
+    settings = load_settings([LOCAL])
+    assert list(settings.ingest.selected_sources()) == ["ag_news", "chnsenticorp", "sms_spam", "thucnews"]
+    # Values from each link of local.yaml -> corpora.yaml -> base.yaml.
+    assert settings.spark.mode == "local"
+    assert settings.spark.shuffle_partitions == 4
+    assert settings.ingest.input_root == "../shared/corpora"
+    assert settings.ingest.payload_max_chars == 4000
+    assert settings.app_name == "refinery"
+    assert len(settings.ingest.sources) > 4  # the disabled ones are still described
+
+
+def test_local_yaml_with_only_override() -> None:
+    settings = load_settings([LOCAL], ["ingest.only=[mr_polarity, ag_news]"])
+    assert list(settings.ingest.selected_sources()) == ["ag_news", "mr_polarity"]
+
+
+def test_cluster_yaml_loads() -> None:
+    settings = load_settings([ROOT / "conf" / "cluster.yaml"])
+    assert settings.spark.mode == "cluster"
+    assert settings.spark.shuffle_partitions == 200
+    assert settings.spark.driver_memory is None
+    assert settings.tables.bronze == "/srv/refinery/data/bronze"
+
+
+def test_no_config_file_is_an_error() -> None:
+    assert "--conf" in config_error([])
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    message = config_error([tmp_path / "nope.yaml"])
+    assert "nope.yaml" in message and "not found" in message
+
+
+def test_non_mapping_yaml_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n", encoding="utf-8")
+    assert "mapping" in config_error([path])
+
+
+# --------------------------------------------------------------------------------------------
+# extends
+
+
+def test_extends_chain_merges_parents_relative_to_each_file(tmp_path: Path) -> None:
+    write_yaml(tmp_path / "root.yaml", {"app_name": "root", "tables": TABLES, "spark": {"local_cores": 3}})
+    write_yaml(tmp_path / "mid" / "mid.yaml", {"extends": "../root.yaml", "spark": {"shuffle_partitions": 7}})
+    leaf = write_yaml(tmp_path / "mid" / "leaf" / "leaf.yaml", {"extends": "../mid.yaml", "app_name": "leaf"})
+
+    settings = load_settings([leaf])
+    assert settings.app_name == "leaf"  # the child wins
+    assert settings.spark.shuffle_partitions == 7  # from the middle link
+    assert settings.spark.local_cores == 3  # from the root, merged key by key
+    assert settings.spark.log_level == "WARN"  # model default
+
+
+def test_later_conf_files_win(tmp_path: Path) -> None:
+    first = write_yaml(tmp_path / "a.yaml", {"tables": TABLES, "spark": {"local_cores": 3, "shuffle_partitions": 5}})
+    second = write_yaml(tmp_path / "b.yaml", {"spark": {"local_cores": 6}})
+    settings = load_settings([first, second])
+    assert (settings.spark.local_cores, settings.spark.shuffle_partitions) == (6, 5)
+
+
+def test_extends_cycle_is_reported(tmp_path: Path) -> None:
+    a = write_yaml(tmp_path / "a.yaml", {"extends": "b.yaml", "tables": TABLES})
+    write_yaml(tmp_path / "b.yaml", {"extends": "c.yaml"})
+    write_yaml(tmp_path / "c.yaml", {"extends": "a.yaml"})
+    assert "cycle" in config_error([a])
+
+
+def test_self_extends_is_a_cycle(tmp_path: Path) -> None:
+    a = write_yaml(tmp_path / "a.yaml", {"extends": "a.yaml", "tables": TABLES})
+    assert "cycle" in config_error([a])
+
+
+def test_extends_missing_parent_is_reported(tmp_path: Path) -> None:
+    a = write_yaml(tmp_path / "a.yaml", {"extends": "gone.yaml", "tables": TABLES})
+    assert "gone.yaml" in config_error([a])
+
+
+def test_deep_merge_replaces_lists_and_merges_mappings() -> None:
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": 1}
+    merged = deep_merge(base, {"a": {"y": [3]}, "c": 2})
+    assert merged == {"a": {"x": 1, "y": [3]}, "b": 1, "c": 2}
+    assert base == {"a": {"x": 1, "y": [1, 2]}, "b": 1}  # not mutated
+
+
+# --------------------------------------------------------------------------------------------
+# Validation errors name the key
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    conf = write_yaml(tmp_path / "bad.yaml", {"extends": str(LOCAL), "spark": {"shufle_partitions": 8}})
+    message = config_error([conf])
+    assert "spark.shufle_partitions" in message
+    assert "spelling" in message
+
+
+def test_wrong_type_from_set_is_named() -> None:
+    message = config_error([LOCAL], ["spark.shuffle_partitions=abc"])
+    assert "spark.shuffle_partitions" in message
+
+
+def test_out_of_range_value_is_named() -> None:
+    assert "spark.local_cores" in config_error([LOCAL], ["spark.local_cores=0"])
+
+
+def test_missing_table_path_is_named(tmp_path: Path) -> None:
+    tables = {k: v for k, v in TABLES.items() if k != "bronze"}
+    conf = write_yaml(tmp_path / "no_bronze.yaml", {"tables": tables})
+    message = config_error([conf])
+    assert "tables.bronze" in message
+    assert "tables.silver" not in message
+
+
+def test_empty_table_path_is_rejected() -> None:
+    assert "tables.gold" in config_error([LOCAL], ["tables.gold=' '"])
+
+
+def test_unknown_encoding_is_named() -> None:
+    message = config_error([LOCAL], ["ingest.sources.thucnews.encoding=no-such-codec"])
+    assert "ingest.sources.thucnews.encoding" in message
+    assert "no-such-codec" in message
+
+
+def test_unknown_fallback_encoding_is_named() -> None:
+    message = config_error([LOCAL], ["ingest.sources.ag_news.fallback_encoding=klingon"])
+    assert "ingest.sources.ag_news.fallback_encoding" in message
+
+
+def test_only_naming_a_missing_source_is_rejected() -> None:
+    message = config_error([LOCAL], ["ingest.only=[ag_news, no_such_source]"])
+    assert "no_such_source" in message
+    assert "ingest" in message
+
+
+@pytest.mark.parametrize("batch", ["has space", "semi;colon", "", "x" * 129, "slash/name"])
+def test_bad_batch_name_is_rejected(batch: str) -> None:
+    assert "ingest.batch" in config_error([LOCAL], [f"ingest.batch='{batch}'"])
+
+
+@pytest.mark.parametrize("batch", ["auto", "2026-11-28", "run_1.2:3+4"])
+def test_good_batch_names_are_accepted(batch: str) -> None:
+    assert load_settings([LOCAL], [f"ingest.batch={batch}"]).ingest.batch == batch
+
+
+def test_bad_source_settings_are_named() -> None:
+    assert "ingest.sources.ag_news.format" in config_error([LOCAL], ["ingest.sources.ag_news.format=xml"])
+    message = config_error([LOCAL], ["ingest.sources.ag_news.delimiter=';;'"])
+    assert "ingest.sources.ag_news" in message and "delimiter" in message
+    assert "label_from_path" in config_error([LOCAL], ["ingest.sources.ag_news.label_from_path='no groups'"])
+
+
+def test_default_delimiters() -> None:
+    settings = load_settings([LOCAL])
+    assert settings.ingest.sources["ag_news"].delimiter == ","
+    assert settings.ingest.sources["sms_spam"].delimiter == "\t"
+    assert settings.ingest.sources["mr_polarity"].delimiter is None
+
+
+def test_relative_table_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = write_yaml(
+        tmp_path / "conf" / "t.yaml",
+        {"tables": {**TABLES, "gold": "s3a://bucket/gold", "metrics": "catalog:db.metrics"}},
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings([conf])
+    assert settings.tables.bronze == str((tmp_path / "data" / "bronze").resolve())
+    assert Path(settings.tables.silver).is_absolute()
+    assert settings.tables.gold == "s3a://bucket/gold"
+    assert settings.tables.metrics == "catalog:db.metrics"
+
+
+def test_resolve_path() -> None:
+    assert resolve_path("x/y", "/base") == "/base/x/y"
+    assert resolve_path("/abs/p", "/base") == "/abs/p"
+    assert resolve_path("hdfs://nn/p", "/base") == "hdfs://nn/p"
+    assert resolve_path("file:/p", "/base") == "file:/p"
+
+
+# --------------------------------------------------------------------------------------------
+# --set
+
+
+def test_set_parses_yaml_scalars_and_creates_nested_keys() -> None:
+    settings = load_settings(
+        [LOCAL],
+        [
+            "spark.shuffle_partitions=8",
+            "spark.ui_enabled=true",
+            "ingest.only=[ag_news, sms_spam]",
+            "ingest.sources.extra.path=extra/file.txt",
+            "ingest.sources.extra.format=text",
+            "spark.conf.spark.x='1'",
+        ],
+    )
+    assert settings.spark.shuffle_partitions == 8
+    assert settings.spark.ui_enabled is True
+    assert settings.ingest.only == ["ag_news", "sms_spam"]
+    assert settings.ingest.sources["extra"].path == "extra/file.txt"
+    assert settings.ingest.sources["extra"].format == "text"
+    assert "extra" in [*settings.ingest.sources]
+
+
+def test_apply_override_types_and_nesting() -> None:
+    tree: dict = {"a": {"b": 1}}
+    apply_override(tree, "a.c=3")
+    apply_override(tree, "a.flag=false")
+    apply_override(tree, "x.y.z=[1, two]")
+    apply_override(tree, "s= hello ")
+    apply_override(tree, "empty=")
+    apply_override(tree, "n=null")
+    assert tree == {
+        "a": {"b": 1, "c": 3, "flag": False},
+        "x": {"y": {"z": [1, "two"]}},
+        "s": "hello",
+        "empty": "",
+        "n": None,
+    }
+
+
+def test_set_later_overrides_win() -> None:
+    settings = load_settings([LOCAL], ["spark.local_cores=3", "spark.local_cores=5"])
+    assert settings.spark.local_cores == 5
+
+
+def test_set_into_a_non_mapping_is_rejected() -> None:
+    message = config_error([LOCAL], ["spark.mode.inner=1"])
+    assert "spark.mode" in message and "not a mapping" in message
+
+
+@pytest.mark.parametrize("assignment", ["no_equals_sign", "=value", " =1"])
+def test_set_without_key_or_equals_is_rejected(assignment: str) -> None:
+    assert "dotted.key=value" in config_error([LOCAL], [assignment])
+
+
+def test_set_with_invalid_yaml_is_rejected() -> None:
+    message = config_error([LOCAL], ["ingest.only=[unclosed"])
+    assert "ingest.only" in message and "YAML" in message
+
+
+# --------------------------------------------------------------------------------------------
+# StageMetrics
+
+
+def test_stage_metrics_reconciled() -> None:
+    good = StageMetrics("ingest", rows_in=10, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1})
+    assert good.rows_quarantined == 3
+    assert good.rows_filtered == 1
+    assert good.reconciled
+    lost = StageMetrics("ingest", rows_in=11, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1})
+    assert not lost.reconciled
+    invented = StageMetrics("ingest", rows_in=9, rows_out=9, quarantined_by_reason={"a": 1})
+    assert not invented.reconciled
+
+
+def test_stage_metrics_from_outcomes_aggregates() -> None:
+    counts = [
+        ("ok", None, 5),
+        ("quarantine", "empty_text", 2),
+        ("quarantine", "empty_text", 1),
+        ("quarantine", None, 4),
+        ("filter", "blank_line", 3),
+        ("ok", None, 1),
+    ]
+    metrics = StageMetrics.from_outcomes("ingest", counts, seconds=1.5)
+    assert metrics.stage == "ingest"
+    assert metrics.rows_in == 16
+    assert metrics.rows_out == 6
+    assert metrics.quarantined_by_reason == {"empty_text": 3, "unknown": 4}
+    assert metrics.filtered_by_reason == {"blank_line": 3}
+    assert metrics.seconds == 1.5
+    assert metrics.reconciled
+
+
+def test_stage_metrics_rows_in_mismatch_is_not_reconciled() -> None:
+    counts = [("ok", None, 5), ("quarantine", "x", 1)]
+    assert StageMetrics.from_outcomes("s", counts, rows_in=6).reconciled
+    assert not StageMetrics.from_outcomes("s", counts, rows_in=7).reconciled
+    assert not StageMetrics.from_outcomes("s", counts, rows_in=5).reconciled
+
+
+def test_stage_metrics_unknown_outcome_raises() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        StageMetrics.from_outcomes("s", [("bogus", None, 1)])
+
+
+def test_merge_reasons() -> None:
+    assert merge_reasons({"b": 1, "a": 2}, {"a": 3}, {}) == {"a": 5, "b": 1}
+    assert list(merge_reasons({"z": 1, "a": 1})) == ["a", "z"]
+
+
+# --------------------------------------------------------------------------------------------
+# CLI: configuration errors exit 2 before Spark starts
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "refinery.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    bad = write_yaml(tmp_path / "bad.yaml", {"extends": str(LOCAL), "spark": {"shufle_partitions": 8}})
+    result = run_cli("ingest", "--conf", str(bad))
+    assert result.returncode == 2, result.stderr
+    assert "spark.shufle_partitions" in result.stderr
+    assert "refinery ingest" in result.stderr
+
+
+def test_cli_bad_set_exits_2_naming_the_key() -> None:
+    result = run_cli("ingest", "--conf", str(LOCAL), "--set", "spark.shuffle_partitions=abc")
+    assert result.returncode == 2, result.stderr
+    assert "spark.shuffle_partitions" in result.stderr
