@@ -175,9 +175,16 @@ def test_bad_batch_name_is_rejected(batch: str) -> None:
     assert "ingest.batch" in config_error([LOCAL], [f"ingest.batch='{batch}'"])
 
 
-@pytest.mark.parametrize("batch", ["auto", "2026-11-28", "run_1.2:3+4"])
+@pytest.mark.parametrize("batch", ["auto", "'2026-11-28'", "run_1.2:3+4", "v2"])
 def test_good_batch_names_are_accepted(batch: str) -> None:
-    assert load_settings([LOCAL], [f"ingest.batch={batch}"]).ingest.batch == batch
+    assert load_settings([LOCAL], [f"ingest.batch={batch}"]).ingest.batch == batch.strip("'")
+
+
+def test_date_like_batch_name_is_accepted_unquoted(tmp_path: Path) -> None:
+    assert load_settings([LOCAL], ["ingest.batch=2026-11-28"]).ingest.batch == "2026-11-28"
+    conf = write_yaml(tmp_path / "b.yaml", {"extends": str(LOCAL)})
+    conf.write_text(conf.read_text(encoding="utf-8") + "ingest:\n  batch: 2026-11-28\n", encoding="utf-8")
+    assert load_settings([conf]).ingest.batch == "2026-11-28"
 
 
 def test_bad_source_settings_are_named() -> None:
@@ -227,7 +234,6 @@ def test_set_parses_yaml_scalars_and_creates_nested_keys() -> None:
             "ingest.only=[ag_news, sms_spam]",
             "ingest.sources.extra.path=extra/file.txt",
             "ingest.sources.extra.format=text",
-            "spark.conf.spark.x='1'",
         ],
     )
     assert settings.spark.shuffle_partitions == 8
@@ -235,7 +241,13 @@ def test_set_parses_yaml_scalars_and_creates_nested_keys() -> None:
     assert settings.ingest.only == ["ag_news", "sms_spam"]
     assert settings.ingest.sources["extra"].path == "extra/file.txt"
     assert settings.ingest.sources["extra"].format == "text"
-    assert "extra" in [*settings.ingest.sources]
+    assert settings.ingest.sources["extra"].encoding == "auto"  # defaults fill the new source
+    assert "thucnews" in settings.ingest.sources  # siblings kept
+
+
+def test_set_can_pass_a_spark_property() -> None:
+    settings = load_settings([LOCAL], ["spark.conf.spark.sql.ansi.enabled='false'"])
+    assert settings.spark.conf == {"spark.sql.ansi.enabled": "false"}
 
 
 def test_apply_override_types_and_nesting() -> None:
@@ -280,11 +292,15 @@ def test_set_with_invalid_yaml_is_rejected() -> None:
 
 
 def test_stage_metrics_reconciled() -> None:
-    good = StageMetrics("ingest", rows_in=10, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1})
+    good = StageMetrics(
+        "ingest", rows_in=10, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1}
+    )
     assert good.rows_quarantined == 3
     assert good.rows_filtered == 1
     assert good.reconciled
-    lost = StageMetrics("ingest", rows_in=11, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1})
+    lost = StageMetrics(
+        "ingest", rows_in=11, rows_out=6, quarantined_by_reason={"a": 2, "b": 1}, filtered_by_reason={"c": 1}
+    )
     assert not lost.reconciled
     invented = StageMetrics("ingest", rows_in=9, rows_out=9, quarantined_by_reason={"a": 1})
     assert not invented.reconciled

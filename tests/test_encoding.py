@@ -94,11 +94,6 @@ def test_utf8_bom_with_explicit_utf8_sig_encoding() -> None:
     assert lines[0].encoding == "utf-8"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode_lines strips the BOM before decoding, so an explicit encoding='utf-16' then "
-    "decodes a big-endian file as native little-endian (BOM-less 'utf-16' default) and yields garbage",
-)
 def test_explicit_utf16_honours_a_big_endian_bom() -> None:
     data = codecs.BOM_UTF16_BE + "hi\nyo\n".encode("utf-16-be")
     assert texts(list(decode_lines(data, "utf-16"))) == ["hi", "yo"]
@@ -265,22 +260,12 @@ def test_utf16_damaged_code_unit_marks_only_that_line() -> None:
     assert lines[0].error is None and lines[2].error is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_decode_wide flags every line containing U+FFFD once the file had any damage, "
-    "so a line with a genuine U+FFFD is quarantined as undecodable too",
-)
 def test_utf16_damage_does_not_flag_a_line_with_a_genuine_replacement_char() -> None:
     data = "legit \ufffd char\n".encode("utf-16-le") + b"\x00\xd8" + "x\n".encode("utf-16-le")
     lines = list(decode_lines(data, "utf-16-le"))
     assert texts(lines) == ["legit \ufffd char", None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_decode_wide rebuilds DecodedLine.raw by re-encoding the replaced text, so the "
-    "quarantine payload of a damaged UTF-16 line holds U+FFFD (FD FF), not the original bytes",
-)
 def test_utf16_damaged_line_keeps_its_original_bytes() -> None:
     damaged = "ab".encode("utf-16-le") + b"\x00\xd8" + "c".encode("utf-16-le")
     data = "ok\n".encode("utf-16-le") + damaged + "\n".encode("utf-16-le")

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
+from spark_helpers import ingest, metrics_by_stage
 
 from refinery.spark.tables import read_table
-from spark_helpers import ingest, metrics_by_stage
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
+from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 from refinery.spark.tables import read_table
-from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 from pyspark.sql import functions as F
+from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 from refinery.spark.tables import read_table
-from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def write_bad_inputs(folder: Path) -> dict[str, int]:
     jsonl += b"\n"  # blank line: filtered
     (folder / "records.jsonl").write_bytes(jsonl)
     (folder / "records.jsonl.gz").write_bytes(gzip.compress(_jsonl([{"id": "z1", "text": "zipped", "label": "neg"}])))
-    csv = "id,text,label\nc1,fine csv row,pos\nc2,too,many,fields,neg\nc3,\"quoted, with comma\",neg\n"
+    csv = 'id,text,label\nc1,fine csv row,pos\nc2,too,many,fields,neg\nc3,"quoted, with comma",neg\n'
     (folder / "rows.csv").write_text(csv, encoding="utf-8")
     return {
         "empty_text": 2,

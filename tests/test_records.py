@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import fnmatch
 import gzip
 import json
 import os
@@ -587,6 +588,8 @@ def test_real_corpus_parses_cleanly(corpora_settings: Settings, name: str, expec
 
 
 def test_real_mr_polarity_positive(corpora_settings: Settings) -> None:
+    pattern = corpora_settings.ingest.sources["mr_polarity"].path
+    assert isinstance(pattern, str) and fnmatch.fnmatch("mr_rt_polarity/rt-polarity.pos", pattern)
     rows = _parse_corpus(corpora_settings, "mr_polarity", ["mr_rt_polarity/rt-polarity.pos"])
     assert _outcomes(rows) == {("ok", None): 5331}
     assert {r["label"] for r in rows} == {"positive"}
@@ -613,7 +616,6 @@ def test_real_crowdflower_rows_match_data_lines(corpora_settings: Settings) -> N
     assert len(rows) == _data_lines(data)
     assert min(r["line"] for r in rows) == 2  # the header is not a record
     assert not any(r["text"] == "text" and r["label"] == "sentiment" for r in rows)
-
 
 
 def test_real_crowdflower_all_ok_thanks_to_fallback(corpora_settings: Settings) -> None:

@@ -15,6 +15,7 @@ job runner turns it into exit code 2 before Spark is started.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # YAML reads `1` as an int where a label or name is meant: accept it as the string "1".
+    model_config = ConfigDict(extra="forbid", validate_default=True, coerce_numbers_to_str=True)
 
 
 class SparkSettings(_Strict):
@@ -48,8 +50,16 @@ class SparkSettings(_Strict):
     jars_dir: str = ".jars"
     ui_enabled: bool = False
     log_level: str = "WARN"
-    #: Extra Spark properties passed through as they are.
+    #: Extra Spark properties passed through as they are (``--set spark.conf.KEY=VALUE``,
+    #: where KEY is the whole dotted Spark property name).
     conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _scalars_as_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: str(v).lower() if isinstance(v, bool) else v for k, v in value.items()}
+        return value
 
 
 class TablesSettings(_Strict):
@@ -156,6 +166,12 @@ class IngestSettings(_Strict):
     payload_max_chars: int = Field(4_000, ge=16)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _date_as_string(cls, value: Any) -> Any:
+        # YAML (and so --set) reads an unquoted 2026-11-28 as a date.
+        return value.isoformat() if isinstance(value, date) else value
+
     @field_validator("batch")
     @classmethod
     def _batch_name(cls, value: str) -> str:
@@ -227,8 +243,16 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+#: Free-form mappings whose own keys contain dots: after this prefix the rest is one key.
+FREEFORM_MAPPINGS = ("spark.conf",)
+
+
 def apply_override(tree: dict[str, Any], assignment: str) -> None:
-    """Apply one ``dotted.key=value`` to ``tree`` in place; ``value`` is parsed as YAML."""
+    """Apply one ``dotted.key=value`` to ``tree`` in place; ``value`` is parsed as YAML.
+
+    Keys under :data:`FREEFORM_MAPPINGS` keep their dots:
+    ``spark.conf.spark.sql.ansi.enabled=false`` sets the Spark property
+    ``spark.sql.ansi.enabled`` inside ``spark.conf``."""
     key, sep, raw_value = assignment.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -239,6 +263,9 @@ def apply_override(tree: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"--set {key}: value {raw_value!r} is not valid YAML ({exc.problem}); quote it") from None
     node: Any = tree
     parts = key.split(".")
+    for prefix in FREEFORM_MAPPINGS:
+        if key.startswith(prefix + ".") and len(key) > len(prefix) + 1:
+            parts = [*prefix.split("."), key[len(prefix) + 1 :]]
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part) if isinstance(node, dict) else None
         if child is None:

@@ -310,7 +310,7 @@ def _as_text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | bool):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, float) and value != value:  # NaN from pandas/Parquet
         return None

@@ -105,6 +105,8 @@ def decode_lines(data: bytes, encoding: str = "auto", fallback: str | None = Non
     encoding = normalize_codec_name(encoding)
     if encoding == "utf-8-sig":
         encoding = "utf-8"
+    if bom_encoding and encoding in ("utf-16", "utf-32") and bom_encoding.startswith(encoding):
+        encoding = bom_encoding  # the BOM was stripped above, so its byte order must be kept
     if is_wide_encoding(encoding):
         yield from _decode_wide(body, encoding)
         return
@@ -132,21 +134,26 @@ def decode_one(raw: bytes, line_no: int, encoding: str, fallback: str | None = N
 
 
 def _decode_wide(body: bytes, encoding: str) -> Iterator[DecodedLine]:
-    # Strict first; on failure decode with replacement and flag the lines that needed it.
-    try:
-        text, damaged = body.decode(encoding), False
-    except UnicodeDecodeError:
-        text, damaged = body.decode(encoding, errors="replace"), True
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for index, line in enumerate(lines, start=1):
-        line = line.removesuffix("\r")
-        raw = line.encode(encoding, errors="replace")
-        if damaged and "\ufffd" in line:
-            yield DecodedLine(index, None, raw, None, f"not valid {encoding}")
-        else:
-            yield DecodedLine(index, line, raw, encoding)
+    # Split on the newline code unit at code-unit boundaries, then decode each line on its
+    # own: a damaged code unit costs one line, and ``raw`` keeps the original bytes.
+    if encoding in ("utf-16", "utf-32"):  # no BOM left to say: Python's default is little-endian
+        encoding += "-le"
+    newline = "\n".encode(encoding)
+    unit = len(newline)
+    raw_lines, start, search = [], 0, 0
+    while (found := body.find(newline, search)) != -1:
+        if (found - start) % unit:  # a match straddling two code units is no newline
+            search = found + 1
+            continue
+        raw_lines.append(body[start:found])
+        start = search = found + unit
+    if start < len(body):
+        raw_lines.append(body[start:])
+    carriage_return = "\r".encode(encoding)
+    for index, raw in enumerate(raw_lines, start=1):
+        if raw.endswith(carriage_return) and (len(raw) - unit) % unit == 0:
+            raw = raw[:-unit]
+        yield decode_one(raw, index, encoding)
 
 
 def printable_payload(raw: bytes, limit: int) -> str:

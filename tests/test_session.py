@@ -1,0 +1,43 @@
+"""The one SparkSession builder: Delta, UTC, Arrow and local-mode settings are in force."""
+
+from __future__ import annotations
+
+import pytest
+from delta.tables import DeltaTable
+
+from refinery.config import ConfigError, SparkSettings
+from refinery.spark.session import delta_jars, session_conf
+
+pytestmark = pytest.mark.slow
+
+
+def test_session_has_delta_utc_and_arrow(spark):
+    conf = spark.conf
+    assert conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf.get("spark.sql.catalog.spark_catalog") == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+    assert spark.sparkContext.master == "local[2]"
+    assert spark.sql("SELECT current_timezone() AS tz").first().tz == "UTC"
+
+
+def test_delta_round_trip_with_time_travel(spark, tmp_path):
+    path = str(tmp_path / "t")
+    spark.range(3).write.format("delta").save(path)
+    spark.range(5).write.format("delta").mode("overwrite").save(path)
+    assert spark.read.format("delta").load(path).count() == 5
+    assert spark.read.format("delta").option("versionAsOf", 0).load(path).count() == 3
+    assert DeltaTable.isDeltaTable(spark, path)
+    assert not DeltaTable.isDeltaTable(spark, str(tmp_path))
+
+
+def test_missing_jars_name_the_key_and_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match=r"spark\.jars_dir.*make jars"):
+        delta_jars(tmp_path)
+
+
+def test_session_conf_puts_the_resolved_delta_jars_on_the_classpath():
+    conf = session_conf(SparkSettings(local_cores=3, shuffle_partitions=7))
+    jars = conf["spark.jars"].split(",")
+    assert any("delta-spark_2.13-" in jar for jar in jars) and any("delta-storage-" in jar for jar in jars)
+    assert conf["spark.master"] == "local[3]" and conf["spark.sql.shuffle.partitions"] == "7"

@@ -1,0 +1,89 @@
+"""The job contract from outside: real ``spark-submit jobs/ingest.py`` (local mode) and the
+``refinery`` console script, as subprocesses, writing real Delta tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+
+from refinery.config import TABLE_NAMES
+from refinery.spark.tables import read_table
+
+pytestmark = pytest.mark.slow
+
+
+def _env() -> dict[str, str]:
+    from conftest import ROOT
+
+    env = dict(os.environ)
+    env.update(REFINERY_HOME=str(ROOT), PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    return env
+
+
+def _overrides(tables: Path) -> list[str]:
+    from conftest import corpora_dir
+
+    pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
+    pairs += [f"ingest.input_root={corpora_dir()}", "ingest.only=[sms_spam]", "spark.shuffle_partitions=2"]
+    return [arg for pair in pairs for arg in ("--set", pair)]
+
+
+def _json_lines(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
+    from conftest import ROOT
+
+    tables = tmp_path / "tables"
+    command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", "local[2]", str(ROOT / "jobs" / "ingest.py")]
+    command += ["--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables), "--run-id", "submit-test-1"]
+    done = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    bronze = str(tables / "bronze")
+    assert DeltaTable.isDeltaTable(spark, bronze)
+    history = DeltaTable.forPath(spark, bronze).history().collect()
+    assert [h.operation for h in history] == ["WRITE"]
+    assert read_table(spark, bronze).count() == 5_574
+    metrics = read_table(spark, str(tables / "metrics")).where("run_id = 'submit-test-1'").collect()
+    assert {m.stage for m in metrics} == {"ingest", "ingest/sms_spam"} and all(m.reconciled for m in metrics)
+    # spark-submit's PythonRunner merges the driver's stderr into its stdout.
+    logged = _json_lines(done.stdout + done.stderr)
+    assert logged and all(entry["run_id"] == "submit-test-1" for entry in logged)
+    assert any(entry["event"] == "stage finished" and entry.get("rows_out") == 5_574 for entry in logged)
+
+
+def test_refinery_console_script_runs_the_job_in_local_mode(spark, tmp_path):
+    from conftest import ROOT
+
+    tables = tmp_path / "tables"
+    script = Path(sys.executable).with_name("refinery")
+    command = [str(script), "ingest", "--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables)]
+    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_table(spark, str(tables / "bronze")).count() == 5_574
+    assert not (tmp_path / "data").exists()  # tables went where the config said
+
+
+def test_bad_config_exits_2_before_spark_starts(tmp_path):
+    from conftest import ROOT
+
+    script = Path(sys.executable).with_name("refinery")
+    bad = ["--set", "spark.shuffle_partitions=many", "--set", "ingest.sorces={}"]
+    done = subprocess.run(
+        [str(script), "ingest", "--conf", str(ROOT / "conf" / "local.yaml"), *bad],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "spark.shuffle_partitions" in done.stderr and "ingest.sorces" in done.stderr
+    assert "Spark" not in done.stderr.split("refinery ingest:")[0]  # nothing started before the error
