@@ -41,3 +41,11 @@ def test_session_conf_puts_the_resolved_delta_jars_on_the_classpath():
     jars = conf["spark.jars"].split(",")
     assert any("delta-spark_2.13-" in jar for jar in jars) and any("delta-storage-" in jar for jar in jars)
     assert conf["spark.master"] == "local[3]" and conf["spark.sql.shuffle.partitions"] == "7"
+
+
+def test_cluster_mode_without_a_master_fails_fast_naming_the_key(monkeypatch):
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    with pytest.raises(ConfigError, match=r"spark\.master"):
+        session_conf(SparkSettings(mode="cluster"))
+    conf = session_conf(SparkSettings(mode="cluster", master="spark://127.0.0.1:7077"))
+    assert conf["spark.master"] == "spark://127.0.0.1:7077"

@@ -63,6 +63,11 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
     }
     if not under_spark_submit():
+        if settings.mode == "cluster" and not settings.master:
+            raise ConfigError(
+                "config key 'spark.master': cluster mode started from Python needs a master URL; "
+                "fix: --set spark.master=spark://HOST:7077 (or yarn, k8s://...), or launch with spark-submit --master"
+            )
         conf["spark.master"] = settings.master or f"local[{settings.local_cores}]"
         conf["spark.jars"] = ",".join(delta_jars(settings.jars_dir))
         if settings.driver_memory:

@@ -1,0 +1,1 @@
+"""Refinery benchmarks: ``make bench`` (``python -m bench.run``) writes JSON to bench/results/."""
