@@ -71,11 +71,11 @@ def _plain_spark(spark, settings, grown, target: str) -> tuple[int, float]:
             reader = reader.option("quote", "")
         frame = reader.csv(folder)
         text = spec.columns.text if isinstance(spec.columns.text, list) else [spec.columns.text]
-        col = lambda ref: frame.columns[ref] if isinstance(ref, int) else ref  # noqa: E731
+        names = [frame.columns[ref] if isinstance(ref, int) else ref for ref in [*text, spec.columns.label]]
         frames.append(
             frame.select(
-                F.concat_ws("\n", *[col(t) for t in text]).alias("text"),
-                F.col(col(spec.columns.label)).alias("label"),
+                F.concat_ws("\n", *names[:-1]).alias("text"),
+                F.col(names[-1]).alias("label"),
                 F.lit(name).alias("source"),
             )
         )
@@ -85,6 +85,10 @@ def _plain_spark(spark, settings, grown, target: str) -> tuple[int, float]:
     union.write.format("delta").mode("overwrite").save(target)
     elapsed = time.perf_counter() - started
     return spark.read.format("delta").load(target).count(), elapsed
+
+
+def _run(records: int, seconds: float) -> dict[str, float]:
+    return {"records": records, "seconds": round(seconds, 3), "records_per_s": round(records / seconds)}
 
 
 def run() -> dict:
@@ -123,8 +127,16 @@ def run() -> dict:
     return {
         "input": {"sources": list(SOURCES), "copies": copies, "records": parsed, "bronze_rows": bronze_rows},
         "runs": {
-            "parse_one_core": {"records": parsed, "seconds": round(parse_seconds, 3), "records_per_s": round(parse_rate)},
-            "plain_spark": {"records": plain_rows, "seconds": round(plain_seconds, 3), "records_per_s": round(plain_rate)},
+            "parse_one_core": {
+                "records": parsed,
+                "seconds": round(parse_seconds, 3),
+                "records_per_s": round(parse_rate),
+            },
+            "plain_spark": {
+                "records": plain_rows,
+                "seconds": round(plain_seconds, 3),
+                "records_per_s": round(plain_rate),
+            },
             "ingest_job": {"records": parsed, "seconds": round(ingest_seconds, 3), "records_per_s": round(ingest_rate)},
         },
         "ratios": {

@@ -14,7 +14,7 @@ import json
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,7 +37,7 @@ def main(names: list[str]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names or list(BENCHMARKS):
         result = importlib.import_module(BENCHMARKS[name]).run()
-        result.update(benchmark=name, measured_at=datetime.now(timezone.utc).isoformat(), machine=machine())
+        result.update(benchmark=name, measured_at=datetime.now(UTC).isoformat(), machine=machine())
         path = RESULTS / f"{name}.json"
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{name}: {json.dumps(result.get('ratios', {}))} -> {path}")

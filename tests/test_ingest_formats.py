@@ -12,9 +12,9 @@ import json
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
+from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 from refinery.spark.tables import read_table
-from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 pytestmark = pytest.mark.slow
 

@@ -162,6 +162,10 @@ class IngestSettings(_Strict):
     only: list[str] | None = None
     #: Longest accepted text, in characters; longer records are quarantined.
     max_text_chars: int = Field(100_000, ge=1)
+    #: Input bytes packed into one read task (``spark.sql.files.maxPartitionBytes`` while
+    #: ingest reads). A file is never split, so this only groups small files; smaller values
+    #: spread small inputs over more cores.
+    max_partition_bytes: int = Field(8 << 20, ge=1 << 20)
     #: Original payload kept in quarantine rows, in characters.
     payload_max_chars: int = Field(4_000, ge=16)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)

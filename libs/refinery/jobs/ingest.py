@@ -33,6 +33,7 @@ from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.ingest_read import read_source
+from refinery.spark.session import session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 
 STAGE = "ingest"
@@ -48,28 +49,10 @@ def run(ctx: JobContext) -> JobResult:
     batch = cfg.batch if cfg.batch != "auto" else auto_batch_name(spark, locations)
     ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
-    records = read_records(spark, cfg, locations)
-    existing = None
-    if table_exists(spark, settings.tables.bronze):
-        existing = read_table(spark, settings.tables.bronze).where(F.col("ingest_batch") != batch)
-    classified = classify_records(records, batch, ctx.run_id, existing, cfg.payload_max_chars)
-    classified = classified.persist()
-    try:
-        replace_slice(
-            bronze_rows(classified),
-            settings.tables.bronze,
-            f"ingest_batch = {sql_string(batch)}",
-            partition_by=["ingest_batch"],
-        )
-        replace_slice(
-            quarantine_rows(classified, STAGE, batch, ctx.run_id),
-            settings.tables.quarantine,
-            f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}",
-            partition_by=["stage"],
-        )
-        counts = classified.groupBy("source", "outcome", "reason").count().collect()
-    finally:
-        classified.unpersist()
+    # Files are read whole (see refinery.spark.ingest_read); small ones are packed into a task
+    # up to max_partition_bytes, so that setting decides how many tasks share the parsing.
+    with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes)}):
+        counts = write_batch(ctx, read_records(spark, cfg, locations), batch)
     seconds = time.monotonic() - started
     stages = [StageMetrics.from_outcomes(STAGE, [(r.outcome, r.reason, r["count"]) for r in counts], seconds=seconds)]
     for source in sorted(locations):
@@ -77,6 +60,30 @@ def run(ctx: JobContext) -> JobResult:
         details = {"path": ",".join(locations[source]), "format": cfg.sources[source].format}
         stages.append(StageMetrics.from_outcomes(f"{STAGE}/{source}", rows, details=details))
     return JobResult(batch=batch, stages=stages)
+
+
+def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
+    """Classify ``records`` and replace this batch's slices of ``bronze`` and ``quarantine``;
+    return the (source, outcome, reason, count) rows the metrics are built from."""
+    spark, tables = ctx.spark, ctx.settings.tables
+    existing = None
+    if table_exists(spark, tables.bronze):
+        existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
+    payload_chars = ctx.settings.ingest.payload_max_chars
+    classified = classify_records(records, batch, ctx.run_id, existing, payload_chars).persist()
+    try:
+        replace_slice(
+            bronze_rows(classified), tables.bronze, f"ingest_batch = {sql_string(batch)}", partition_by=["ingest_batch"]
+        )
+        replace_slice(
+            quarantine_rows(classified, STAGE, batch, ctx.run_id),
+            tables.quarantine,
+            f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}",
+            partition_by=["stage"],
+        )
+        return classified.groupBy("source", "outcome", "reason").count().collect()
+    finally:
+        classified.unpersist()
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,18 +159,30 @@ def classify_records(
     has the parsed-record columns plus ``id``, ``ingest_batch``, ``run_id`` and ``payload``
     filled for every quarantined row.
     """
-    records = records.withColumn("id", record_id()).withColumn("ingest_batch", F.lit(batch))
-    records = records.withColumn("run_id", F.lit(run_id))
-
+    # One window settles both kinds of id, so the records are shuffled once: a column id
+    # groups the records that claim it, a hashed id the identical records of a source.
+    # Rejected rows get a unique group so they spread evenly and rank 1.
     good = F.col("outcome") == OK
-    first_of_id = Window.partitionBy("id").orderBy("path", "line")
-    records = records.withColumn("_rank", F.when(good, F.row_number().over(first_of_id)))
-    records = records.withColumn("_kept_hash", F.first("content_hash").over(first_of_id))
-    repeat = good & (F.col("_rank") > 1)
+    keyed = good & F.col("raw_id").isNotNull()
+    column_id = F.concat(F.col("source"), F.lit(":"), F.trim(F.col("raw_id")))
+    group = (
+        F.when(keyed, F.concat(F.lit("id\u241f"), column_id))
+        .when(good, F.concat_ws("\u241f", F.lit("content"), F.col("source"), F.col("content_hash")))
+        .otherwise(F.concat_ws("\u241f", F.lit("rejected"), F.col("path"), F.col("line").cast("string")))
+    )
+    window = Window.partitionBy("_group").orderBy("path", "line")
+    records = records.withColumn("_group", group)
+    records = records.withColumn("_rank", F.row_number().over(window))
+    records = records.withColumn("_kept_hash", F.first("content_hash").over(window))
+    records = records.withColumn(
+        "id", F.when(keyed, column_id).when(good, hashed_id(F.col("_rank"))).otherwise(F.lit(None).cast("string"))
+    )
+    repeat = keyed & (F.col("_rank") > 1)
     same = F.col("content_hash") == F.col("_kept_hash")
     records = mark(records, repeat & same, FILTER, reasons.DUPLICATE_RECORD, F.lit(None))
     conflict_detail = F.lit("id used by an earlier record of this batch with other content")
     records = mark(records, repeat & ~same, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, conflict_detail)
+    records = records.withColumn("ingest_batch", F.lit(batch)).withColumn("run_id", F.lit(run_id))
 
     if existing is not None:
         known = existing.select("id", F.col("content_hash").alias("_known_hash"), F.col("ingest_batch").alias("_kb"))
@@ -181,16 +200,12 @@ def classify_records(
     return records.drop(*[c for c in records.columns if c.startswith("_")])
 
 
-def record_id() -> Column:
-    """The stable id of a good record (see the module docstring); null for other rows."""
-    occurrence = F.row_number().over(Window.partitionBy("source", "content_hash").orderBy("path", "line"))
-    hashed = F.substring(
-        F.sha2(F.concat_ws("\u241f", F.col("source"), F.col("content_hash"), occurrence.cast("string")), 256),
-        1,
-        _ID_HEX_CHARS,
-    )
-    from_column = F.concat(F.col("source"), F.lit(":"), F.trim(F.col("raw_id")))
-    return F.when(F.col("outcome") != OK, F.lit(None)).when(F.col("raw_id").isNotNull(), from_column).otherwise(hashed)
+def hashed_id(occurrence: Column) -> Column:
+    """``sha256(source ␟ content_hash ␟ occurrence)[:32]``: ``occurrence`` is the record's
+    rank among the identical records of its source (by file and line), so the id is unique
+    within the batch and the same whenever the same files are ingested."""
+    key = F.concat_ws("\u241f", F.col("source"), F.col("content_hash"), occurrence.cast("string"))
+    return F.substring(F.sha2(key, 256), 1, _ID_HEX_CHARS)
 
 
 def mark(records: DataFrame, condition: Column, outcome: str, reason: str, detail: Column) -> DataFrame:
