@@ -1,12 +1,11 @@
-"""Refinery: PySpark + Delta Lake jobs that turn raw multilingual corpora into clean,
-balanced, label-verified training data."""
+"""Packaging of the ``refinery`` library (``libs/refinery``) and its ``refinery`` command."""
 
 from setuptools import find_packages, setup
 
 setup(
     name="refinery",
     version="0.1.0",
-    description=__doc__,
+    description="PySpark + Delta Lake jobs that turn raw multilingual corpora into clean, labelled training data",
     package_dir={"": "libs"},
     packages=find_packages("libs"),
     python_requires=">=3.11",

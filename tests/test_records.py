@@ -629,3 +629,15 @@ def test_real_crowdflower_all_ok_thanks_to_fallback(corpora_settings: Settings) 
     encodings = collections.Counter(r["encoding"] for r in rows)
     assert encodings["utf-8"] > 0
     assert encodings[normalize_codec_name(source.fallback_encoding)] > 0
+
+
+def test_csv_field_over_the_csv_module_default_limit_is_judged_by_max_text_chars():
+    from refinery.config import SourceSettings
+    from refinery.sources.records import Limits, parse_file
+
+    spec = SourceSettings(path="x.csv", format="csv", header=True, columns={"text": "text", "label": "label"})
+    data = ("text,label\n" + "a" * 200_000 + ",pos\nshort,pos\n").encode()
+    rows = list(parse_file(data, "x.csv", "s", spec, Limits(max_text_chars=150_000, payload_max_chars=100)))
+    assert [(r["outcome"], r["reason"]) for r in rows] == [("quarantine", "text_too_long"), ("ok", None)]
+    rows = list(parse_file(data, "x.csv", "s", spec, Limits(max_text_chars=300_000, payload_max_chars=100)))
+    assert [r["outcome"] for r in rows] == ["ok", "ok"] and len(rows[0]["text"]) == 200_000

@@ -162,6 +162,9 @@ def _delimited_records(
             yield line.text + "\n"
 
     quoting = csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL
+    # The csv module refuses fields over 128 KiB by default; lift that so an over-long text
+    # is judged by ingest.max_text_chars (text_too_long), not reported as a broken row.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     reader = csv.reader(stream(), delimiter=spec.delimiter or ",", quoting=quoting, strict=True)
     header: list[str] | None = None
     expected_fields: int | None = None
