@@ -14,17 +14,17 @@ export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: all install jars run test test-fast bench lint format bundle clean distclean
+.PHONY: all install jars run test test-fast bench lint format bundle constraints clean distclean
 
 all: install jars
 
 install: $(INSTALLED)
 jars: $(JARS)
 
-$(INSTALLED): requirements.txt setup.py
+$(INSTALLED): requirements.txt constraints.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -59,6 +59,11 @@ format: install
 ## bundle: dist/refinery.zip for spark-submit --py-files
 bundle: install
 	$(BIN)/python scripts/build_bundle.py dist/refinery.zip
+
+## constraints: re-pin every transitive dependency after changing requirements.txt
+constraints: install
+	{ echo "# Every installed package, pinned (pip freeze of a working venv); regenerate with: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^refinery'; } > constraints.txt
 
 clean:
 	rm -rf data dist spark-warehouse .pytest_cache .ruff_cache
