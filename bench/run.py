@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = {"ingest": "bench.ingest_bench"}
+BENCHMARKS = {
+    "ingest": "bench.ingest_bench",
+    "normalize": "bench.normalize_bench",
+    "pii": "bench.pii_bench",
+    "langid": "bench.langid_bench",
+    "segment": "bench.segment_bench",
+}
 
 
 def machine() -> dict[str, object]:

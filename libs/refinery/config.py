@@ -198,6 +198,75 @@ class IngestSettings(_Strict):
         return {name: self.sources[name] for name in sorted(names)}
 
 
+class NormalizeSettings(_Strict):
+    """``clean.normalize``: which normalization steps run (see :mod:`refinery.text.normalize`)."""
+
+    mojibake: bool = True
+    html: bool = True
+    control: bool = True
+    nfkc: bool = True
+    whitespace: bool = True
+    #: Traditional → Simplified Chinese (OpenCC); off by default, it rewrites characters.
+    t2s: bool = False
+    #: Keep full-width CJK punctuation (，。！？) through NFKC: right for Chinese training text.
+    keep_cjk_punct: bool = True
+    keep_newlines: bool = False
+
+
+class LangIdSettings(_Strict):
+    """``clean.langid`` (see :mod:`refinery.text.langid`)."""
+
+    backend: Literal["ensemble", "fasttext", "langdetect", "lingua"] = "ensemble"
+    #: Candidate languages (ISO 639-1); ``None`` lets the backend answer any language.
+    languages: list[str] | None = None
+    min_score: float = Field(0.3, ge=0.0, le=1.0)
+    short_text_chars: int = Field(20, ge=0)
+    mixed_min_share: float = Field(0.2, ge=0.0, le=1.0)
+
+
+class SegmentSettings(_Strict):
+    """``clean.segment`` (see :mod:`refinery.text.segment`)."""
+
+    engine: Literal["jieba", "rjieba"] = "jieba"
+    hmm: bool = True
+    #: jieba user dictionary (``word freq tag`` lines), relative to the working directory.
+    user_dict: str | None = None
+    #: Where jieba caches its prefix dictionary; ``None`` = a per-user temp folder.
+    cache_dir: str | None = None
+    lowercase: bool = False
+
+
+class PiiSettings(_Strict):
+    """``clean.pii`` (see :mod:`refinery.text.pii`)."""
+
+    #: PII types to mask; ``None`` = all supported types.
+    types: list[str] | None = None
+    #: Replacement token per type, overriding the defaults (``EMAIL: "<EMAIL>"``).
+    tokens: dict[str, str] = Field(default_factory=dict)
+    #: Mask only public IP addresses (private, loopback and reserved ranges are kept).
+    public_ip_only: bool = False
+
+
+class CleanSettings(_Strict):
+    """The ``clean`` job: ``bronze`` → ``silver``."""
+
+    #: The ``ingest_batch`` to clean; ``None`` cleans all of bronze.
+    batch: str | None = None
+    normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
+    langid: LangIdSettings = Field(default_factory=LangIdSettings)
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
+    pii: PiiSettings = Field(default_factory=PiiSettings)
+    #: Languages kept in silver; ``None`` keeps every language.
+    allowed_languages: list[str] | None = None
+    #: What happens to a document in another language: ``quarantine`` it or ``flag`` it.
+    on_disallowed_language: Literal["quarantine", "flag"] = "quarantine"
+
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _date_as_string(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
 class Settings(_Strict):
     """The whole configuration of a Refinery run."""
 
@@ -205,6 +274,7 @@ class Settings(_Strict):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     tables: TablesSettings
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    clean: CleanSettings = Field(default_factory=CleanSettings)
 
 
 # --------------------------------------------------------------------------------------------

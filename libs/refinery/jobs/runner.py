@@ -25,6 +25,7 @@ from refinery.logs import job_logger
 #: Job name → module with ``run(ctx: JobContext) -> JobResult``, in pipeline order.
 JOBS: dict[str, str] = {
     "ingest": "refinery.jobs.ingest",
+    "clean": "refinery.jobs.clean",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from pyspark.sql.types import (
+    ArrayType,
     BooleanType,
     DoubleType,
+    IntegerType,
     LongType,
     MapType,
     StringType,
@@ -67,5 +69,23 @@ METRICS = StructType(
         StructField("filtered_by_reason", COUNT_MAP, True),
         StructField("reconciled", BooleanType(), False),
         StructField("details", STRING_MAP, True),
+    ]
+)
+
+#: What the clean chain adds per document (:data:`refinery.text.chain.OUTPUT_COLUMNS`).
+CLEANED = StructType(
+    [
+        StructField("clean_text", StringType(), True),
+        StructField("norm_steps", ArrayType(StringType()), True),
+        StructField("lang", StringType(), True),
+        StructField("lang_score", DoubleType(), True),
+        StructField("mixed", BooleanType(), True),
+        StructField("lang_shares", MapType(StringType(), DoubleType()), True),
+        StructField("pii_counts", MapType(StringType(), IntegerType()), True),
+        StructField("tokens", ArrayType(StringType()), True),
+        StructField("n_tokens", IntegerType(), True),
+        StructField("outcome", StringType(), False),
+        StructField("reason", StringType(), True),
+        StructField("detail", StringType(), True),
     ]
 )

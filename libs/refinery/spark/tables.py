@@ -62,3 +62,41 @@ def replace_slice(
 def sql_string(value: str) -> str:
     """``value`` as a SQL string literal (quotes and backslashes escaped)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def merge_rows(
+    spark: SparkSession,
+    df: DataFrame,
+    location: str,
+    key: str = "id",
+    scope: str | None = None,
+    partition_by: list[str] | None = None,
+) -> None:
+    """Upsert ``df`` into the Delta table at ``location`` on ``key`` (MERGE), creating it on
+    first write.
+
+    ``scope`` is the SQL predicate (on the target, alias ``t``) of the slice that ``df``
+    fully describes: target rows in that slice with no source row are deleted, so a rerun
+    that now drops a row leaves the table as a single run would. Rows outside ``scope`` and
+    columns not in ``df`` (e.g. ones another job merged in) are left alone.
+    """
+    if not table_exists(spark, location):
+        writer = df.write.format("delta").mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        if is_catalog_name(location):
+            writer.saveAsTable(location[len(CATALOG_PREFIX) :])
+        else:
+            writer.save(location)
+        return
+    columns = {name: f"s.`{name}`" for name in df.columns}
+    merge = (
+        delta_table(spark, location)
+        .alias("t")
+        .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+        .whenMatchedUpdate(set=columns)
+        .whenNotMatchedInsert(values=columns)
+    )
+    if scope is not None:
+        merge = merge.whenNotMatchedBySourceDelete(condition=scope)
+    merge.execute()

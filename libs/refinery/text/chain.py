@@ -1,0 +1,148 @@
+"""The clean chain on one batch of documents: normalize → language ID → PII masking →
+segmentation, in pure Python on pandas (the Spark job runs it per Arrow batch).
+
+Order matters and is deliberate:
+
+1. **normalize** first, so every later step sees repaired, canonical text;
+2. **language ID** on the normalized text *before* masking: replacement tokens such as
+   ``[PHONE]`` are Latin letters and would tilt short Chinese texts towards "mixed";
+3. **PII masking**: what leaves this function never holds the original PII;
+4. **segmentation** of the masked text, keeping each replacement token whole.
+
+A document ends as ``ok`` (possibly flagged: ``reason`` ``language_not_allowed`` or
+``language_undetermined`` with ``outcome`` still ``ok``) or ``quarantine`` with reason
+``empty_after_normalize``, ``language_not_allowed`` (when configured) or ``processing_error``.
+Every input row gives exactly one output row, so the job's counts reconcile by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from refinery.text.langid import LangIdOptions, detect_series
+from refinery.text.normalize import NormalizeOptions, normalize_series
+from refinery.text.pii import PiiOptions, mask_series
+from refinery.text.segment import SegmentOptions, segment
+
+OK, QUARANTINE = "ok", "quarantine"
+EMPTY_AFTER_NORMALIZE = "empty_after_normalize"
+LANGUAGE_NOT_ALLOWED = "language_not_allowed"
+#: No language could be told (``und``: too short, symbols, low score): flagged, never
+#: quarantined, since nothing says the document is out of scope.
+LANGUAGE_UNDETERMINED = "language_undetermined"
+PROCESSING_ERROR = "processing_error"
+
+#: Columns :func:`clean_frame` adds to its input.
+OUTPUT_COLUMNS = (
+    "clean_text",
+    "norm_steps",
+    "lang",
+    "lang_score",
+    "mixed",
+    "lang_shares",
+    "pii_counts",
+    "tokens",
+    "n_tokens",
+    "outcome",
+    "reason",
+    "detail",
+)
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Everything the chain needs; picklable, so it travels to Spark's Python workers."""
+
+    normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
+    langid: LangIdOptions = field(default_factory=LangIdOptions)
+    pii: PiiOptions = field(default_factory=PiiOptions)
+    segment: SegmentOptions = field(default_factory=SegmentOptions)
+    #: Languages kept in silver; ``None`` keeps all.
+    allowed_languages: tuple[str, ...] | None = None
+    #: ``quarantine`` a document in another language, or ``flag`` it (kept, ``reason`` set).
+    on_disallowed_language: str = "quarantine"
+
+
+def clean_frame(frame: pd.DataFrame, options: CleanOptions, text_column: str = "text") -> pd.DataFrame:
+    """Run the chain over ``frame[text_column]``; return ``frame`` with :data:`OUTPUT_COLUMNS`.
+
+    A batch-level failure (one pathological document raising inside a vectorised step) is
+    retried one document at a time, so only the document that fails is quarantined.
+    """
+    try:
+        cleaned = _clean_batch(frame[text_column], options)
+    except Exception:
+        cleaned = pd.concat([_clean_one(frame[text_column].iloc[[i]], options) for i in range(len(frame))])
+    cleaned.index = frame.index
+    return pd.concat([frame, cleaned], axis=1)
+
+
+def _clean_one(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
+    try:
+        return _clean_batch(texts, options)
+    except Exception as exc:
+        row: dict[str, Any] = dict.fromkeys(OUTPUT_COLUMNS)
+        row.update(outcome=QUARANTINE, reason=PROCESSING_ERROR, detail=f"{type(exc).__name__} in clean chain")
+        return pd.DataFrame([row], index=texts.index)
+
+
+def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
+    texts = texts.reset_index(drop=True)
+    normalized = normalize_series(texts, options.normalize)
+    langs = detect_series(normalized["text"], options.langid)
+    masked = mask_series(normalized["text"], options.pii)
+    tokens = [
+        segment_masked(text, lang, options) if isinstance(text, str) else []
+        for text, lang in zip(masked["text"], langs["lang"], strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "clean_text": masked["text"],
+            "norm_steps": normalized["norm_steps"],
+            "lang": langs["lang"],
+            "lang_score": langs["lang_score"],
+            "mixed": langs["mixed"],
+            "lang_shares": langs["lang_shares"],
+            "pii_counts": masked["pii_counts"],
+            "tokens": tokens,
+        }
+    )
+    out["n_tokens"] = [len(t) for t in tokens]
+    out["outcome"], out["reason"], out["detail"] = OK, None, None
+    empty = out["clean_text"].map(lambda t: not isinstance(t, str) or not t.strip())
+    out.loc[empty, ["outcome", "reason"]] = [QUARANTINE, EMPTY_AFTER_NORMALIZE]
+    if options.allowed_languages is not None:
+        undetermined = ~empty & (out["lang"] == "und")
+        out.loc[undetermined, "reason"] = LANGUAGE_UNDETERMINED
+        foreign = ~empty & ~undetermined & ~out["lang"].isin(options.allowed_languages)
+        out.loc[foreign, "reason"] = LANGUAGE_NOT_ALLOWED
+        out.loc[foreign, "detail"] = "lang " + out.loc[foreign, "lang"].astype(str)
+        if options.on_disallowed_language == "quarantine":
+            out.loc[foreign, "outcome"] = QUARANTINE
+    return out
+
+
+@lru_cache(maxsize=16)
+def _replacement_pattern(tokens: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(t) for t in sorted(set(tokens), key=len, reverse=True))
+    return re.compile(f"({alternatives})")
+
+
+def segment_masked(text: str, lang: str | None, options: CleanOptions) -> list[str]:
+    """Tokens of masked text: each PII replacement token (``[PHONE]``) stays one token, the
+    text between them goes through :func:`refinery.text.segment.segment`."""
+    pattern = _replacement_pattern(tuple(options.pii.token_map().values()))
+    if pattern.search(text) is None:
+        return segment(text, lang, options.segment)
+    tokens: list[str] = []
+    for index, piece in enumerate(pattern.split(text)):
+        if index % 2:  # split() puts the captured separators at odd positions
+            tokens.append(piece)
+        elif piece:
+            tokens.extend(segment(piece, lang, options.segment))
+    return tokens

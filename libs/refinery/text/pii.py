@@ -1,0 +1,716 @@
+"""Find and mask personal data (PII) in Chinese + English text with validated regular expressions.
+
+What is found (``ALL_TYPES``): e-mail addresses, Chinese mobile and landline numbers,
+international E.164 numbers, Chinese resident ID numbers, bank cards, Chinese Unified Social
+Credit Codes, Chinese passports / travel permits, IPv4 and IPv6 addresses, and URLs that carry
+a secret (``user:pass@host`` or a ``token=``-like query parameter).
+
+How: every type is one regular expression that proposes *candidates* and one Python check
+that accepts or rejects them (check digits, real dates, octet ranges, ``ipaddress``). The
+regular expression only has to be cheap and permissive; the check carries the precision. That
+split is also what keeps every pattern linear-time: no pattern has a nested quantifier that can
+backtrack exponentially (every repeated group is bounded and delimited by a separator that its
+body cannot contain, so a string splits into groups in one way only), and any test that would
+need backtracking (e.g. "the address must end here") is done in Python on the one greedy match.
+
+Boundaries. A digit-based candidate must not sit inside a longer run of ASCII letters or
+digits (``ORDER12345678901234``, ``A4111111111111111`` are not cards), nor be glued to another
+number by a ``-`` or ``.`` (pieces of dates, versions and ranges); ``Tel.13812345678`` is
+fine. Chinese characters *are* boundaries: Chinese writes ``身份证号110101199001011237`` with
+no space, so ``\\b`` (which treats CJK as word characters) is not used anywhere.
+
+Overlaps are resolved deterministically: the longer span wins; at equal length the more
+specific type wins in ``_PRIORITY`` order (a CN_ID beats a BANK_CARD or a phone with the same
+digits, an e-mail beats a URL reading of the same text, a CN_MOBILE beats an INTL_PHONE for
+``+8613812345678``). A ``https://user:pass@host`` URL_SECRET is longer than the ``pass@host``
+e-mail inside it, so the whole secret-bearing URL is masked.
+
+Pure Python (stdlib ``re`` and ``ipaddress``); pandas/pyarrow only inside :func:`mask_series`.
+Nothing here logs: the text and the matches are PII.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EMAIL = "EMAIL"
+CN_MOBILE = "CN_MOBILE"
+CN_LANDLINE = "CN_LANDLINE"
+INTL_PHONE = "INTL_PHONE"
+CN_ID = "CN_ID"
+BANK_CARD = "BANK_CARD"
+CN_USCC = "CN_USCC"
+CN_PASSPORT = "CN_PASSPORT"
+IPV4 = "IPV4"
+IPV6 = "IPV6"
+URL_SECRET = "URL_SECRET"
+
+ALL_TYPES: tuple[str, ...] = (
+    EMAIL,
+    CN_MOBILE,
+    CN_LANDLINE,
+    INTL_PHONE,
+    CN_ID,
+    BANK_CARD,
+    CN_USCC,
+    CN_PASSPORT,
+    IPV4,
+    IPV6,
+    URL_SECRET,
+)
+
+#: Replacement token per type. Phones share one token on purpose: the model should learn
+#: "a phone number was here", not which numbering plan it was.
+DEFAULT_TOKENS: tuple[tuple[str, str], ...] = (
+    (EMAIL, "[EMAIL]"),
+    (CN_MOBILE, "[PHONE]"),
+    (CN_LANDLINE, "[PHONE]"),
+    (INTL_PHONE, "[PHONE]"),
+    (CN_ID, "[CN_ID]"),
+    (BANK_CARD, "[BANK_CARD]"),
+    (CN_USCC, "[CN_USCC]"),
+    (CN_PASSPORT, "[PASSPORT]"),
+    (IPV4, "[IP]"),
+    (IPV6, "[IP]"),
+    (URL_SECRET, "[URL_SECRET]"),
+)
+
+#: Tie-break at equal span length: earlier = more specific = wins.
+_PRIORITY: tuple[str, ...] = (
+    URL_SECRET,
+    EMAIL,
+    CN_ID,
+    CN_USCC,
+    BANK_CARD,
+    CN_PASSPORT,
+    CN_MOBILE,
+    CN_LANDLINE,
+    INTL_PHONE,
+    IPV6,
+    IPV4,
+)
+_RANK = {name: rank for rank, name in enumerate(_PRIORITY)}
+
+
+@dataclass(frozen=True)
+class Span:
+    """One PII match: its type and ``[start, end)`` character offsets into the input text."""
+
+    type: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class PiiOptions:
+    """What to find and what to replace it with. Frozen, hashable and picklable (Spark ships it
+    to executors and caches compiled plans by it).
+
+    ``types``: the types to find (any order; unknown names raise ``ValueError``).
+    ``tokens``: a mapping or ``(type, token)`` pairs; given entries override
+    :data:`DEFAULT_TOKENS`, the rest keep their default. It is stored as a sorted tuple of pairs
+    (a ``dict`` is not hashable, a ``MappingProxyType`` is not picklable); read it with
+    :meth:`token` or :meth:`token_map`.
+    ``public_ip_only``: when true, an IP address is PII only if it is globally routable
+    (``ipaddress``'s ``is_global`` and not multicast): private, loopback, link-local,
+    unspecified, reserved and documentation addresses are left in the text.
+    """
+
+    types: tuple[str, ...] = ALL_TYPES
+    tokens: tuple[tuple[str, str], ...] | Mapping[str, str] = DEFAULT_TOKENS
+    public_ip_only: bool = False
+
+    def __post_init__(self) -> None:
+        types = tuple(dict.fromkeys(self.types))
+        unknown = sorted(set(types) - set(ALL_TYPES))
+        if unknown:
+            raise ValueError(f"unknown PII types {unknown}; known: {list(ALL_TYPES)}")
+        pairs: Iterable[tuple[str, str]] = self.tokens.items() if isinstance(self.tokens, Mapping) else self.tokens
+        merged = dict(DEFAULT_TOKENS)
+        for name, token in pairs:
+            if name not in merged:
+                raise ValueError(f"token given for unknown PII type {name!r}")
+            if not isinstance(token, str):
+                raise TypeError(f"token for {name} must be a str")
+            merged[name] = token
+        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "tokens", tuple(sorted(merged.items())))
+        object.__setattr__(self, "public_ip_only", bool(self.public_ip_only))
+
+    def token(self, pii_type: str) -> str:
+        """The replacement token for one type."""
+        return dict(self.tokens)[pii_type]  # type: ignore[arg-type]
+
+    def token_map(self) -> dict[str, str]:
+        """All replacement tokens as a fresh ``dict``."""
+        return dict(self.tokens)  # type: ignore[arg-type]
+
+
+DEFAULT = PiiOptions()
+
+# --------------------------------------------------------------------------------------------
+# Validators (pure functions; each docstring gives the maths)
+# --------------------------------------------------------------------------------------------
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
+_ID_CHECK = "10X98765432"
+#: Province-level codes (first two digits of a resident ID), GB/T 2260; 81/82/83 are the
+#: Hong Kong / Macao / Taiwan residence permits, which use the same number format.
+_ID_PROVINCES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46}
+    | {50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83}
+)
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    """A calendar date between 1850-01-01 and today (a birth date cannot be in the future; the
+    standard's own example, 440524188001010014, was born in 1880)."""
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return date(1850, 1, 1) <= born <= date.today()
+
+
+def cn_id_check_char(first17: str) -> str:
+    """GB 11643-1999 check character (ISO 7064 MOD 11-2) of the first 17 digits.
+
+    ``S = sum(a_i * W_i)`` for i = 0..16 (left to right) with ``W_i = 2^(17-i) mod 11``
+    (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2); the check character is
+    ``"10X98765432"[S mod 11]``, i.e. the value ``c`` with ``S + c = 1 (mod 11)``, where the
+    value 10 is written ``X``.
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def cn_id_valid(number: str) -> bool:
+    """A Chinese resident ID number (separators already removed).
+
+    18 characters: a valid province code (first two digits, GB/T 2260, so the first digit is
+    1-8), a real birth date ``YYYYMMDD`` at positions 7-14, and the GB 11643-1999 check
+    character (see :func:`cn_id_check_char`; ``x`` is accepted for ``X``).
+    15 digits (legacy, before 1999): province code and a real ``19YYMMDD`` date; no check digit.
+    """
+    number = number.upper()
+    if len(number) == 18:
+        if not (number[:17].isdigit() and number[:17].isascii()) or int(number[:2]) not in _ID_PROVINCES:
+            return False
+        if not _real_date(int(number[6:10]), int(number[10:12]), int(number[12:14])):
+            return False
+        return cn_id_check_char(number[:17]) == number[17]
+    if len(number) == 15 and number.isdigit() and number.isascii():
+        if int(number[:2]) not in _ID_PROVINCES:
+            return False
+        return _real_date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+    return False
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn (ISO/IEC 7812-1, "mod 10") check.
+
+    From the rightmost digit (the check digit, position 0) leftwards, double every digit at an
+    odd position and subtract 9 from doubles above 9 (i.e. add the digit sum); the number is
+    valid when the total is divisible by 10. Catches every single-digit error and most
+    adjacent transpositions; a random digit string passes with probability 1/10.
+    """
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def bank_card_valid(digits: str) -> bool:
+    """A payment card number (separators removed): 13-19 digits, a plausible issuer prefix
+    (ISO/IEC 7812 major industry identifier) and a Luhn check (:func:`luhn_valid`).
+
+    Prefix rule: 3/4/5/6 (Amex, JCB, Diners, Visa, Mastercard, Discover, UnionPay 62...) at
+    any length 13-19; 2 only as Mastercard 2221-2720 with 16 digits; 1 only as a 15-digit UATP
+    airline card; 9 (national, e.g. old 9558... Chinese debit cards) with 16-19 digits; 0, 7
+    and 8 never. This rejects the most common Luhn-by-chance look-alikes in text: 13-digit
+    millisecond timestamps (``1748503543012``), 16/19-digit micro/nano-second timestamps
+    (``17...``) and zero-padded ids. Numbers of one repeated digit are rejected too.
+    """
+    length = len(digits)
+    if not 13 <= length <= 19 or not (digits.isdigit() and digits.isascii()) or len(set(digits)) == 1:
+        return False
+    first = digits[0]
+    if first == "1":
+        prefix_ok = length == 15
+    elif first == "2":
+        prefix_ok = length == 16 and 2221 <= int(digits[:4]) <= 2720
+    elif first == "9":
+        prefix_ok = length >= 16
+    else:
+        prefix_ok = first in "3456"
+    return prefix_ok and luhn_valid(digits)
+
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, Z, S, V
+_USCC_VALUE = {char: value for value, char in enumerate(_USCC_ALPHABET)}
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28
+
+
+def uscc_check_char(first17: str) -> str:
+    """GB 32100-2015 check character of the first 17 characters of a Unified Social Credit Code.
+
+    Characters take their index in the 31-character alphabet ``0-9A-HJ-NP-RTUWXY`` (no I, O,
+    Z, S, V); with weights ``W_i = 3^i mod 31`` (i = 0..16, left to right) the check value is
+    ``c = 31 - (sum(v_i * W_i) mod 31)``, and ``c = 31`` is written as ``0``.
+    """
+    total = sum(_USCC_VALUE[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def uscc_valid(code: str) -> bool:
+    """An 18-character Unified Social Credit Code (GB 32100-2015).
+
+    Layout: registration authority (1 char: 1-9, A, N, Y), entity category (1 digit), the
+    6-digit administrative region, the 9-character organisation code, and the check character
+    of :func:`uscc_check_char`. Upper case only (the standard has no lower case).
+    """
+    if len(code) != 18 or any(char not in _USCC_VALUE for char in code):
+        return False
+    if code[0] not in "123456789ANY" or code[1] not in "123456789" or not code[2:8].isdigit():
+        return False
+    return uscc_check_char(code[:17]) == code[17]
+
+
+#: ITU-T E.164 country codes: the 1-digit zones, the assigned 2-digit codes, and the 2-digit
+#: prefixes under which 3-digit codes are assigned (28x, 83x and 89x are spare: rejected).
+_CC_TWO = frozenset(
+    {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58}
+    | {60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98}
+)
+_CC_THREE_PREFIX = frozenset(
+    {21, 22, 23, 24, 25, 26, 29, 35, 37, 38, 42, 50, 59, 67, 68, 69, 80, 85, 87, 88, 96, 97, 99}
+)
+
+
+def e164_valid(digits: str) -> bool:
+    """An international number (the digits after ``+``): 8-15 digits in all (E.164 allows at
+    most 15; fewer than 8 is a score or an offset, not a phone) that start with an assigned
+    country code (1-digit zones 1 and 7, assigned 2-digit codes, or a 2-digit prefix of a
+    3-digit code)."""
+    if not 8 <= len(digits) <= 15 or digits[0] == "0":
+        return False
+    if digits[0] in "17":
+        return True
+    return int(digits[:2]) in _CC_TWO or int(digits[:2]) in _CC_THREE_PREFIX
+
+
+def ip_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast: ``is_global`` (IANA special-purpose registries: excludes
+    private, loopback, link-local, shared, documentation and reserved ranges) and not multicast.
+    An IPv4-mapped IPv6 address is judged by its IPv4 part."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+# --------------------------------------------------------------------------------------------
+# Recognisers: a candidate pattern + a check
+# --------------------------------------------------------------------------------------------
+
+#: Digit-run boundaries: not inside an ASCII alphanumeric run, and not glued to another number
+#: by "-" or "." (pieces of dates, versions, ranges). A label glued by "." or "-" is fine:
+#: "Tel.13812345678", "No.11010519491231002X".
+_B = r"(?<![0-9A-Za-z])(?<![0-9][.\-])"
+_E = r"(?![0-9A-Za-z])(?![.\-][0-9])"
+_SEP = r"(?: {1,2}|-)"  # one group separator: one or two spaces, or a dash
+
+_EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9_%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]{0,63}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9\-]{1,59})(?![A-Za-z0-9\-])"
+)
+
+_MOBILE_RE = re.compile(
+    r"(?<![0-9A-Za-z+])(?<![0-9][.\-])"
+    r"(?:(?:\+|00)86[ \-]?|[(（]\+?86[)）][ \-]?|86[ \-]?)?"
+    r"1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[ \-]?[0-9]{4}[ \-]?[0-9]{4}" + _E
+)
+
+_AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"  # 010, 02x, 0xxx (GB/T 13984 toll codes)
+_LANDLINE_RE = re.compile(
+    _B + rf"(?:[(（]{_AREA}[)）][ \-]?|{_AREA}[ \-])"
+    r"[2-9][0-9]{2,3}[ \-]?[0-9]{4}"
+    r"(?:[ ]?(?:-|转|分机|ext\.?|x|#)[ ]?[0-9]{1,6})?" + _E
+)
+
+_INTL_RE = re.compile(r"(?<![0-9A-Za-z+])\+[1-9][0-9 \-.()]{6,22}")
+_INTL_SHAPE = re.compile(r"\+[0-9]+(?:(?:[ \-.]|[ ]?\([0-9]{1,4}\)[ ]?)[0-9]+)*")
+
+_CN_ID_RE = re.compile(
+    _B + r"(?:[1-9][0-9]{16}[0-9Xx]|[1-9][0-9]{14}"
+    rf"|[1-9][0-9]{{5}}(?P<a>{_SEP})[0-9]{{8}}(?P=a)[0-9]{{3}}[0-9Xx]"
+    rf"|[1-9][0-9]{{3}}(?P<b>{_SEP})[0-9]{{4}}(?P=b)[0-9]{{4}}(?P=b)[0-9]{{4}}(?P=b)[0-9][0-9Xx])" + _E
+)
+
+_BANK_CARD_RE = re.compile(
+    _B + r"(?:[0-9]{13,19}"
+    rf"|[0-9]{{4}}(?P<a>{_SEP})[0-9]{{4}}(?:(?P=a)[0-9]{{4}}){{1,2}}(?:(?P=a)[0-9]{{1,4}})?"
+    rf"|[0-9]{{4}}(?P<b>{_SEP})[0-9]{{6}}(?P=b)[0-9]{{4,5}})" + _E
+)
+
+_USCC_RE = re.compile(_B + r"[1-9ANY][1-9][0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}" + _E)
+
+_PASSPORT_RE = re.compile(_B + r"(?:[EGDSPCHMLW][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})" + _E)
+#: Forms precise enough to accept without context: PRC e-passports E + 8 digits and E + letter
+#: + 7 digits, and the older ordinary passport G + 8 digits.
+_PASSPORT_STRICT = re.compile(r"E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|G[0-9]{8}")
+#: Other PRC travel documents (D/S/P diplomatic/service/public-affairs passports, C/W Hong Kong
+#: & Macao permits, L Taiwan permit, H/M home-return permits) look like any product code, so
+#: they need one of these words within the 16 characters before them.
+_PASSPORT_CONTEXT = re.compile(r"护照|通行证|回乡证|旅行证|passport|travel permit", re.IGNORECASE)
+_PASSPORT_WINDOW = 16
+
+_IPV4_RE = re.compile(r"(?<![0-9A-Za-z.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?P<pfx>/[0-9]{1,3})?")
+_IPV6_RE = re.compile(
+    r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f]{0,4}:)(?P<addr>[0-9A-Fa-f:.]{2,45})"
+    r"(?P<zone>%[0-9A-Za-z_\-]{1,16})?(?P<pfx>/[0-9]{1,4})?"
+)
+
+_URL_RE = re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,15}://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_TRAILING = ".,;:!?'()[]"
+_SECRET_KEYS = frozenset(
+    {"token", "access_token", "refresh_token", "id_token", "auth_token", "api_key", "apikey", "key", "secret"}
+    | {"client_secret", "password", "passwd", "pwd", "sig", "signature", "auth", "credential", "private_token"}
+)
+_SECRET_SUFFIXES = ("_token", "_key", "_secret", "signature", "password", "_credential")
+_SECRET_MIN_VALUE = 4
+
+Check = Callable[[re.Match[str], str, PiiOptions, bool], "tuple[int, int] | None"]
+
+
+def _alnum_at(text: str, index: int) -> bool:
+    """Whether ``text[index]`` exists and is an ASCII letter or digit."""
+    return index < len(text) and text[index].isascii() and text[index].isalnum()
+
+
+def _check_email(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    local, domain = match.group().split("@", 1)
+    if local.endswith(".") or ".." in local:
+        return None
+    labels = domain.split(".")
+    if labels[-1].istitle() and labels[-2].islower():
+        return None  # "msg+ticket@kiosk.Valid": a sentence run into the next one, not a TLD
+    return match.span()
+
+
+def _check_mobile(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    return match.span()  # the pattern is the whole rule: segment prefix + 11 digits + boundaries
+
+
+def _check_landline(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    return match.span()  # area code list, 2-9 first subscriber digit and separators are in the pattern
+
+
+def _check_intl(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    start, end = match.span()
+    if end < len(text) and text[end].isascii() and text[end].isdigit():
+        return None  # the run was cut by the length bound inside a longer number
+    candidate = match.group().rstrip(" -.(")
+    while candidate.endswith(")") and candidate.count(")") > candidate.count("("):
+        candidate = candidate[:-1].rstrip(" -.(")  # "(+1 415 555 0132)": the bracket is not ours
+    end = start + len(candidate)
+    if _alnum_at(text, end) or not _INTL_SHAPE.fullmatch(candidate) or candidate.count("(") > 1:
+        return None
+    digits = "".join(char for char in candidate if char.isdigit())
+    return (start, end) if e164_valid(digits) else None
+
+
+def _strip_separators(value: str) -> str:
+    return value.replace(" ", "").replace("-", "")
+
+
+def _check_cn_id(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    return match.span() if cn_id_valid(_strip_separators(match.group())) else None
+
+
+def _check_bank_card(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    return match.span() if bank_card_valid(_strip_separators(match.group())) else None
+
+
+def _check_uscc(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    return match.span() if uscc_valid(match.group()) else None
+
+
+def _check_passport(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    if _PASSPORT_STRICT.fullmatch(match.group()) or not context:
+        return match.span()
+    window = text[max(0, match.start() - _PASSPORT_WINDOW) : match.start()]
+    return match.span() if _PASSPORT_CONTEXT.search(window) else None
+
+
+def _ip_ok(address: ipaddress.IPv4Address | ipaddress.IPv6Address, options: PiiOptions) -> bool:
+    return ip_is_public(address) if options.public_ip_only else True
+
+
+def _prefix_end(match: re.Match[str], text: str, limit: int) -> int | None:
+    """End of a valid ``/prefix`` suffix (length <= ``limit`` and not followed by another digit),
+    or ``None`` when there is none or it is invalid (then only the address is taken)."""
+    prefix = match.group("pfx")
+    if prefix is None or int(prefix[1:]) > limit:
+        return None
+    end = match.end("pfx")
+    return None if end < len(text) and text[end].isdigit() else end
+
+
+def _right_boundary_ok(text: str, end: int, colon_ok: bool) -> bool:
+    """An address must not continue into letters or digits, nor into ".<digit>", nor (IPv6) into
+    ":" (an IPv4 may: "8.8.8.8:53" is an address and a port)."""
+    if end >= len(text):
+        return True
+    char = text[end]
+    if (char.isascii() and char.isalnum()) or (char == ":" and not colon_ok):
+        return False
+    return not (char == "." and end + 1 < len(text) and text[end + 1].isdigit())
+
+
+def _check_ipv4(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    start = match.start()
+    addr_end = match.start("pfx") if match.group("pfx") is not None else match.end()
+    end = _prefix_end(match, text, 32) or addr_end  # "10.0.0.0/123": the address is PII, the suffix is not
+    if not _right_boundary_ok(text, end, colon_ok=True):
+        return None  # inside a longer token or a longer dotted-number run (OIDs, versions)
+    try:
+        address = ipaddress.IPv4Address(text[start:addr_end])  # rejects octets > 255 and leading zeros
+    except ValueError:
+        return None
+    return (start, end) if _ip_ok(address, options) else None
+
+
+def _check_ipv6(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    start = match.start()
+    addr, zone = match.group("addr"), match.group("zone") or ""
+    if addr.endswith("."):
+        if zone or match.group("pfx") is not None:
+            return None
+        addr = addr.rstrip(".")  # a sentence full stop after the address: "… 2001:db8::1."
+    addr_end = start + len(addr) + len(zone)
+    end = _prefix_end(match, text, 128) or addr_end
+    if not _right_boundary_ok(text, end, colon_ok=False):
+        return None  # "fe80::1text", "12345:db8::1", or a run longer than any address
+    try:
+        address = ipaddress.IPv6Address(addr + zone)  # full, compressed, embedded-IPv4 and %zone forms
+    except ValueError:
+        return None
+    if addr == "::" and _bare_separator(text, start, start + 2):
+        return None
+    return (start, end) if _ip_ok(address, options) else None
+
+
+def _bare_separator(text: str, start: int, end: int) -> bool:
+    """A bare ``::`` with whitespace on both sides is a separator ("Home :: News"), not an
+    address; ``src=::`` or a trailing "ipv6 ::" stay addresses."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return before.isspace() and after.isspace()
+
+
+def _secret_param(query: str) -> bool:
+    for pair in re.split(r"[&;]", query):
+        key, sep, value = pair.partition("=")
+        if not sep or len(value) < _SECRET_MIN_VALUE:
+            continue
+        name = key.strip().lower().replace("-", "_")
+        if name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES):
+            return True
+    return False
+
+
+def _check_url(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
+    start = match.start()
+    url = match.group().rstrip(_URL_TRAILING)
+    if not url:
+        return None
+    rest = url.split("://", 1)[1]
+    authority_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority = rest[:authority_end]
+    if "@" in authority:
+        user, sep, password = authority.rpartition("@")[0].partition(":")
+        if user and sep and password:
+            return start, start + len(url)
+    tail = rest[authority_end:]
+    query = tail.split("?", 1)[1] if "?" in tail else ""
+    fragment = tail.split("#", 1)[1] if "#" in tail else ""
+    if _secret_param(query.split("#", 1)[0]) or _secret_param(fragment):
+        return start, start + len(url)
+    return None
+
+
+#: Cheap necessary conditions ("gates"), each a superset of what its recognisers can match, so a
+#: text that fails a gate skips those patterns. Every digit-based type needs 6 contiguous digits
+#: (IDs, cards, USCC region, passports, unseparated phones) or a 3-digit group, one separator and
+#: a 4-digit group (spaced phones, cards and IDs); most news titles, with only years and prices,
+#: fail it. IPv4 needs "d.d"; IPv6 "::" or "h:h"; E.164 "+d".
+_GATE_DIGITS = re.compile(r"[0-9]{6}|[0-9]{3}(?: {1,2}|-)[0-9]{4}")
+_GATE_DOTTED = re.compile(r"[0-9]\.[0-9]")
+_GATE_HEX_COLON = re.compile(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")
+_GATE_PLUS = re.compile(r"\+[1-9]")
+
+
+@dataclass(frozen=True)
+class _Recognizer:
+    """One type: its candidate pattern, its check, a substring the text must contain (``need``,
+    a fast ``in`` test) and a gate pattern it must match (shared gates are searched once per
+    text) before the pattern is worth running."""
+
+    type: str
+    pattern: re.Pattern[str]
+    check: Check
+    need: str = ""
+    gate: re.Pattern[str] | None = _GATE_DIGITS
+
+
+_RECOGNIZERS: dict[str, _Recognizer] = {
+    rec.type: rec
+    for rec in (
+        _Recognizer(EMAIL, _EMAIL_RE, _check_email, need="@", gate=None),
+        _Recognizer(CN_MOBILE, _MOBILE_RE, _check_mobile),
+        _Recognizer(CN_LANDLINE, _LANDLINE_RE, _check_landline),
+        _Recognizer(INTL_PHONE, _INTL_RE, _check_intl, need="+", gate=_GATE_PLUS),
+        _Recognizer(CN_ID, _CN_ID_RE, _check_cn_id),
+        _Recognizer(BANK_CARD, _BANK_CARD_RE, _check_bank_card),
+        _Recognizer(CN_USCC, _USCC_RE, _check_uscc),
+        _Recognizer(CN_PASSPORT, _PASSPORT_RE, _check_passport),
+        _Recognizer(IPV4, _IPV4_RE, _check_ipv4, need=".", gate=_GATE_DOTTED),
+        _Recognizer(IPV6, _IPV6_RE, _check_ipv6, need=":", gate=_GATE_HEX_COLON),
+        _Recognizer(URL_SECRET, _URL_RE, _check_url, need="://", gate=None),
+    )
+}
+
+
+#: Every pattern needs an ASCII digit, "@" or ":" (URLs and IPv6 have ":"), so a text with none
+#: of them cannot contain PII and is skipped without running any pattern.
+PREFILTER_REGEX = r"[0-9@:]"
+_PREFILTER = re.compile(PREFILTER_REGEX)
+
+
+@lru_cache(maxsize=64)
+def _plan(options: PiiOptions) -> tuple[tuple[_Recognizer, ...], dict[str, str]]:
+    """The recognisers and token map for one options value (cached: options are hashable)."""
+    return tuple(_RECOGNIZERS[name] for name in options.types), options.token_map()
+
+
+def _candidates(text: str, recognizers: Iterable[_Recognizer], options: PiiOptions, context: bool) -> list[Span]:
+    found: list[Span] = []
+    gates: dict[re.Pattern[str], bool] = {}
+    for rec in recognizers:
+        if rec.need and rec.need not in text:
+            continue
+        if rec.gate is not None:
+            passed = gates.get(rec.gate)
+            if passed is None:
+                passed = gates[rec.gate] = rec.gate.search(text) is not None
+            if not passed:
+                continue
+        for match in rec.pattern.finditer(text):
+            span = rec.check(match, text, options, context)
+            if span is not None and span[1] > span[0]:
+                found.append(Span(rec.type, span[0], span[1]))
+    return found
+
+
+def _resolve(candidates: list[Span]) -> list[Span]:
+    """Keep a non-overlapping subset: longest first, ties by type priority then position.
+
+    Greedy over candidates sorted by that key; an interval is kept when it overlaps nothing
+    already kept (checked against its two neighbours in the sorted list of kept starts, which is
+    enough because kept intervals never overlap). O(k log k) for k candidates.
+    """
+    if len(candidates) < 2:
+        return candidates
+    ordered = sorted(candidates, key=lambda s: (s.start - s.end, _RANK[s.type], s.start))
+    starts: list[int] = []
+    kept: list[Span] = []
+    for span in ordered:
+        index = bisect_right(starts, span.start)
+        if index > 0 and kept[index - 1].end > span.start:
+            continue
+        if index < len(kept) and kept[index].start < span.end:
+            continue
+        starts.insert(index, span.start)
+        kept.insert(index, span)
+    return kept
+
+
+def find(text: str, options: PiiOptions = DEFAULT) -> list[Span]:
+    """All PII spans in ``text``: non-overlapping, sorted by start (see the module docstring for
+    how overlaps are settled). Empty text gives ``[]``."""
+    if not text or _PREFILTER.search(text) is None:
+        return []
+    recognizers, _ = _plan(options)
+    return _resolve(_candidates(text, recognizers, options, context=True))
+
+
+def validate(pii_type: str, candidate: str, options: PiiOptions = DEFAULT) -> bool:
+    """Whether the whole of ``candidate`` is a valid value of ``pii_type`` (format and check
+    digits), ignoring surrounding-context rules: a bare ``C12345678`` is a valid PRC travel
+    permit number although :func:`find` only takes it after a word like 通行证."""
+    if pii_type not in _RECOGNIZERS:
+        raise ValueError(f"unknown PII type {pii_type!r}")
+    if not candidate:
+        return False
+    spans = _candidates(candidate, (_RECOGNIZERS[pii_type],), options, context=False)
+    return any(span.start == 0 and span.end == len(candidate) for span in spans)
+
+
+def mask(text: str, options: PiiOptions = DEFAULT) -> tuple[str, dict[str, int]]:
+    """``text`` with every PII span replaced by its type's token, and the count per type found
+    (types with no match are absent). Text without PII comes back unchanged (the same object)."""
+    spans = find(text, options)
+    if not spans:
+        return text, {}
+    _, tokens = _plan(options)
+    parts: list[str] = []
+    counts: dict[str, int] = {}
+    position = 0
+    for span in spans:
+        parts.append(text[position : span.start])
+        parts.append(tokens[span.type])
+        counts[span.type] = counts.get(span.type, 0) + 1
+        position = span.end
+    parts.append(text[position:])
+    return "".join(parts), counts
+
+
+def mask_series(texts: pd.Series, options: PiiOptions = DEFAULT) -> pd.DataFrame:
+    """:func:`mask` over a column: a DataFrame with the input's index and the columns ``text``
+    (masked) and ``pii_counts`` (``dict`` type → count, ``{}`` when none).
+
+    Missing values (``None``/``NaN``) stay ``None`` in both columns. The pre-filter
+    :data:`PREFILTER_REGEX` runs vectorised over the whole column with ``pyarrow.compute``
+    (RE2, no Python per row), so only candidate rows pay for the Python patterns.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(texts, type=pa.large_string(), from_pandas=True)
+    candidate = pc.fill_null(pc.match_substring_regex(values, PREFILTER_REGEX), False).to_numpy(zero_copy_only=False)
+    present = pc.is_valid(values).to_numpy(zero_copy_only=False)
+    out_text: list[str | None] = texts.tolist()  # non-candidate rows keep their text as is
+    out_counts: list[dict[str, int] | None] = [{} if keep else None for keep in present.tolist()]
+    for row in np.flatnonzero(~present).tolist():
+        out_text[row] = None  # NaN / pd.NA → None
+    for row in np.flatnonzero(candidate).tolist():
+        out_text[row], out_counts[row] = mask(out_text[row], options)  # type: ignore[arg-type]
+    return pd.DataFrame({"text": out_text, "pii_counts": out_counts}, index=texts.index)

@@ -1,0 +1,121 @@
+"""The clean job on real Delta tables: bronze → silver with normalized, PII-masked,
+language-tagged and segmented text; refused rows quarantined; reruns idempotent."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
+
+from refinery.jobs.runner import new_run_id, run_one
+from refinery.spark.tables import read_table
+
+pytestmark = pytest.mark.slow
+
+ID_CARD = "11010519491231002X"  # GB 11643 check digit valid
+MOBILE = "13812345678"
+EMAIL = "zhang.san@example.com"
+SPECIAL = [
+    {"id": "pii-zh", "text": f"我的身份证号是{ID_CARD}，手机{MOBILE}，邮箱{EMAIL}。", "label": "positive"},
+    {"id": "pii-en", "text": f"Write to {EMAIL} or call +86 138-1234-5678 today please.", "label": "negative"},
+    {"id": "zero-width", "text": "\u200b\u200b\u2060", "label": "positive"},
+    {"id": "french", "text": "Je voudrais réserver une chambre pour deux nuits, s'il vous plaît.", "label": "positive"},
+    {"id": "fullwidth", "text": "房间很大，服务ＧＯＯＤ！价格１２０元。", "label": "positive"},
+]
+
+
+def clean(spark, settings) -> str:
+    run_id = new_run_id("clean")
+    assert run_one("clean", settings, spark, run_id) == 0
+    return run_id
+
+
+@pytest.fixture
+def cleaned(spark, make_settings, tmp_path):
+    folder = tmp_path / "special"
+    folder.mkdir()
+    (folder / "special.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in SPECIAL))
+    spec = "ingest.sources.special."
+    settings = make_settings(
+        "ingest.only=[special,chnsenticorp]",
+        "ingest.sources.chnsenticorp.path=" + "chnsenticorp_htl_all/ChnSentiCorp_htl_all.csv",
+        f"{spec}path={folder / 'special.jsonl'}",
+        f"{spec}format=jsonl",
+        f"{spec}columns={{text: text, label: label, id: id}}",
+        "clean.on_disallowed_language=quarantine",
+    )
+    ingest(spark, settings)
+    run_id = clean(spark, settings)
+    return settings, run_id
+
+
+def silver_by_id(spark, settings) -> dict:
+    return {r.id: r for r in read_table(spark, settings.tables.silver).collect()}
+
+
+def test_pii_is_masked_and_counted_and_never_stored(spark, cleaned):
+    settings, _ = cleaned
+    silver = silver_by_id(spark, settings)
+    zh, en = silver["special:pii-zh"], silver["special:pii-en"]
+    for row in (zh, en):
+        assert EMAIL not in row.text and MOBILE not in row.text and "138-1234-5678" not in row.text
+    assert ID_CARD not in zh.text
+    assert dict(zh.pii_counts) == {"CN_ID": 1, "CN_MOBILE": 1, "EMAIL": 1}
+    assert en.pii_counts["EMAIL"] == 1 and sum(en.pii_counts.values()) == 2
+    assert "[EMAIL]" in zh.tokens  # a replacement token stays one token
+    all_text = " ".join(r.text for r in read_table(spark, settings.tables.silver).select("text").collect())
+    assert EMAIL not in all_text and ID_CARD not in all_text
+
+
+def test_refused_rows_are_quarantined_and_counts_reconcile(spark, cleaned):
+    settings, run_id = cleaned
+    # Besides the French row, one ChnSentiCorp review is garbled kana/Cyrillic mojibake that
+    # reads as Japanese: refusing it is right.
+    assert quarantine_reasons(spark, settings, run_id) == Counter(empty_after_normalize=1, language_not_allowed=2)
+    refused = read_table(spark, settings.tables.quarantine).where(F.col("run_id") == run_id).collect()
+    assert {r.record_id for r in refused if r.reason == "language_not_allowed"} >= {"special:french"}
+    stage = metrics_by_stage(spark, settings, run_id)["clean"]
+    bronze = read_table(spark, settings.tables.bronze).count()
+    silver = read_table(spark, settings.tables.silver).count()
+    assert stage.rows_in == bronze == silver + 3 and stage.reconciled
+    assert int(stage.details["lang.zh"]) > 7_000 and int(stage.details["pii.EMAIL"]) >= 2  # reviews hold one too
+    assert int(stage.details["pii.CN_ID"]) >= 1
+    assert not any(EMAIL in v or MOBILE in v for v in stage.details.values())
+
+
+def test_text_is_normalized_tagged_and_segmented(spark, cleaned):
+    settings, _ = cleaned
+    silver = silver_by_id(spark, settings)
+    full = silver["special:fullwidth"]
+    assert "GOOD" in full.text and "120" in full.text and "，" in full.text and "！" in full.text
+    assert "nfkc" in full.norm_steps and full.lang == "zh"
+    rows = read_table(spark, settings.tables.silver).where(F.col("source") == "chnsenticorp")
+    langs = Counter(r.lang for r in rows.select("lang").collect())
+    assert langs["zh"] >= 0.99 * sum(langs.values())
+    sample = rows.orderBy("id").limit(200).collect()
+    assert all(r.n_tokens == len(r.tokens) > 0 for r in sample)
+    assert all("".join(r.tokens) == "".join(r.text.split()) for r in sample)
+
+
+def test_rerun_is_idempotent_and_follows_config_changes(spark, cleaned):
+    settings, _ = cleaned
+    before = sorted((r.id, r.text, tuple(r.tokens)) for r in read_table(spark, settings.tables.silver).collect())
+    rerun = clean(spark, settings)
+    after = sorted((r.id, r.text, tuple(r.tokens)) for r in read_table(spark, settings.tables.silver).collect())
+    assert after == before
+    assert DeltaTable.forPath(spark, settings.tables.silver).history(1).first().operation == "MERGE"
+    assert sum(quarantine_reasons(spark, settings, rerun).values()) == 3
+    assert read_table(spark, settings.tables.quarantine).where(F.col("stage") == "clean").count() == 3
+
+    flagged = settings.model_copy(
+        update={"clean": settings.clean.model_copy(update={"on_disallowed_language": "flag"})}
+    )
+    clean(spark, flagged)
+    french = silver_by_id(spark, flagged)["special:french"]
+    assert french.lang == "fr" and french.lang_allowed is False
+    remaining = read_table(spark, flagged.tables.quarantine).where(F.col("stage") == "clean").collect()
+    assert [r.reason for r in remaining] == ["empty_after_normalize"]
