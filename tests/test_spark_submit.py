@@ -60,15 +60,20 @@ def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
     assert any(entry["event"] == "stage finished" and entry.get("rows_out") == 5_574 for entry in logged)
 
 
-def test_refinery_console_script_runs_the_job_in_local_mode(spark, tmp_path):
+def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     from conftest import ROOT
 
     tables = tmp_path / "tables"
     script = Path(sys.executable).with_name("refinery")
-    command = [str(script), "ingest", "--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables)]
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    command = [str(script), "pipeline", "--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables)]
+    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert read_table(spark, str(tables / "bronze")).count() == 5_574
+    silver = read_table(spark, str(tables / "silver"))
+    quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
+    assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
+    jobs = {row.job for row in read_table(spark, str(tables / "metrics")).collect()}
+    assert jobs == {"ingest", "clean"}
     assert not (tmp_path / "data").exists()  # tables went where the config said
 
 
