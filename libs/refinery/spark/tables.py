@@ -50,13 +50,7 @@ def replace_slice(
     Creates the table on first write. Every row of ``df`` must satisfy ``predicate``; Delta
     checks that and fails the commit otherwise, so a job can never overwrite another slice.
     """
-    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    if is_catalog_name(location):
-        writer.saveAsTable(location[len(CATALOG_PREFIX) :])
-    else:
-        writer.save(location)
+    _overwrite(df, location, partition_by, replaceWhere=predicate)
 
 
 def sql_string(value: str) -> str:
@@ -81,13 +75,7 @@ def merge_rows(
     columns not in ``df`` (e.g. ones another job merged in) are left alone.
     """
     if not table_exists(spark, location):
-        writer = df.write.format("delta").mode("overwrite")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        if is_catalog_name(location):
-            writer.saveAsTable(location[len(CATALOG_PREFIX) :])
-        else:
-            writer.save(location)
+        _overwrite(df, location, partition_by)
         return
     columns = {name: f"s.`{name}`" for name in df.columns}
     merge = (
@@ -100,3 +88,13 @@ def merge_rows(
     if scope is not None:
         merge = merge.whenNotMatchedBySourceDelete(condition=scope)
     merge.execute()
+
+
+def _overwrite(df: DataFrame, location: str, partition_by: list[str] | None, **options: str) -> None:
+    writer = df.write.format("delta").mode("overwrite").options(**options)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if is_catalog_name(location):
+        writer.saveAsTable(location[len(CATALOG_PREFIX) :])
+    else:
+        writer.save(location)
