@@ -46,6 +46,7 @@ test-fast: install jars
 
 ## bench: benchmarks, results as JSON under bench/results/
 bench: install jars
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt -c constraints.txt
 	$(BIN)/python -m bench.run
 
 lint: install

@@ -24,6 +24,7 @@ BENCHMARKS = {
     "pii": "bench.pii_bench",
     "langid": "bench.langid_bench",
     "segment": "bench.segment_bench",
+    "clean": "bench.clean_bench",
 }
 
 
