@@ -51,21 +51,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from refinery.text.langcodes import ISO639_3_TO_1, TATOEBA_LANGUAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()
 
-TATOEBA_CODES = {
-    "cmn": "zh",
-    "eng": "en",
-    "jpn": "ja",
-    "kor": "ko",
-    "fra": "fr",
-    "spa": "es",
-    "ita": "it",
-    "por": "pt",
-    "cat": "ca",
-    "glg": "gl",
-}
+TATOEBA_CODES = {code: ISO639_3_TO_1[code] for code in TATOEBA_LANGUAGES}
 CANDIDATES = tuple(TATOEBA_CODES.values())
 TEST_ROWS = 200
 REPEATS = 3

@@ -19,21 +19,11 @@ import pytest
 from conftest import corpora_dir
 
 from refinery.text import langid
+from refinery.text.langcodes import ISO639_3_TO_1, TATOEBA_LANGUAGES
 from refinery.text.langid import LangIdOptions, LangResult, detect, detect_series
 from refinery.text.scripts import is_japanese, letter_runs, script_of, script_runs, script_shares
 
-CODES = {
-    "cmn": "zh",
-    "eng": "en",
-    "jpn": "ja",
-    "kor": "ko",
-    "fra": "fr",
-    "spa": "es",
-    "ita": "it",
-    "por": "pt",
-    "cat": "ca",
-    "glg": "gl",
-}
+CODES = {code: ISO639_3_TO_1[code] for code in TATOEBA_LANGUAGES}
 CANDIDATES = tuple(CODES.values())
 MIXED_ZH_EN = "我们今天讨论了这个问题, the quick brown fox jumps over the lazy dog, 大家都觉得很有意思"
 

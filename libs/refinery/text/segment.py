@@ -60,6 +60,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from refinery.text.langcodes import ISO639_3_TO_1
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -143,27 +145,7 @@ _LOCK = threading.Lock()
 _JIEBA: dict[tuple[str | None, str | None], Any] = {}
 _SPACY: dict[str, Any] = {}
 
-#: ISO 639-3 (Tatoeba, some language-ID models) and legacy codes → spaCy's ISO 639-1 codes.
-_ISO639_3 = {
-    "eng": "en",
-    "cmn": "zh",
-    "zho": "zh",
-    "chi": "zh",
-    "yue": "zh",
-    "jpn": "ja",
-    "kor": "ko",
-    "fra": "fr",
-    "fre": "fr",
-    "spa": "es",
-    "por": "pt",
-    "ita": "it",
-    "cat": "ca",
-    "glg": "gl",
-    "deu": "de",
-    "ger": "de",
-    "rus": "ru",
-    "nld": "nl",
-}
+_ISO639_3 = ISO639_3_TO_1  # ISO 639-3 and legacy codes → spaCy's ISO 639-1 codes
 #: Languages whose own spaCy tokenizer we do not use for non-Han runs (see the module docstring).
 _SPACY_OVERRIDE = {"zh": "en", "ja": "xx", "ko": "xx", "th": "xx", "vi": "xx"}
 
