@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
+from refinery.config import SegmentSettings
+from refinery.jobs.clean import SILVER_STATS_COLUMNS
 from refinery.jobs.runner import new_run_id, run_one
-from refinery.spark.tables import read_table
+from refinery.spark.tables import read_table, table_properties
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +122,24 @@ def test_rerun_is_idempotent_and_follows_config_changes(spark, cleaned):
     assert french.lang == "fr" and french.lang_allowed is False
     remaining = read_table(spark, flagged.tables.quarantine).where(F.col("stage") == "clean").collect()
     assert [r.reason for r in remaining] == ["empty_after_normalize"]
+
+    unsegmented = flagged.model_copy(
+        update={"clean": flagged.clean.model_copy(update={"segment": SegmentSettings(enabled=False)})}
+    )
+    clean(spark, unsegmented)
+    rows = read_table(spark, settings.tables.silver).collect()
+    assert rows and all(r.tokens is None and r.n_tokens is None for r in rows)
+    assert {(r.id, r.text) for r in rows} >= {(i, t) for i, t, _ in before}
+    assert len(rows) == len(before) + 2  # the two flagged foreign rows
+
+
+def test_silver_keeps_statistics_only_on_filterable_columns(spark, cleaned):
+    settings, _ = cleaned
+    assert table_properties(spark, settings.tables.silver)["delta.dataSkippingStatsColumns"] == ",".join(
+        SILVER_STATS_COLUMNS
+    )
+    log = sorted((Path(settings.tables.silver) / "_delta_log").glob("*.json"))[0]
+    adds = [json.loads(line)["add"] for line in log.read_text().splitlines() if '"add"' in line]
+    stats = json.loads(adds[0]["stats"])
+    assert set(stats["minValues"]) <= set(SILVER_STATS_COLUMNS) and "lang" in stats["minValues"]
+    assert "text" not in stats["nullCount"] and "tokens" not in stats["nullCount"]

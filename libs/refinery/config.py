@@ -227,6 +227,10 @@ class LangIdSettings(_Strict):
 class SegmentSettings(_Strict):
     """``clean.segment`` (see :mod:`refinery.text.segment`)."""
 
+    #: Segment at all. Off: silver's ``tokens`` and ``n_tokens`` are null ("not computed",
+    #: unlike ``[]``: text without words) and the job runs about 3x faster on mixed zh/en
+    #: text, for pipelines that only need clean, tagged, masked text.
+    enabled: bool = True
     engine: Literal["jieba", "rjieba"] = "jieba"
     hmm: bool = True
     #: jieba user dictionary (``word freq tag`` lines), relative to the working directory.

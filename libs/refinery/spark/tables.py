@@ -65,6 +65,7 @@ def merge_rows(
     key: str = "id",
     scope: str | None = None,
     partition_by: list[str] | None = None,
+    properties: dict[str, str] | None = None,
 ) -> None:
     """Upsert ``df`` into the Delta table at ``location`` on ``key`` (MERGE), creating it on
     first write.
@@ -73,10 +74,15 @@ def merge_rows(
     fully describes: target rows in that slice with no source row are deleted, so a rerun
     that now drops a row leaves the table as a single run would. Rows outside ``scope`` and
     columns not in ``df`` (e.g. ones another job merged in) are left alone.
+
+    ``properties`` (Delta table properties) are set when the table is created, and on an
+    existing table whose values differ, before the MERGE.
     """
     if not table_exists(spark, location):
-        _overwrite(df, location, partition_by)
+        _overwrite(df, location, partition_by, **(properties or {}))
         return
+    if properties:
+        set_properties(spark, location, properties)
     columns = {name: f"s.`{name}`" for name in df.columns}
     merge = (
         delta_table(spark, location)
@@ -88,6 +94,23 @@ def merge_rows(
     if scope is not None:
         merge = merge.whenNotMatchedBySourceDelete(condition=scope)
     merge.execute()
+
+
+def table_properties(spark: SparkSession, location: str) -> dict[str, str]:
+    """The Delta table properties (``TBLPROPERTIES``) of the table at ``location``."""
+    return dict(delta_table(spark, location).detail().first().properties or {})
+
+
+def set_properties(spark: SparkSession, location: str, properties: dict[str, str]) -> None:
+    """Set Delta table properties on an existing table; a no-op (no commit) when they
+    already hold these values."""
+    current = table_properties(spark, location)
+    changed = {key: value for key, value in properties.items() if current.get(key) != value}
+    if not changed:
+        return
+    target = location[len(CATALOG_PREFIX) :] if is_catalog_name(location) else f"delta.`{location.replace('`', '``')}`"
+    assignments = ", ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in sorted(changed.items()))
+    spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({assignments})")
 
 
 def _overwrite(df: DataFrame, location: str, partition_by: list[str] | None, **options: str) -> None:

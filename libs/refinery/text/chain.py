@@ -7,7 +7,8 @@ Order matters and is deliberate:
 2. **language ID** on the normalized text *before* masking: replacement tokens such as
    ``[PHONE]`` are Latin letters and would tilt short Chinese texts towards "mixed";
 3. **PII masking**: what leaves this function never holds the original PII;
-4. **segmentation** of the masked text, keeping each replacement token whole.
+4. **segmentation** of the masked text, keeping each replacement token whole (skipped when
+   ``CleanOptions.segment_enabled`` is false: ``tokens`` and ``n_tokens`` are then ``None``).
 
 A document ends as ``ok`` (possibly flagged: ``reason`` ``language_not_allowed`` or
 ``language_undetermined`` with ``outcome`` still ``ok``) or ``quarantine`` with reason
@@ -18,6 +19,7 @@ Every input row gives exactly one output row, so the job's counts reconcile by c
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -62,6 +64,8 @@ class CleanOptions:
     langid: LangIdOptions = field(default_factory=LangIdOptions)
     pii: PiiOptions = field(default_factory=PiiOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
+    #: Segment at all; ``False`` leaves ``tokens`` and ``n_tokens`` ``None`` ("not computed").
+    segment_enabled: bool = True
     #: Languages kept in silver; ``None`` keeps all.
     allowed_languages: tuple[str, ...] | None = None
     #: ``quarantine`` a document in another language, or ``flag`` it (kept, ``reason`` set).
@@ -77,7 +81,12 @@ def clean_frame(frame: pd.DataFrame, options: CleanOptions, text_column: str = "
     try:
         cleaned = _clean_batch(frame[text_column], options)
     except Exception:
-        cleaned = pd.concat([_clean_one(frame[text_column].iloc[[i]], options) for i in range(len(frame))])
+        rows = [_clean_one(frame[text_column].iloc[[i]], options) for i in range(len(frame))]
+        with warnings.catch_warnings():
+            # A quarantined row is all-None; pandas warns that it will one day let such rows
+            # widen column dtypes. Arrow converts either form to the same Spark types.
+            warnings.simplefilter("ignore", FutureWarning)
+            cleaned = pd.concat(rows)
     cleaned.index = frame.index
     return pd.concat([frame, cleaned], axis=1)
 
@@ -96,10 +105,7 @@ def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
     normalized = normalize_series(texts, options.normalize)
     langs = detect_series(normalized["text"], options.langid)
     masked = mask_series(normalized["text"], options.pii)
-    tokens = [
-        segment_masked(text, lang, options) if isinstance(text, str) else []
-        for text, lang in zip(masked["text"], langs["lang"], strict=True)
-    ]
+    tokens = _segment_column(masked["text"], langs["lang"], options)
     out = pd.DataFrame(
         {
             "clean_text": masked["text"],
@@ -112,7 +118,7 @@ def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
             "tokens": tokens,
         }
     )
-    out["n_tokens"] = [len(t) for t in tokens]
+    out["n_tokens"] = pd.array([None if t is None else len(t) for t in tokens], dtype="Int32")
     out["outcome"], out["reason"], out["detail"] = OK, None, None
     empty = out["clean_text"].map(lambda t: not isinstance(t, str) or not t.strip())
     out.loc[empty, ["outcome", "reason"]] = [QUARANTINE, EMPTY_AFTER_NORMALIZE]
@@ -125,6 +131,15 @@ def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
         if options.on_disallowed_language == "quarantine":
             out.loc[foreign, "outcome"] = QUARANTINE
     return out
+
+
+def _segment_column(texts: pd.Series, langs: pd.Series, options: CleanOptions) -> list[list[str] | None]:
+    if not options.segment_enabled:
+        return [None] * len(texts)
+    return [
+        segment_masked(text, lang, options) if isinstance(text, str) else []
+        for text, lang in zip(texts, langs, strict=True)
+    ]
 
 
 @lru_cache(maxsize=16)

@@ -1,0 +1,91 @@
+"""The pure clean chain (:func:`refinery.text.chain.clean_frame`) on small pandas frames: one
+output row per input row, outcomes and reasons, masking before segmentation, the segmentation
+switch, and a failing document quarantined alone."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from refinery.text import chain
+from refinery.text.chain import CleanOptions, clean_frame
+
+MOBILE = "13812345678"
+TEXTS = {
+    "zh": f"我的手机{MOBILE}，房间很干净。",
+    "en": "Hello world, mail me at zhang.san@example.com tomorrow.",
+    "fr": "Je voudrais réserver une chambre pour deux nuits, s'il vous plaît.",
+    "empty": "\u200b\u2060 ",
+    "symbols": "!!! ???",
+}
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({"id": list(TEXTS), "text": list(TEXTS.values())}, index=[10, 11, 12, 13, 14])
+
+
+def by_id(out: pd.DataFrame) -> dict[str, pd.Series]:
+    return {row.id: row for row in out.itertuples()}
+
+
+def test_every_row_comes_back_once_with_its_input_columns():
+    out = clean_frame(frame(), CleanOptions())
+    assert list(out.index) == [10, 11, 12, 13, 14]
+    assert list(out["id"]) == list(TEXTS)
+    assert set(chain.OUTPUT_COLUMNS) <= set(out.columns)
+
+
+def test_pii_is_masked_before_segmentation_and_the_token_stays_whole():
+    rows = by_id(clean_frame(frame(), CleanOptions()))
+    assert MOBILE not in rows["zh"].clean_text and "[PHONE]" in rows["zh"].clean_text
+    assert "[PHONE]" in rows["zh"].tokens and MOBILE not in "".join(rows["zh"].tokens)
+    assert rows["zh"].pii_counts == {"CN_MOBILE": 1}
+    assert rows["en"].tokens[-3:] == ["[EMAIL]", "tomorrow", "."]
+    assert rows["zh"].n_tokens == len(rows["zh"].tokens)
+
+
+def test_outcomes_follow_the_language_policy():
+    quarantine = by_id(clean_frame(frame(), CleanOptions(allowed_languages=("zh", "en"))))
+    assert (quarantine["fr"].outcome, quarantine["fr"].reason, quarantine["fr"].detail) == (
+        "quarantine",
+        "language_not_allowed",
+        "lang fr",
+    )
+    assert (quarantine["empty"].outcome, quarantine["empty"].reason) == ("quarantine", "empty_after_normalize")
+    assert (quarantine["symbols"].outcome, quarantine["symbols"].reason) == ("ok", "language_undetermined")
+    assert quarantine["zh"].outcome == quarantine["en"].outcome == "ok"
+    flag = by_id(clean_frame(frame(), CleanOptions(allowed_languages=("zh", "en"), on_disallowed_language="flag")))
+    assert (flag["fr"].outcome, flag["fr"].reason) == ("ok", "language_not_allowed")
+    everything = by_id(clean_frame(frame(), CleanOptions(allowed_languages=None)))
+    assert (everything["fr"].outcome, everything["fr"].reason) == ("ok", None)
+
+
+def test_segmentation_switched_off_leaves_tokens_not_computed():
+    out = clean_frame(frame(), CleanOptions(segment_enabled=False))
+    assert out["tokens"].isna().all() and out["n_tokens"].isna().all()
+    assert str(out["n_tokens"].dtype) == "Int32"  # nullable: Arrow gets nulls, not NaN floats
+    on = clean_frame(frame(), CleanOptions())
+    assert list(out["clean_text"]) == list(on["clean_text"]) and list(out["lang"]) == list(on["lang"])
+
+
+def test_a_failing_document_is_quarantined_alone(monkeypatch):
+    real = chain.segment_masked
+
+    def fails_on_french(text, lang, options):
+        if lang == "fr":
+            raise RuntimeError("segmenter crashed")
+        return real(text, lang, options)
+
+    monkeypatch.setattr(chain, "segment_masked", fails_on_french)
+    rows = by_id(clean_frame(frame(), CleanOptions()))
+    assert (rows["fr"].outcome, rows["fr"].reason) == ("quarantine", "processing_error")
+    assert rows["fr"].detail == "RuntimeError in clean chain"  # the type only: messages may hold text
+    assert all(rows[key].outcome == "ok" for key in ("zh", "en", "symbols"))
+    assert rows["zh"].tokens and "[PHONE]" in rows["zh"].tokens
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_a_missing_text_is_quarantined_as_empty(missing):
+    out = clean_frame(pd.DataFrame({"text": ["好的", missing]}), CleanOptions())
+    assert list(out["outcome"]) == ["ok", "quarantine"]
+    assert out["reason"].iloc[1] == "empty_after_normalize"
