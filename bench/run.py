@@ -25,6 +25,7 @@ BENCHMARKS = {
     "langid": "bench.langid_bench",
     "segment": "bench.segment_bench",
     "clean": "bench.clean_bench",
+    "clean_peer": "bench.clean_peer_bench",
 }
 
 

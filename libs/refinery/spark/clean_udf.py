@@ -33,16 +33,20 @@ _CARRIED = StructType(
         StructField("content_hash", StringType(), True),
     ]
 )
-_OUTPUT = StructType(_CARRIED.fields + CLEANED.fields)
+#: What comes back: the carried columns without the raw ``text`` (the chain's ``clean_text``
+#: replaces it; not shipping it back saves converting every document twice, and nothing
+#: after the chain can leak the unmasked original).
+_RETURNED = StructType([f for f in _CARRIED.fields if f.name != "text"])
+_OUTPUT = StructType(_RETURNED.fields + CLEANED.fields)
 
 
 def clean_records(bronze: DataFrame, options: CleanOptions) -> DataFrame:
     """Every bronze row with the chain's columns (:data:`refinery.spark.schemas.CLEANED`)
-    added and ``meta`` kept; one output row per input row."""
+    in place of ``text``, ``meta`` kept; one output row per input row."""
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
-            yield clean_frame(frame, options)[[*_CARRIED.names, *OUTPUT_COLUMNS]]
+            yield clean_frame(frame, options)[[*_RETURNED.names, *OUTPUT_COLUMNS]]
 
     carried = bronze.select(*[c for c in _CARRIED.names if c != "meta_json"], F.to_json("meta").alias("meta_json"))
     cleaned = carried.mapInPandas(run, _OUTPUT)
