@@ -1,5 +1,6 @@
 """Clean throughput: every text function and the whole chain on one core, the clean job on
-local[2], a row-at-a-time UDF, scaling with input size, and datatrove as the peer.
+local[2], a row-at-a-time UDF and scaling with input size. (The peer, datatrove, is
+``bench/clean_peer_bench.py``, on two million documents.)
 
 Input: six real corpora from ``../shared/corpora`` (``$REFINERY_CORPORA``), as the ingest
 sources of ``conf/corpora.yaml``: ``thucnews`` (THUCNews titles dev + test), ``chnsenticorp``,
@@ -7,13 +8,14 @@ sources of ``conf/corpora.yaml``: ``thucnews`` (THUCNews titles dev + test), ``c
 documents, about 62 % Chinese. Each file is copied ``REFINERY_BENCH_COPIES`` times (default 5)
 and the copies go through the real ``ingest`` job into a temporary ``bronze`` Delta table
 (``full``, about 318k rows). Derived tables (same columns, 4 files each, as ingest writes):
-``main`` = copies 0-1 (every document exactly twice, about 127k rows), ``unique`` = copy 0,
-``s10k`` = the first 10,000 rows of ``main`` by id.
+``main`` = copies 0-1 (every document exactly twice, about 127k rows), ``s10k`` = the first
+10,000 rows of ``main`` by id, and ``s1m`` = ``full`` repeated with new ids (``<id>#k``), the
+first 1,000,000 rows by id (8 files).
 
 Caches matter, so the benchmark says which state each number is in. A process's first pass
 over the data builds a spaCy tokenizer for every language the language ID returns (19 here, fr
 alone ~5 s) and fills spaCy's vocabulary and our memo of short runs; later passes skip that
-("warm"). Repetition helps our per-process caches and nothing in datatrove, hence ``unique``.
+("warm").
 
 Measured in one run (local[2] on the shared 2-core machine):
 
@@ -22,30 +24,32 @@ Measured in one run (local[2] on the shared 2-core machine):
    ``spark.sql.execution.arrow.maxRecordsPerBatch`` (10,000, what ``mapInPandas`` gets), first
    pass (cold) and best of ``REFINERY_BENCH_REPEATS`` (default 2; warm); then, warm,
    ``normalize_series``, ``detect_series`` (ensemble), ``mask_series`` (every type), the
-   chain's segmentation loop (``segment_masked``) and the peer subset's functions
-   (mojibake-only normalize, fastText, EMAIL/IPV4/IPV6). docs/s and MB/s of UTF-8 input.
+   chain's segmentation loop (``segment_masked``), and ``clean_frame`` with segmentation
+   switched off (``clean.segment.enabled: false``). docs/s and MB/s of UTF-8 input. Then
+   ``two_process_chain`` (and ``_unsegmented``): two warm processes (``bench/chain_worker.py``),
+   one pinned to each core, each on half of the rows, started together: what two *busy* cores
+   of this machine give, the ceiling a two-worker job can reach.
 2. ``spark_local2`` on ``main`` (after the Python workers loaded their models on 500 rows):
    ``identity_noop`` (identity ``mapInPandas`` into the ``noop`` sink: the read + Arrow floor),
    ``clean_records_noop_first_pass`` (the job's transform into ``noop``, workers cold),
    ``clean_records_noop`` (again, warm), ``chain_in_workers`` (the chain with a one-row-per-batch
    output carrying the CPU ``clean_frame`` used inside the worker), ``clean_job``
-   (``run_one("clean")`` into an empty silver: Delta writes, counts, details, metrics row) and
-   ``clean_job_rerun_merge`` (the same job again: a Delta MERGE into the existing silver).
-   Each run: wall seconds, and CPU seconds of the driver + JVM + Python workers from ``/proc``.
+   (``run_one("clean")`` into an empty silver: Delta writes, counts, details, metrics row),
+   ``clean_job_rerun_merge`` (the same job again: a Delta MERGE into the existing silver) and
+   ``clean_job_unsegmented`` (the job with segmentation off, into an empty silver). Each run:
+   wall seconds, and CPU seconds of the driver + JVM + Python workers from ``/proc``.
 3. ``row_udf_noop``: a plain ``F.udf`` (pickled rows, no Arrow) returning the same struct by
    calling ``normalize``/``detect``/``mask``/``segment_masked`` per row, same rows, ``noop``.
-4. ``scaling``: the clean job on ``s10k``, ``main`` and ``full``; seconds per 1k rows.
-5. ``peer_comparison``: our clean job configured to datatrove's subset (:data:`PEER_SUBSET`;
-   segmentation cannot be switched off and still runs), each in a fresh SparkSession (cold
-   workers, as datatrove's), against datatrove (``bench/datatrove_peer.py``: FTFY → fastText
-   LambdaFilter → PII → JsonlWriter, ``LocalPipelineExecutor(tasks=2, workers=2)``, its own
-   process, Spark stopped) on the same rows exported as JSON lines, for ``unique`` and ``full``.
-   Also, not the job: the subset without segmentation in ``mapInPandas`` (noop sink).
+4. ``scaling``: the clean job on ``s10k``, ``main``, ``full`` and ``s1m`` (10k → 127k → 318k →
+   1M rows); seconds per 1k rows, and per 1k *added* rows between sizes (linear = equal).
 
-Ratios: ``clean_job_vs_two_core_chain`` = job docs/s / (2 x warm single-core ``clean_frame``
-docs/s), target >= 0.85; ``*_cpu_efficiency`` = single-core chain CPU / the run's CPU;
-``pandas_udf_vs_row_udf`` (noop sinks); ``scaling_*`` = per-row time at the larger size / at
-the smaller (1.0 = linear); ``ours_vs_datatrove_*`` = docs/s ours / theirs, target >= 1.5.
+Ratios: ``clean_job_vs_two_core_chain`` = job docs/s on ``main`` / (2 x warm single-core
+``clean_frame`` docs/s), target >= 0.85; ``clean_job_full_vs_two_core_chain`` the same for the
+job on ``full`` (318k rows: the per-run fixed cost, about 3 s, weighs less);
+``clean_job_s1m_vs_two_core_chain`` on 1M rows; ``*_vs_two_process_chain`` the same against
+the measured two-process ceiling, and ``two_process_chain_vs_two_core_chain`` how far that
+ceiling is from twice one core; ``*_cpu_efficiency`` = single-core chain CPU / the run's CPU; ``pandas_udf_vs_row_udf`` (noop
+sinks); ``scaling_*`` = per-row time at the larger size / at the smaller (1.0 = linear).
 ``load_1m`` next to each run is the 1-minute load average (2.0 = both cores busy): another
 user's work shows there, and the CPU seconds hold regardless.
 """
@@ -71,26 +75,18 @@ SOURCES = ("thucnews", "chnsenticorp", "waimai", "ag_news", "sms_spam", "mr_pola
 COPIES = int(os.environ.get("REFINERY_BENCH_COPIES", "5"))
 MAIN_COPIES = 2
 SMALL_ROWS = 10_000
+#: Rows of the largest scaling point (``full`` repeated with new ids, cut to this size).
+LARGE_ROWS = 1_000_000
 #: Rows that load the models (in the driver and in each Spark worker) before any clock starts.
 WARMUP_ROWS = 500
 REPEATS = int(os.environ.get("REFINERY_BENCH_REPEATS", "2"))
 #: Files written for a derived table: as many as ``ingest`` writes (spark.shuffle_partitions).
 DERIVED_FILES = 4
-PEER_TIMEOUT_S = 600
 TARGET_JOB_VS_TWO_CORE = 0.85
-TARGET_OURS_VS_PEER = 1.5
-#: The clean job configured to what the datatrove pipeline does.
-PEER_SUBSET = [
-    "clean.normalize.mojibake=true",
-    "clean.normalize.html=false",
-    "clean.normalize.control=false",
-    "clean.normalize.nfkc=false",
-    "clean.normalize.whitespace=false",
-    "clean.langid.backend=fasttext",
-    "clean.pii.types=[EMAIL,IPV4,IPV6]",
-    "clean.allowed_languages=[zh,en]",
-    "clean.on_disallowed_language=quarantine",
-]
+#: The job / (2 x single-core chain) ratios checked against the target: 127k, 318k, 1M rows.
+TARGET_RATIOS = ("clean_job_vs_two_core_chain", "clean_job_full_vs_two_core_chain", "clean_job_s1m_vs_two_core_chain")
+#: The clean job with segmentation switched off (everything else as configured).
+UNSEGMENTED = ["clean.segment.enabled=false"]
 
 
 # --------------------------------------------------------------------------- input
@@ -113,9 +109,18 @@ def _grow(folder: Path, settings, copies: int) -> dict[str, str]:
     return grown
 
 
-def _write_table(frame, path: Path) -> int:
-    frame.repartition(DERIVED_FILES).write.format("delta").mode("overwrite").save(str(path))
+def _write_table(frame, path: Path, files: int = DERIVED_FILES) -> int:
+    frame.repartition(files).write.format("delta").mode("overwrite").save(str(path))
     return frame.sparkSession.read.format("delta").load(str(path)).count()
+
+
+def repeat_rows(frame, copies: int):
+    """``frame`` ``copies`` times, copy ``k`` with the id ``<id>#k`` (ids stay unique)."""
+    from pyspark.sql import functions as F
+
+    copy = F.explode(F.sequence(F.lit(0), F.lit(copies - 1))).alias("copy")
+    repeated = frame.select("*", copy)
+    return repeated.withColumn("id", F.concat_ws("#", "id", F.col("copy").cast("string"))).drop("copy")
 
 
 def _layout(spark, path: str) -> dict[str, int]:
@@ -159,7 +164,7 @@ def _rate(docs: int, mbytes: float, cpu: float, wall: float) -> dict[str, float]
     }
 
 
-def _single_core(texts, options, subset_options, batch: int) -> dict[str, Any]:
+def _single_core(texts, options, unsegmented, batch: int) -> dict[str, Any]:
     """The chain, then every text function, on ``texts`` (a pandas Series), one core."""
     import pandas as pd
 
@@ -172,7 +177,6 @@ def _single_core(texts, options, subset_options, batch: int) -> dict[str, Any]:
     mbytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     # Load every model (jieba, spaCy, fastText, lingua) before any clock starts.
     warm_up(options.langid)
-    warm_up(subset_options.langid)
     clean_frame(pd.DataFrame({"text": texts.iloc[:WARMUP_ROWS]}), options)
     previous = _pin_one_core()
     try:
@@ -206,23 +210,58 @@ def _single_core(texts, options, subset_options, batch: int) -> dict[str, Any]:
         out["chain_share"] = {name: round(out[name]["us_per_doc"] / chain_us, 3) for name in parts}
         out["chain_share"]["pandas_glue"] = round(1 - sum(out[name]["us_per_doc"] for name in parts) / chain_us, 3)
 
-        # The peer's subset, function by function (segmentation is the same as above).
-        subset: dict[str, Any] = {}
-        cpu, wall, normalized, _ = _best(lambda: normalize_series(texts, subset_options.normalize), REPEATS)
-        subset["normalize_series_mojibake_only"] = _rate(docs, mbytes, cpu, wall)
-        cpu, wall, _, _ = _best(lambda: detect_series(normalized["text"], subset_options.langid), REPEATS)
-        subset["detect_series_fasttext"] = _rate(docs, mbytes, cpu, wall)
-        cpu, wall, _, _ = _best(lambda: mask_series(normalized["text"], subset_options.pii), REPEATS)
-        subset["mask_series_email_ip"] = _rate(docs, mbytes, cpu, wall)
-        without = sum(v["us_per_doc"] for v in subset.values())
-        subset["segment_share_of_subset_chain"] = round(
-            out["segment_masked"]["us_per_doc"] / (without + out["segment_masked"]["us_per_doc"]), 3
-        )
-        out["peer_subset"] = subset
+        # The same chain with segmentation switched off (clean.segment.enabled: false).
+        cpu, wall, _, _ = _best(lambda: sum(len(clean_frame(chunk, unsegmented)) for chunk in chunks), REPEATS)
+        out["clean_frame_unsegmented"] = _rate(docs, mbytes, cpu, wall)
     finally:
         if previous is not None:
             os.sched_setaffinity(0, previous)
     return out
+
+
+def _two_process_chain(texts, work: Path, overrides: list[str]) -> dict[str, Any]:
+    """The chain in two processes at once, one pinned to each core (``bench/chain_worker.py``),
+    each on half of ``texts`` (contiguous halves, as Spark splits files), both warm: what two
+    busy cores of this machine give, the real ceiling of a two-worker job."""
+    import pandas as pd
+
+    go = work / "chain_go"
+    half = len(texts) // 2
+    processes = []
+    for core, part in enumerate((texts.iloc[:half], texts.iloc[half:])):
+        path = work / f"chain_half_{core}.parquet"
+        pd.DataFrame({"text": part.reset_index(drop=True)}).to_parquet(path)
+        command = [sys.executable, "-m", "bench.chain_worker", str(path), str(core), str(go)]
+        command += [arg for override in overrides for arg in ("--set", override)]
+        processes.append(
+            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        )
+    try:
+        for process in processes:
+            if process.stdout.readline().strip() != "READY":
+                raise RuntimeError("bench.chain_worker did not start")
+        go.touch()
+        results = []
+        for process in processes:
+            out, _ = process.communicate(timeout=600)
+            results += [
+                json.loads(line[len("CHAIN-RESULT ") :]) for line in out.splitlines() if line.startswith("CHAIN-")
+            ]
+    finally:
+        for process in processes:
+            process.kill()
+    if len(results) != 2:
+        raise RuntimeError("bench.chain_worker gave no result")
+    rows = sum(r["rows"] for r in results)
+    wall = max(r["wall_seconds"] for r in results)
+    cpu = sum(r["cpu_seconds"] for r in results)
+    return {
+        "rows": rows,
+        "wall_seconds": round(wall, 3),
+        "docs_per_s": round(rows / wall),
+        "cpu_seconds": round(cpu, 3),
+        "docs_per_cpu_s": round(rows / cpu),
+    }
 
 
 # --------------------------------------------------------------------------- Spark runs
@@ -306,28 +345,6 @@ def _chain_in_workers(bronze, options) -> dict[str, Any]:
     }
 
 
-def _subset_without_segmentation_noop(bronze, options) -> None:
-    """Not the job: what the peer's subset (normalize, langid, PII) costs in ``mapInPandas``
-    without the segmentation our job cannot switch off."""
-    import pandas as pd
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    schema = StructType([StructField(name, StringType(), True) for name in ("id", "clean_text", "lang")])
-
-    def run(frames):
-        from refinery.text.langid import detect_series
-        from refinery.text.normalize import normalize_series
-        from refinery.text.pii import mask_series
-
-        for frame in frames:
-            normalized = normalize_series(frame["text"], options.normalize)["text"]
-            langs = detect_series(normalized, options.langid)["lang"]
-            masked = mask_series(normalized, options.pii)["text"]
-            yield pd.DataFrame({"id": frame["id"], "clean_text": masked, "lang": langs})
-
-    _noop(bronze.select("id", "text").mapInPandas(run, schema))
-
-
 def _job_steps(spark, job, options) -> dict[str, Any]:
     """The clean job's own steps (``refinery.jobs.clean.run``, same library calls, same
     order), each timed, with the transform materialised first (``count`` on the persisted
@@ -335,14 +352,11 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
     same cache (the rerun's write path). Wall and CPU seconds per step."""
     from datetime import UTC, datetime
 
-    from pyspark.sql import functions as F
-
-    from refinery.jobs.clean import STAGE, quarantine_rows, run_details, silver_rows
+    from refinery.jobs.clean import SILVER_PROPERTIES, STAGE, quarantine_rows, silver_rows, summarize
     from refinery.report.metrics import StageMetrics
     from refinery.spark.clean_udf import clean_records
     from refinery.spark.metrics_table import write_metrics
     from refinery.spark.tables import merge_rows, read_table, replace_slice, sql_string
-    from refinery.text.chain import OK
 
     run_id, started_at = f"bench-steps-{time.monotonic_ns()}", datetime.now(UTC)
     bronze = read_table(spark, job.tables.bronze)
@@ -358,23 +372,27 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
         step("transform_and_cache", cleaned.count)
         step(
             "silver_first_write",
-            lambda: merge_rows(spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true"),
+            lambda: merge_rows(
+                spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true", properties=SILVER_PROPERTIES
+            ),
         )
         predicate = f"stage = {sql_string(STAGE)}"
         step(
             "quarantine_write",
             lambda: replace_slice(quarantine_rows(cleaned, run_id), job.tables.quarantine, predicate, ["stage"]),
         )
-        step("outcome_counts", lambda: found.update(counts=cleaned.groupBy("outcome", "reason").count().collect()))
-        step("run_details", lambda: found.update(details=run_details(cleaned.where(F.col("outcome") == OK))))
+        step("counts_and_details", lambda: found.update(summary=summarize(cleaned)))
         step(
             "silver_merge_again",
-            lambda: merge_rows(spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true"),
+            lambda: merge_rows(
+                spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true", properties=SILVER_PROPERTIES
+            ),
         )
     finally:
         cleaned.unpersist()
-    stage = StageMetrics.from_outcomes(STAGE, [(r.outcome, r.reason, r["count"]) for r in found["counts"]])
-    stage.details = found["details"]
+    outcomes, details = found["summary"]
+    stage = StageMetrics.from_outcomes(STAGE, outcomes)
+    stage.details = details
     step(
         "metrics_row",
         lambda: write_metrics(spark, job.tables.metrics, run_id, "clean", "*", started_at, datetime.now(UTC), [stage]),
@@ -443,33 +461,6 @@ def _row_udf_noop(bronze, options) -> None:
     _noop(cleaned)
 
 
-def _peer(input_dir: Path, work: Path) -> dict[str, Any]:
-    """datatrove in its own process (bench/datatrove_peer.py); an error is reported, not raised."""
-    import importlib.util
-
-    if importlib.util.find_spec("datatrove") is None:
-        return {"error": "datatrove is not installed: pip install -r requirements-bench.txt -c constraints.txt"}
-    command = [
-        sys.executable,
-        "-m",
-        "bench.datatrove_peer",
-        str(input_dir),
-        str(work),
-        "--tasks",
-        "2",
-        "--workers",
-        "2",
-    ]
-    try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=PEER_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"datatrove did not finish within {PEER_TIMEOUT_S} s"}
-    for line in done.stdout.splitlines():
-        if line.startswith("PEER-RESULT "):
-            return json.loads(line[len("PEER-RESULT ") :])
-    return {"error": f"datatrove exited {done.returncode}: {done.stderr[-2000:]}"}
-
-
 # --------------------------------------------------------------------------- run
 
 
@@ -514,26 +505,28 @@ def run() -> dict:
         full = read_table(spark, full_path)
         full_rows = full.count()
         per_source = {r.source: r["count"] for r in full.groupBy("source").count().collect()}
-        paths = {name: work / "derived" / name for name in ("main", "unique", "s10k")}
+        paths = {name: work / "derived" / name for name in ("main", "s10k", "s1m")}
         first_copies = "|".join(f"{c:03d}" for c in range(MAIN_COPIES))
         main_rows = _write_table(full.where(F.col("source_path").rlike(f"/({first_copies})-[^/]*$")), paths["main"])
-        unique_rows = _write_table(full.where(F.col("source_path").rlike("/000-[^/]*$")), paths["unique"])
         main = spark.read.format("delta").load(str(paths["main"]))
         small_rows = _write_table(main.orderBy("id").limit(SMALL_ROWS), paths["s10k"])
         small = spark.read.format("delta").load(str(paths["s10k"]))
+        copies = -(-LARGE_ROWS // full_rows)
+        large_rows = _write_table(repeat_rows(full, copies).orderBy("id").limit(LARGE_ROWS), paths["s1m"], files=8)
         batch = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch"))
         options = clean_options(settings.clean)
-        subset_options = clean_options(job_settings("subset", full_path, PEER_SUBSET).clean)
+        unsegmented = clean_options(job_settings("unsegmented", full_path, UNSEGMENTED).clean)
 
         # 1. One core, on exactly the rows of `main`, in the driver (Spark idle meanwhile).
         texts = main.select("text").toPandas()["text"]
-        single = _single_core(texts, options, subset_options, batch)
+        single = _single_core(texts, options, unsegmented, batch)
+        single["two_process_chain"] = _two_process_chain(texts, work, [])
+        single["two_process_chain_unsegmented"] = _two_process_chain(texts, work, UNSEGMENTED)
         del texts
 
         # Python workers start and load jieba, spaCy, fastText and lingua before any clock.
         warm = small.limit(WARMUP_ROWS)
         _noop(clean_records(warm, options))
-        _noop(clean_records(warm, subset_options))
 
         # 2. Spark on `main`: the first pass fills the workers' caches; the rest run warm.
         runs: dict[str, Any] = {}
@@ -546,6 +539,8 @@ def run() -> dict:
         runs["clean_job_rerun_merge"] = _timed(clean_job(main_job, spark), main_rows)
         silver_rows = read_table(spark, main_job.tables.silver).count()
         job_steps = _job_steps(spark, job_settings("main_steps", str(paths["main"])), options)
+        unsegmented_job = job_settings("main_unsegmented", str(paths["main"]), UNSEGMENTED)
+        runs["clean_job_unsegmented"] = _timed(clean_job(unsegmented_job, spark), main_rows)
 
         # 3. Row-at-a-time UDF on the same rows.
         runs["row_udf_noop"] = _timed(lambda: _row_udf_noop(main, options), main_rows)
@@ -555,30 +550,11 @@ def run() -> dict:
             "s10k": _timed(clean_job(job_settings("s10k", str(paths["s10k"])), spark), small_rows),
             "main": runs["clean_job"],
             "full": _timed(clean_job(job_settings("full", full_path), spark), full_rows),
+            "s1m": _timed(clean_job(job_settings("s1m", str(paths["s1m"])), spark), large_rows),
         }
-        full_bronze = read_table(spark, full_path)
-        subset_no_segment = _timed(lambda: _subset_without_segmentation_noop(full_bronze, subset_options), full_rows)
-
-        peer_inputs = {"unique": (str(paths["unique"]), unique_rows), "full": (full_path, full_rows)}
-        for name, (path, _) in peer_inputs.items():
-            source = spark.read.format("delta").load(path).select("id", "text")
-            source.repartition(2).write.json(str(work / "peer_input" / name))
         layouts = {name: _layout(spark, str(path)) for name, path in paths.items()}
         layouts["full"] = _layout(spark, full_path)
         spark.stop()
-
-        # 5. The peer comparison. Ours in a fresh session each time (cold Python workers, as
-        # datatrove's start cold), then datatrove in its own process with Spark stopped.
-        ours: dict[str, Any] = {}
-        for name, (path, rows) in peer_inputs.items():
-            spark = build_spark(settings.spark, "refinery-bench-clean-peer")
-            try:
-                job = job_settings(f"peer_{name}", path, PEER_SUBSET)
-                ours[name] = _timed(clean_job(job, spark), rows)
-                ours[name]["silver_rows"] = read_table(spark, job.tables.silver).count()
-            finally:
-                spark.stop()
-        peer = {name: _peer(work / "peer_input" / name, work / "peer" / name) for name in peer_inputs}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -586,14 +562,11 @@ def run() -> dict:
         "single": single,
         "runs": runs,
         "scaling": scaling,
-        "ours": ours,
-        "peer": peer,
-        "subset_no_segment": subset_no_segment,
         "job_steps": job_steps,
         "full_rows": full_rows,
         "main_rows": main_rows,
-        "unique_rows": unique_rows,
         "small_rows": small_rows,
+        "large_rows": large_rows,
         "per_source": per_source,
         "layouts": layouts,
         "ingest_seconds": ingest_seconds,
@@ -622,11 +595,29 @@ def _marginal(scaling: dict[str, Any]) -> dict[str, Any]:
 
 def _report(m: dict[str, Any]) -> dict[str, Any]:
     """The result dict from what :func:`run` measured."""
-    single, runs, scaling, ours, peer = m["single"], m["runs"], m["scaling"], m["ours"], m["peer"]
+    single, runs, scaling = m["single"], m["runs"], m["scaling"]
     two_core = 2 * single["clean_frame"]["docs_per_s"]
     two_core_cold = 2 * single["clean_frame_first_pass"]["docs_per_s"]
+    two_process = single["two_process_chain"]["docs_per_s"]
     ratios: dict[str, Any] = {
         "clean_job_vs_two_core_chain": round(runs["clean_job"]["docs_per_s"] / two_core, 3),
+        "clean_job_full_vs_two_core_chain": round(scaling["full"]["docs_per_s"] / two_core, 3),
+        "clean_job_unsegmented_vs_two_core_unsegmented_chain": round(
+            runs["clean_job_unsegmented"]["docs_per_s"] / (2 * single["clean_frame_unsegmented"]["docs_per_s"]), 3
+        ),
+        "two_process_chain_vs_two_core_chain": round(two_process / two_core, 3),
+        "two_process_chain_unsegmented_vs_two_core_unsegmented_chain": round(
+            single["two_process_chain_unsegmented"]["docs_per_s"]
+            / (2 * single["clean_frame_unsegmented"]["docs_per_s"]),
+            3,
+        ),
+        "clean_job_vs_two_process_chain": round(runs["clean_job"]["docs_per_s"] / two_process, 3),
+        "clean_job_full_vs_two_process_chain": round(scaling["full"]["docs_per_s"] / two_process, 3),
+        "clean_job_s1m_vs_two_process_chain": round(scaling["s1m"]["docs_per_s"] / two_process, 3),
+        "clean_job_s1m_vs_two_core_chain": round(scaling["s1m"]["docs_per_s"] / two_core, 3),
+        "clean_job_unsegmented_vs_clean_job": round(
+            runs["clean_job_unsegmented"]["docs_per_s"] / runs["clean_job"]["docs_per_s"], 3
+        ),
         "clean_job_rerun_merge_vs_two_core_chain": round(runs["clean_job_rerun_merge"]["docs_per_s"] / two_core, 3),
         "clean_records_noop_vs_two_core_chain": round(runs["clean_records_noop"]["docs_per_s"] / two_core, 3),
         "first_pass_noop_vs_two_core_chain_first_pass": round(
@@ -637,24 +628,12 @@ def _report(m: dict[str, Any]) -> dict[str, Any]:
         ),
         "scaling_main_vs_s10k_per_row": round(scaling["main"]["s_per_1k_rows"] / scaling["s10k"]["s_per_1k_rows"], 3),
         "scaling_full_vs_main_per_row": round(scaling["full"]["s_per_1k_rows"] / scaling["main"]["s_per_1k_rows"], 3),
+        "scaling_s1m_vs_full_per_row": round(scaling["s1m"]["s_per_1k_rows"] / scaling["full"]["s_per_1k_rows"], 3),
+        "scaling_s1m_vs_s10k_per_row": round(scaling["s1m"]["s_per_1k_rows"] / scaling["s10k"]["s_per_1k_rows"], 3),
     }
     marginal = [v for k, v in _marginal(scaling).items() if k.startswith("s_per_1k_added")]
-    if len(marginal) == 2 and marginal[0] > 0:
-        ratios["scaling_marginal_cost_large_vs_small"] = round(marginal[1] / marginal[0], 3)
-    if "error" not in peer["full"] and peer["full"].get("docs_per_s"):
-        ratios["subset_without_segmentation_noop_vs_datatrove_full"] = round(
-            m["subset_no_segment"]["docs_per_s"] / peer["full"]["docs_per_s"], 3
-        )
-    for name in ("full", "unique"):
-        theirs = peer[name]
-        if "error" in theirs or not theirs.get("docs_per_s"):
-            continue
-        ratios[f"ours_vs_datatrove_{name}"] = round(ours[name]["docs_per_s"] / theirs["docs_per_s"], 3)
-        if ours[name].get("docs_per_cpu_s") and theirs.get("docs_per_cpu_s"):
-            ratios[f"ours_vs_datatrove_{name}_per_cpu_s"] = round(
-                ours[name]["docs_per_cpu_s"] / theirs["docs_per_cpu_s"], 3
-            )
-
+    if len(marginal) >= 2 and marginal[0] > 0:
+        ratios["scaling_marginal_cost_largest_vs_smallest_step"] = round(marginal[-1] / marginal[0], 3)
     wall = {name: run["seconds"] for name, run in runs.items()}
     in_workers = runs["chain_in_workers"]
     chain_cpu = single["clean_frame"]["cpu_seconds"]
@@ -701,18 +680,17 @@ def _report(m: dict[str, Any]) -> dict[str, Any]:
         ratios["clean_job_cpu_efficiency"] = round(chain_cpu / runs["clean_job"]["cpu_seconds"], 3)
         ratios["clean_records_noop_cpu_efficiency"] = round(chain_cpu / runs["clean_records_noop"]["cpu_seconds"], 3)
 
-    measured_peer = ratios.get("ours_vs_datatrove_full")
     targets = {
-        "clean_job_vs_two_core_chain": {
+        name: {
             "target": TARGET_JOB_VS_TWO_CORE,
-            "measured": ratios["clean_job_vs_two_core_chain"],
-            "met": ratios["clean_job_vs_two_core_chain"] >= TARGET_JOB_VS_TWO_CORE,
-        },
-        "ours_vs_datatrove_full": {
-            "target": TARGET_OURS_VS_PEER,
-            "measured": measured_peer,
-            "met": measured_peer is not None and measured_peer >= TARGET_OURS_VS_PEER,
-        },
+            "measured": ratios[name],
+            "met": ratios[name] >= TARGET_JOB_VS_TWO_CORE,
+        }
+        for name in (
+            "clean_job_vs_two_core_chain",
+            "clean_job_full_vs_two_core_chain",
+            "clean_job_s1m_vs_two_core_chain",
+        )
     }
     copies = COPIES
     return {
@@ -722,13 +700,14 @@ def _report(m: dict[str, Any]) -> dict[str, Any]:
             "repetition": (
                 f"every source file copied {copies} times and ingested by the real ingest job "
                 f"(bronze `full`); `main` = copies 0-{MAIN_COPIES - 1} (each document exactly {MAIN_COPIES} "
-                "times); `unique` = copy 0; `s10k` = the first 10,000 rows of `main` by id"
+                "times); `s10k` = the first 10,000 rows of `main` by id; `s1m` = `full` repeated with "
+                "new ids (`<id>#k`), the first 1,000,000 rows by id"
             ),
             "bronze_rows_full": m["full_rows"],
             "bronze_rows_per_source": m["per_source"],
             "main_rows": m["main_rows"],
-            "unique_rows": m["unique_rows"],
             "s10k_rows": m["small_rows"],
+            "s1m_rows": m["large_rows"],
             "layout": m["layouts"],
             "ingest_seconds": round(m["ingest_seconds"], 3),
             "arrow_max_records_per_batch": m["batch"],
@@ -738,25 +717,6 @@ def _report(m: dict[str, Any]) -> dict[str, Any]:
         "silver_rows_main": m["silver_rows"],
         "where_the_time_goes": where,
         "scaling": {**scaling, "marginal": _marginal(scaling)},
-        "peer_comparison": {
-            "scaled_down": (
-                f"{m['full_rows']} docs (`full`) instead of the issue's >= 2M: the whole benchmark has to stay "
-                "under ~12 minutes on this shared 2-core machine; also on `unique` (no repeated document, "
-                "where our per-process caches get no help from repetition)"
-            ),
-            "ours_config": PEER_SUBSET,
-            "ours_differs": (
-                "ours also segments every document (jieba + spaCy: no config switch turns it off), masks "
-                "IPv6 too, writes Delta (silver + quarantine) and its metrics; datatrove drops non-zh/en "
-                "documents, runs ftfy on every document and writes JSON lines"
-            ),
-            "ours_clean_job": ours,
-            "ours_subset_without_segmentation_noop_full": {
-                **m["subset_no_segment"],
-                "note": "not the job: normalize + langid + PII of the subset in mapInPandas, noop sink, warm workers",
-            },
-            "datatrove": peer,
-        },
         "ratios": ratios,
         "targets": targets,
         "load_1m": {"start": m["load_start"], "end": round(os.getloadavg()[0], 2)},

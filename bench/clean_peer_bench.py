@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.clean_bench import CORPORA, ROOT, SOURCES, _grow, _layout, _timed
+from bench.clean_bench import CORPORA, ROOT, SOURCES, _grow, _layout, _timed, repeat_rows
 
 COPIES = int(os.environ.get("REFINERY_PEER_COPIES", "32"))
 #: Delta files of ``big`` (about 9 MB each): enough read tasks to keep both cores busy.
@@ -78,15 +78,6 @@ def _peer(input_dir: Path, work: Path) -> dict[str, Any]:
     return {"error": f"datatrove exited {done.returncode}: {done.stderr[-2000:]}"}
 
 
-def _repeat(unique, copies: int):
-    """``unique`` ``copies`` times, copy ``k`` with the id ``<id>#k`` (ids stay unique)."""
-    from pyspark.sql import functions as F
-
-    copy = F.explode(F.sequence(F.lit(0), F.lit(copies - 1))).alias("copy")
-    repeated = unique.select("*", copy)
-    return repeated.withColumn("id", F.concat_ws("#", "id", F.col("copy").cast("string"))).drop("copy")
-
-
 def run() -> dict:
     from refinery.config import TABLE_NAMES, load_settings
     from refinery.jobs.runner import run_one
@@ -109,7 +100,7 @@ def run() -> dict:
             raise RuntimeError("ingest job failed")
         paths = {"unique": settings.tables.bronze, "big": str(work / "derived" / "big")}
         unique = read_table(spark, paths["unique"])
-        _repeat(unique, COPIES).repartition(BIG_FILES).write.format("delta").save(paths["big"])
+        repeat_rows(unique, COPIES).repartition(BIG_FILES).write.format("delta").save(paths["big"])
         rows = {name: read_table(spark, path).count() for name, path in paths.items()}
         for name, path in paths.items():
             read_table(spark, path).select("id", "text").repartition(2).write.json(str(work / "peer_input" / name))
