@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue")
+TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures")
 CATALOG_PREFIX = "catalog:"
 
 
@@ -72,6 +72,8 @@ class TablesSettings(_Strict):
     gold: str
     metrics: str
     review_queue: str
+    #: The dedup job's stored canonical hashes and MinHash band keys, one row per silver row.
+    signatures: str
 
     @field_validator(*TABLE_NAMES)
     @classmethod
@@ -271,6 +273,56 @@ class CleanSettings(_Strict):
         return value.isoformat() if isinstance(value, date) else value
 
 
+class ExactDedupSettings(_Strict):
+    """``dedup.exact``: the canonical form whose hash defines an exact duplicate
+    (see :mod:`refinery.text.canonical`)."""
+
+    lowercase: bool = True
+    strip_punct: bool = True
+    strip_whitespace: bool = True
+    #: Fold Traditional into Simplified Chinese before comparing.
+    t2s: bool = False
+
+
+class NearDedupSettings(_Strict):
+    """``dedup.near``: MinHash LSH (see :mod:`refinery.text.minhash` for the trade-off)."""
+
+    enabled: bool = True
+    #: Jaccard similarity of shingle sets at or above which two documents are near duplicates.
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    num_perm: int = Field(default=128, ge=8, le=1024)
+    bands: int = Field(default=16, ge=1)
+    #: Character n-gram size for Chinese, Japanese, Thai …; word n-gram size for the rest.
+    char_ngram: int = Field(default=3, ge=1)
+    word_ngram: int = Field(default=2, ge=1)
+    seed: int = 1
+    #: LSH buckets with more members than this pair each member only with the bucket's
+    #: smallest id (a star), so one boilerplate bucket cannot blow up into n² pairs.
+    max_bucket: int = Field(default=200, ge=2)
+
+    @model_validator(mode="after")
+    def _bands_divide_perms(self) -> NearDedupSettings:
+        if self.num_perm % self.bands:
+            raise ValueError(
+                f"bands ({self.bands}) must divide num_perm ({self.num_perm}); e.g. num_perm 128, bands 16"
+            )
+        return self
+
+
+class DedupSettings(_Strict):
+    """The ``dedup`` job: flags exact and near duplicates in ``silver``."""
+
+    #: The ``ingest_batch`` deduplicated against itself and all of silver; ``None`` redoes all.
+    batch: str | None = None
+    exact: ExactDedupSettings = Field(default_factory=ExactDedupSettings)
+    near: NearDedupSettings = Field(default_factory=NearDedupSettings)
+
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _date_as_string(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
 class Settings(_Strict):
     """The whole configuration of a Refinery run."""
 
@@ -279,6 +331,7 @@ class Settings(_Strict):
     tables: TablesSettings
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     clean: CleanSettings = Field(default_factory=CleanSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from refinery.logs import job_logger
 JOBS: dict[str, str] = {
     "ingest": "refinery.jobs.ingest",
     "clean": "refinery.jobs.clean",
+    "dedup": "refinery.jobs.dedup",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2

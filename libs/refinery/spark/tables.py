@@ -108,9 +108,39 @@ def set_properties(spark: SparkSession, location: str, properties: dict[str, str
     changed = {key: value for key, value in properties.items() if current.get(key) != value}
     if not changed:
         return
-    target = location[len(CATALOG_PREFIX) :] if is_catalog_name(location) else f"delta.`{location.replace('`', '``')}`"
     assignments = ", ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in sorted(changed.items()))
-    spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({assignments})")
+    spark.sql(f"ALTER TABLE {_sql_target(location)} SET TBLPROPERTIES ({assignments})")
+
+
+def add_missing_columns(spark: SparkSession, location: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name → SQL type) that the table at ``location`` lacks, as nullable
+    columns (one ``ALTER TABLE … ADD COLUMNS`` commit; none when nothing is missing). A job
+    that owns columns of a shared table (dedup in silver) adds them before its first MERGE."""
+    present = set(read_table(spark, location).columns)
+    missing = [f"`{name}` {kind}" for name, kind in columns.items() if name not in present]
+    if missing:
+        spark.sql(f"ALTER TABLE {_sql_target(location)} ADD COLUMNS ({', '.join(missing)})")
+
+
+def update_rows(spark: SparkSession, df: DataFrame, location: str, key: str = "id") -> None:
+    """Set ``df``'s columns on the rows of the table at ``location`` with the same ``key``
+    (a MERGE with only an update clause: never inserts, never deletes, leaves other columns
+    alone). Rows of ``df`` without a match are ignored."""
+    columns = {name: f"s.`{name}`" for name in df.columns if name != key}
+    (
+        delta_table(spark, location)
+        .alias("t")
+        .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+        .whenMatchedUpdate(set=columns)
+        .execute()
+    )
+
+
+def _sql_target(location: str) -> str:
+    """The table in SQL: its catalog name, or ``delta.`path``` for a path."""
+    if is_catalog_name(location):
+        return location[len(CATALOG_PREFIX) :]
+    return f"delta.`{location.replace('`', '``')}`"
 
 
 def _overwrite(df: DataFrame, location: str, partition_by: list[str] | None, **options: str) -> None:

@@ -1,0 +1,295 @@
+"""The ``dedup`` job: flag exact and near duplicates in ``silver``, within and across batches.
+
+read (silver; the batch's rows are *new*) → transform → write (the batch's signatures to the
+``signatures`` table; the duplicate columns of every affected silver row by MERGE on ``id``;
+one ``metrics`` row). Nothing is deleted: downstream jobs filter on the flags.
+
+Transform, step by step (all Spark joins and aggregations, no ``collect`` of data):
+
+1. **Signatures** of the new rows (:func:`refinery.spark.dedup_udf.signature_rows`): the
+   canonical hash (exact duplicates) and one LSH key per MinHash band (near duplicates).
+   Older batches' signatures are read back from the ``signatures`` table, never recomputed.
+2. **Exact groups**: rows sharing a canonical hash with a new row; within a group the first
+   row by (``event_ts``, ``id``) represents it, the others link to it (``exact`` edges).
+3. **Near candidates**: group representatives sharing a (band, key) bucket with a new
+   representative. Buckets up to ``near.max_bucket`` members give every pair; larger ones
+   pair each member with the bucket's smallest id only.
+4. **Verification**: each candidate pair's exact Jaccard on its shingle sets; pairs at or above
+   ``near.threshold`` become ``near`` edges.
+5. **Clusters**: connected components (:mod:`refinery.spark.components`) over this run's
+   edges plus the links stored in silver from earlier runs (``dup_of``), so a new row joins
+   an existing cluster instead of starting a second one. Every component with a new row or
+   a new edge is recomputed: its **keeper** is the first member by (``event_ts`` nulls last,
+   ``id``); every other member gets ``dup_of`` = keeper, ``dup_kind`` = ``exact`` (same
+   canonical hash as the keeper) or ``near``, and ``dup_score`` = 1.0 or its exact Jaccard with
+   the keeper. ``label_conflict`` marks every member of a cluster whose labels differ.
+
+A rerun of the same batch recomputes exactly the same flags (every choice above is a minimum
+or an order on ids, independent of partitioning).
+"""
+
+from __future__ import annotations
+
+import time
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from refinery.config import ConfigError, DedupSettings
+from refinery.jobs.context import JobContext, JobResult
+from refinery.report.metrics import StageMetrics
+from refinery.spark.components import connected_components
+from refinery.spark.dedup_udf import DedupOptions, scored_pairs, signature_rows
+from refinery.spark.tables import (
+    add_missing_columns,
+    read_table,
+    replace_slice,
+    sql_string,
+    table_exists,
+    update_rows,
+)
+from refinery.text.canonical import CanonicalOptions
+from refinery.text.minhash import MinHashOptions
+from refinery.text.shingles import ShingleOptions
+
+STAGE = "dedup"
+EXACT, NEAR = "exact", "near"
+#: The columns this job owns in silver.
+DUP_COLUMNS = {
+    "dup_cluster": "STRING",
+    "dup_of": "STRING",
+    "dup_kind": "STRING",
+    "dup_score": "DOUBLE",
+    "label_conflict": "BOOLEAN",
+    "dedup_run_id": "STRING",
+}
+
+
+def run(ctx: JobContext) -> JobResult:
+    """Deduplicate ``dedup.batch`` (or all of silver) against itself and the rest of silver."""
+    settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.dedup
+    started = time.monotonic()
+    if not table_exists(spark, settings.tables.silver):
+        raise ConfigError(
+            f"config key 'tables.silver': no Delta table at {settings.tables.silver}; fix: run clean first"
+        )
+    add_missing_columns(spark, settings.tables.silver, DUP_COLUMNS)
+    silver = read_table(spark, settings.tables.silver)
+    batch = cfg.batch
+    new = silver if batch is None else silver.where(F.col("ingest_batch") == batch)
+    ctx.log.info("dedup started", extra={"batch": batch or "*"})
+
+    fresh = signature_rows(new, dedup_options(cfg))
+    predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
+    replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
+
+    cached: list[DataFrame] = []
+    try:
+        stored = read_table(spark, settings.tables.signatures)
+        flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, cached)
+        flags = flags.persist()
+        cached.append(flags)
+        update_rows(spark, flags, settings.tables.silver)
+        details = summarize(flags, new)
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    details |= counts
+    rows = int(details.pop("rows_in"))
+    stage = StageMetrics.from_outcomes(STAGE, [("ok", None, rows)], seconds=time.monotonic() - started)
+    stage.details = {key: str(value) for key, value in details.items()}
+    return JobResult(batch=batch or "*", stages=[stage])
+
+
+def dedup_options(cfg: DedupSettings) -> DedupOptions:
+    """The workers' options from the validated config."""
+    exact, near = cfg.exact, cfg.near
+    canonical = CanonicalOptions(**exact.model_dump())
+    return DedupOptions(
+        canonical=canonical,
+        shingles=ShingleOptions(char_ngram=near.char_ngram, word_ngram=near.word_ngram, canonical=canonical),
+        minhash=MinHashOptions(num_perm=near.num_perm, bands=near.bands, seed=near.seed),
+    )
+
+
+def duplicate_flags(
+    spark: SparkSession,
+    silver: DataFrame,
+    stored: DataFrame,
+    cfg: DedupSettings,
+    run_id: str,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, dict[str, int]]:
+    """The transform: the :data:`DUP_COLUMNS` of every row whose flags this run decides (the
+    batch's rows and every member of a cluster they touch), and the pair counts.
+
+    ``silver`` is the whole table (with the dup columns of earlier runs), ``stored`` the
+    ``signatures`` table with this batch's fresh rows already in it. Frames persisted on the
+    way are appended to ``cached`` for the caller to release after its writes."""
+    batch = cfg.batch
+    is_new = F.lit(True) if batch is None else (F.col("ingest_batch") == batch)
+    rows = stored.select("id", "canonical_hash", "bands").join(
+        silver.select("id", "event_ts", "label", "ingest_batch", "dup_kind", is_new.alias("is_new")), "id"
+    )
+    order = [F.col("event_ts").asc_nulls_last(), F.col("id")]
+
+    # 2. exact groups touched by a new row: each non-first member links to the group's first
+    touched = rows.where("is_new AND canonical_hash IS NOT NULL").select("canonical_hash").distinct()
+    grouped = rows.join(touched, "canonical_hash")
+    first = Window.partitionBy("canonical_hash").orderBy(*order)
+    grouped = grouped.withColumn("group_first", F.first("id").over(first))
+    exact_edges = grouped.where(F.col("id") != F.col("group_first")).select(
+        F.col("id").alias("a"), F.col("group_first").alias("b")
+    )
+
+    # 3. representatives: first of a touched group, or an untouched row not flagged exact before
+    untouched = rows.join(touched, "canonical_hash", "left_anti").where(
+        "is_new OR dup_kind IS NULL OR dup_kind != 'exact'"
+    )
+    reps = (
+        grouped.where(F.col("id") == F.col("group_first"))
+        .select("id", "bands", "is_new")
+        .unionByName(untouched.select("id", "bands", "is_new"))
+    )
+    candidates = candidate_pairs(reps, cfg.near.max_bucket) if cfg.near.enabled else None
+
+    # 4. verification
+    near_edges = spark.createDataFrame([], "a string, b string, jaccard double")
+    n_candidates = 0
+    if candidates is not None:
+        candidates = candidates.persist()
+        cached.append(candidates)
+        n_candidates = candidates.count()
+        texts = silver.select("id", "text", "lang", "tokens")
+        scored = scored_pairs(with_texts(candidates, texts), dedup_options(cfg))
+        near_edges = scored.where(F.col("jaccard") >= cfg.near.threshold).persist()
+        cached.append(near_edges)
+    n_verified = near_edges.count()
+
+    # 5. clusters over this run's edges and the links stored by earlier runs
+    stored_links = (
+        silver.where(F.col("dup_of").isNotNull())
+        .select(F.col("id").alias("a"), F.col("dup_of").alias("b"))
+        .join(rows.where("is_new").select(F.col("id").alias("a")), "a", "left_anti")
+        .join(rows.where("is_new").select(F.col("id").alias("b")), "b", "left_anti")
+    )
+    if batch is None:
+        stored_links = stored_links.limit(0)
+    edges = exact_edges.unionByName(near_edges.select("a", "b")).unionByName(stored_links.select("a", "b"))
+    components = connected_components(edges)
+    new_ids = rows.where("is_new").select("id")
+    affected = components.join(new_ids, "id").select("component").distinct()
+    members = (
+        components.join(affected, "component")
+        .join(rows.select("id", "canonical_hash", "event_ts", "label"), "id")
+        .persist()
+    )
+    cached.append(members)
+    everyone = (
+        Window.partitionBy("component")
+        .orderBy(*order)
+        .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    )
+    members = members.withColumn("keeper", F.first("id").over(everyone)).withColumn(
+        "keeper_hash", F.first("canonical_hash").over(everyone)
+    )
+    conflicts = (
+        members.where(F.col("label").isNotNull())
+        .groupBy("component")
+        .agg((F.countDistinct("label") > 1).alias("label_conflict"))
+    )
+    near_members = members.where(
+        (F.col("id") != F.col("keeper")) & ~F.col("canonical_hash").eqNullSafe(F.col("keeper_hash"))
+    )
+    near_scores = scored_pairs(
+        with_texts(
+            near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b")),
+            silver.select("id", "text", "lang", "tokens"),
+        ),
+        dedup_options(cfg),
+    ).select(F.col("a").alias("id"), F.col("jaccard").alias("near_score"))
+    clustered = (
+        members.join(conflicts, "component", "left")
+        .join(near_scores, "id", "left")
+        .select(
+            "id",
+            F.col("component").alias("dup_cluster"),
+            F.when(F.col("id") != F.col("keeper"), F.col("keeper")).alias("dup_of"),
+            F.when(F.col("id") == F.col("keeper"), F.lit(None))
+            .when(F.col("canonical_hash").eqNullSafe(F.col("keeper_hash")), F.lit(EXACT))
+            .otherwise(F.lit(NEAR))
+            .alias("dup_kind"),
+            F.when(F.col("id") == F.col("keeper"), F.lit(None).cast("double"))
+            .when(F.col("canonical_hash").eqNullSafe(F.col("keeper_hash")), F.lit(1.0))
+            .otherwise(F.col("near_score"))
+            .alias("dup_score"),
+            F.coalesce(F.col("label_conflict"), F.lit(False)).alias("label_conflict"),
+        )
+    )
+    # new rows in no cluster, and old rows that pointed at a new row but are in no cluster
+    # now: flags cleared (a rerun may have split a cluster)
+    linked = silver.join(new_ids.withColumnRenamed("id", "dup_of"), "dup_of").select("id")
+    linked = linked.unionByName(silver.join(new_ids.withColumnRenamed("id", "dup_cluster"), "dup_cluster").select("id"))
+    singles = (
+        new_ids.unionByName(linked)
+        .distinct()
+        .join(clustered.select("id"), "id", "left_anti")
+        .select(
+            "id",
+            F.lit(None).cast("string").alias("dup_cluster"),
+            F.lit(None).cast("string").alias("dup_of"),
+            F.lit(None).cast("string").alias("dup_kind"),
+            F.lit(None).cast("double").alias("dup_score"),
+            F.lit(False).alias("label_conflict"),
+        )
+    )
+    flags = clustered.unionByName(singles).withColumn("dedup_run_id", F.lit(run_id))
+    return flags, {"candidate_pairs": n_candidates, "verified_pairs": n_verified}
+
+
+def candidate_pairs(reps: DataFrame, max_bucket: int) -> DataFrame:
+    """``(a, b)`` with ``a < b``: representatives sharing an LSH bucket, at least one of them
+    new. Buckets larger than ``max_bucket`` give star pairs around their smallest id."""
+    exploded = reps.where(F.col("bands").isNotNull()).select("id", "is_new", F.posexplode("bands").alias("band", "key"))
+    buckets = (
+        exploded.groupBy("band", "key")
+        .agg(
+            F.count(F.lit(1)).alias("size"),
+            F.max(F.col("is_new").cast("int")).alias("has_new"),
+            F.min("id").alias("min_id"),
+        )
+        .where((F.col("size") >= 2) & (F.col("has_new") == 1))
+    )
+    members = exploded.join(buckets, ["band", "key"])
+    small = members.where(F.col("size") <= max_bucket)
+    x, y = small.alias("x"), small.alias("y")
+    within = (
+        x.join(y, (F.col("x.band") == F.col("y.band")) & (F.col("x.key") == F.col("y.key")))
+        .where((F.col("x.id") < F.col("y.id")) & (F.col("x.is_new") | F.col("y.is_new")))
+        .select(F.col("x.id").alias("a"), F.col("y.id").alias("b"))
+    )
+    star = members.where((F.col("size") > max_bucket) & (F.col("id") != F.col("min_id"))).select(
+        F.col("min_id").alias("a"), F.col("id").alias("b")
+    )
+    return within.unionByName(star).distinct()
+
+
+def with_texts(pairs: DataFrame, texts: DataFrame) -> DataFrame:
+    """``pairs`` (``a``, ``b``) with each side's ``text``, ``lang`` and ``tokens``."""
+    side_a = texts.select(F.col("id").alias("a"), *[F.col(c).alias(f"{c}_a") for c in ("text", "lang", "tokens")])
+    side_b = texts.select(F.col("id").alias("b"), *[F.col(c).alias(f"{c}_b") for c in ("text", "lang", "tokens")])
+    return pairs.join(side_a, "a").join(side_b, "b")
+
+
+def summarize(flags: DataFrame, new: DataFrame) -> dict[str, int]:
+    """Counts for the metrics row, in one aggregation over the decided flags."""
+    row = flags.agg(
+        F.count(F.lit(1)).alias("rows_flagged_or_cleared"),
+        F.sum((F.col("dup_kind") == EXACT).cast("long")).alias("exact_duplicates"),
+        F.sum((F.col("dup_kind") == NEAR).cast("long")).alias("near_duplicates"),
+        F.countDistinct("dup_cluster").alias("clusters"),
+        F.sum(F.col("label_conflict").cast("long")).alias("label_conflict_rows"),
+    ).first()
+    counts = {key: int(value or 0) for key, value in row.asDict().items()}
+    counts["rows_in"] = new.count()
+    return counts
