@@ -48,8 +48,8 @@ Ratios: ``clean_job_vs_two_core_chain`` = job docs/s on ``main`` / (2 x warm sin
 job on ``full`` (318k rows: the per-run fixed cost, about 3 s, weighs less);
 ``clean_job_s1m_vs_two_core_chain`` on 1M rows; ``*_vs_two_process_chain`` the same against
 the measured two-process ceiling, and ``two_process_chain_vs_two_core_chain`` how far that
-ceiling is from twice one core; ``*_cpu_efficiency`` = single-core chain CPU / the run's CPU; ``pandas_udf_vs_row_udf`` (noop
-sinks); ``scaling_*`` = per-row time at the larger size / at the smaller (1.0 = linear).
+ceiling is from twice one core; ``*_cpu_efficiency`` = single-core chain CPU / the run's CPU;
+``pandas_udf_vs_row_udf`` (noop sinks); ``scaling_*`` = per-row time at the larger size / at the smaller (1.0 = linear).
 ``load_1m`` next to each run is the 1-minute load average (2.0 = both cores busy): another
 user's work shows there, and the CPU seconds hold regardless.
 """

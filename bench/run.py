@@ -26,6 +26,7 @@ BENCHMARKS = {
     "segment": "bench.segment_bench",
     "clean": "bench.clean_bench",
     "clean_peer": "bench.clean_peer_bench",
+    "dedup": "bench.dedup_bench",
 }
 
 

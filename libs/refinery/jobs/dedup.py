@@ -177,6 +177,7 @@ def duplicate_flags(
         stored_links = stored_links.limit(0)
     edges = exact_edges.unionByName(near_edges.select("a", "b")).unionByName(stored_links.select("a", "b"))
     components = connected_components(edges)
+    cached.append(components)
     new_ids = rows.where("is_new").select("id")
     affected = components.join(new_ids, "id").select("component").distinct()
     members = (

@@ -24,7 +24,10 @@ class ComponentsNotConvergedError(RuntimeError):
 
 def connected_components(edges: DataFrame, src: str = "a", dst: str = "b", max_rounds: int = 64) -> DataFrame:
     """``(id, component)`` for every vertex that appears in ``edges``; ``component`` is the
-    smallest id of its connected component (ids compared as strings)."""
+    smallest id of its connected component (ids compared as strings).
+
+    The result is a locally checkpointed frame held in executor storage: call ``unpersist()``
+    on it once whatever was computed from it has been materialised."""
     both = (
         edges.select(F.col(src).alias("u"), F.col(dst).alias("v"))
         .union(edges.select(F.col(dst).alias("u"), F.col(src).alias("v")))
@@ -43,8 +46,10 @@ def connected_components(edges: DataFrame, src: str = "a", dst: str = "b", max_r
             .limit(1)
             .count()
         )
+        labels.unpersist()  # the checkpointed previous round: nothing refers to it any more
         labels = updated
         if changed == 0:
+            both.unpersist()
             return labels
     raise ComponentsNotConvergedError(
         f"connected components did not converge in {max_rounds} rounds: a duplicate chain that long "

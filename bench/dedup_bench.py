@@ -1,0 +1,241 @@
+"""Dedup quality against datasketch, and how the dedup job scales.
+
+1. ``quality``: the evaluation set of ``bench/dedup_evalset.py`` (THUCNews titles and AG News
+   descriptions with controlled edits) through the real ``ingest`` → ``clean`` → ``dedup`` jobs;
+   pair precision and recall of our clusters and of datasketch's ``MinHashLSH`` (same shingle
+   sets, num_perm and bands, candidates verified by exact Jaccard, union-find), against exact
+   ground truth over all pairs; per edit kind, the share of variants found with their base.
+   Also wall seconds: our dedup job (local[2], Delta writes included) and datasketch (one
+   process, in memory, no I/O).
+2. ``scale``: the dedup job alone (``dedup.batch`` null: everything recomputed) on silver-shaped
+   Delta tables of 10k, 100k and 1M rows grown from real texts (:func:`_grown_rows`: two real
+   texts of one language joined, 10 % of rows an edited copy of an earlier row), segmentation
+   off (word shingles from whitespace). Wall and CPU seconds, seconds per 1k rows, and the peak resident
+   memory (VmHWM) of the JVM and of the largest Python worker after each size. Sizes run
+   smallest first, so a growing JVM peak shows growth; the JVM's heap is capped by
+   ``spark.driver_memory`` whatever the size, and no step collects rows to the driver.
+
+Ratios: ``ours_vs_datasketch_precision`` / ``_recall`` differences (target >= -0.01 each),
+``scaling_*`` per-row time at the larger size / at the smaller (1.0 = linear).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.clean_bench import CORPORA, ROOT, _timed
+from bench.dedup_evalset import (
+    EDITS,
+    build,
+    datasketch_clusters,
+    edit,
+    pairs_in_clusters,
+    precision_recall,
+    true_pairs,
+)
+
+EVAL_ZH, EVAL_EN = 3000, 2000
+SCALE_SIZES = tuple(int(x) for x in os.environ.get("REFINERY_DEDUP_SIZES", "10000,100000,1000000").split(","))
+TARGET_DELTA = -0.01
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    """VmHWM (peak resident set, MB) of the JVM and of the largest Python worker under us."""
+    peaks = {"jvm_mb": 0.0, "python_worker_mb": 0.0}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            cmdline = Path("/proc", entry, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = Path("/proc", entry, "status").read_text()
+        except OSError:
+            continue
+        hwm = next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM")), 0.0)
+        if "SparkSubmit" in cmdline:
+            peaks["jvm_mb"] = max(peaks["jvm_mb"], hwm)
+        elif "pyspark.daemon" in cmdline or "pyspark/daemon" in cmdline or "pyspark.worker" in cmdline:
+            peaks["python_worker_mb"] = max(peaks["python_worker_mb"], hwm)
+    return {k: round(v, 1) for k, v in peaks.items()}
+
+
+def _quality(spark, make, work: Path) -> dict[str, Any]:
+    from refinery.jobs.dedup import dedup_options
+    from refinery.jobs.runner import run_one
+    from refinery.spark.tables import read_table
+    from refinery.text.shingles import shingles
+
+    docs = build(CORPORA, EVAL_ZH, EVAL_EN, variant_share=0.5, seed=7)
+    path = work / "eval.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    spec = "ingest.sources.eval."
+    settings = make(
+        "quality",
+        "ingest.only=[eval]",
+        f"{spec}path={path}",
+        f"{spec}format=jsonl",
+        f"{spec}columns={{text: text, label: label, id: id}}",
+    )
+    for job in ("ingest", "clean"):
+        if run_one(job, settings, spark, f"bench-dedup-{job}") != 0:
+            raise RuntimeError(f"{job} failed")
+    timed = _timed(lambda: run_one("dedup", settings, spark, "bench-dedup-quality"), len(docs))
+    rows = read_table(spark, settings.tables.silver).orderBy("id").collect()
+
+    near = settings.dedup.near
+    options = dedup_options(settings.dedup).shingles
+    sets = [shingles(r.text, r.lang, None if r.tokens is None else list(r.tokens), options) for r in rows]
+    truth = true_pairs(sets, near.threshold)
+    index = {r.id: i for i, r in enumerate(rows)}
+    clusters: dict[str, list[int]] = {}
+    for r in rows:
+        if r.dup_cluster is not None:
+            clusters.setdefault(r.dup_cluster, []).append(index[r.id])
+    ours = precision_recall(pairs_in_clusters(clusters.values()), truth)
+    started = time.perf_counter()
+    peer_clusters, peer_candidates = datasketch_clusters(sets, near.threshold, near.num_perm, near.bands)
+    peer_seconds = time.perf_counter() - started
+    peer = precision_recall(pairs_in_clusters(peer_clusters), truth)
+
+    meta = {f"eval:{d['id']}": d for d in docs}  # ingest prefixes ids with the source name
+    base_of = {d["group"]: f"eval:{d['id']}" for d in docs if d["edit"] == "base"}
+    cluster_of = {r.id: r.dup_cluster for r in rows}
+    found_by_edit: dict[str, dict[str, float]] = {}
+    for kind in EDITS:
+        variants = [r.id for r in rows if meta[r.id]["edit"] == kind]
+        together = [
+            v
+            for v in variants
+            if cluster_of.get(v) is not None and cluster_of[v] == cluster_of.get(base_of[meta[v]["group"]])
+        ]
+        found_by_edit[kind] = {
+            "variants": len(variants),
+            "found_with_base": round(len(together) / max(1, len(variants)), 3),
+        }
+    return {
+        "documents": len(docs),
+        "silver_rows": len(rows),
+        "threshold": near.threshold,
+        "num_perm": near.num_perm,
+        "bands": near.bands,
+        "ours": {**ours, "dedup_job": timed},
+        "datasketch": {**peer, "candidate_pairs": peer_candidates, "seconds_in_memory": round(peer_seconds, 3)},
+        "found_with_base_by_edit": found_by_edit,
+    }
+
+
+def _grown_rows(size: int, seed: int, dup_share: float = 0.1) -> list[dict]:
+    """``size`` silver-shaped rows grown from real texts: each new row joins two random real
+    texts of one language (a title and another title, a description and another one), so rows
+    are distinct as real corpora mostly are; a ``dup_share`` of the rows are instead an edited
+    copy (one random edit) of an earlier row, so duplicates exist at a realistic rate."""
+    from bench.dedup_evalset import base_documents
+
+    rng = random.Random(seed)
+    by_lang: dict[str, list[tuple[str, str]]] = {"zh": [], "en": []}
+    for text, lang, label in base_documents(CORPORA, 20_000, 8_000, seed):
+        by_lang[lang].append((text, label))
+    kinds = [k for k in EDITS if k != "traditional"]
+    rows: list[dict] = []
+    for i in range(size):
+        if rows and rng.random() < dup_share:
+            source = rows[rng.randrange(len(rows))]
+            text, lang, label = (
+                edit(source["text"], source["lang"], rng.choice(kinds), rng),
+                source["lang"],
+                source["label"],
+            )
+        else:
+            lang = "zh" if rng.random() < 0.6 else "en"
+            (first, label), (second, _) = rng.choice(by_lang[lang]), rng.choice(by_lang[lang])
+            text = first + ("，" if lang == "zh" else " ") + second
+        rows.append({"id": f"g{i:08d}", "text": text, "lang": lang, "label": label, "ts_minutes": i})
+    return rows
+
+
+def _scale(spark, make, work: Path) -> dict[str, Any]:
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from refinery.jobs.runner import run_one
+    from refinery.spark.tables import read_table
+
+    out: dict[str, Any] = {}
+    for size in SCALE_SIZES:
+        frame = pd.DataFrame(_grown_rows(size, seed=size))
+        parquet = work / f"grown_{size}.parquet"
+        frame.to_parquet(parquet)
+        del frame
+        settings = make(f"scale_{size}", "clean.segment.enabled=false")
+        grown = spark.read.parquet(str(parquet)).select(
+            "id",
+            "text",
+            "label",
+            "lang",
+            F.lit(None).cast("array<string>").alias("tokens"),
+            F.timestamp_add("MINUTE", F.col("ts_minutes"), F.lit("2026-01-01").cast("timestamp")).alias("event_ts"),
+            F.lit("grown").alias("ingest_batch"),
+        )
+        grown.repartition(8).write.format("delta").save(settings.tables.silver)
+        timed = _timed(lambda s=settings, n=size: run_one("dedup", s, spark, f"bench-dedup-{n}"), size)
+        silver = read_table(spark, settings.tables.silver)
+        counts = silver.agg(
+            F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
+            F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
+            F.countDistinct("dup_cluster").alias("clusters"),
+        ).first()
+        out[str(size)] = {**timed, **counts.asDict(), "peak_rss": _peak_rss_mb()}
+    return out
+
+
+def run() -> dict:
+    from refinery.config import TABLE_NAMES, load_settings
+    from refinery.spark.session import build_spark
+
+    started_all = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="refinery-bench-dedup-"))
+    conf = [ROOT / "conf" / "local.yaml"]
+
+    def make(name: str, *overrides: str):
+        tables = [f"tables.{t}={work / name / t}" for t in TABLE_NAMES]
+        return load_settings(conf, [*tables, f"ingest.input_root={CORPORA}", *overrides])
+
+    try:
+        spark = build_spark(make("session").spark, "refinery-bench-dedup")
+        try:
+            quality = _quality(spark, make, work)
+            scale = _scale(spark, make, work)
+        finally:
+            spark.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    ours, peer = quality["ours"], quality["datasketch"]
+    ratios: dict[str, float] = {
+        "ours_minus_datasketch_precision": round(ours["precision"] - peer["precision"], 4),
+        "ours_minus_datasketch_recall": round(ours["recall"] - peer["recall"], 4),
+    }
+    sizes = sorted(scale, key=int)
+    for small, large in itertools.pairwise(sizes):
+        ratios[f"scaling_{large}_vs_{small}_per_row"] = round(
+            scale[large]["s_per_1k_rows"] / scale[small]["s_per_1k_rows"], 3
+        )
+    targets = {
+        name: {"target": TARGET_DELTA, "measured": ratios[name], "met": ratios[name] >= TARGET_DELTA}
+        for name in ("ours_minus_datasketch_precision", "ours_minus_datasketch_recall")
+    }
+    return {
+        "quality": quality,
+        "scale": scale,
+        "ratios": ratios,
+        "targets": targets,
+        "total_seconds": round(time.perf_counter() - started_all, 1),
+    }
