@@ -29,6 +29,21 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
         grouped = read_table(spark, tables.quarantine).groupBy("stage", "reason").count().orderBy("stage", "reason")
         for row in grouped.collect():
             lines.append(f"  {row.stage:<10} {row.reason:<24} {row['count']:>9,}")
+    if table_exists(spark, tables.silver) and "dup_kind" in read_table(spark, tables.silver).columns:
+        dups = (
+            read_table(spark, tables.silver)
+            .agg(
+                F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
+                F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
+                F.countDistinct("dup_cluster").alias("clusters"),
+                F.sum(F.col("label_conflict").cast("long")).alias("conflicts"),
+            )
+            .first()
+        )
+        lines.append(
+            f"silver duplicates (flagged, kept): exact {dups.exact or 0:,}, near {dups.near or 0:,} "
+            f"in {dups.clusters:,} clusters; rows with a label conflict {dups.conflicts or 0:,}"
+        )
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
