@@ -109,6 +109,17 @@ def _grow(folder: Path, settings, copies: int) -> dict[str, str]:
     return grown
 
 
+def grown_sources(work: Path, copies: int) -> list[str]:
+    """Config overrides for a benchmark: every table under ``work/tables``, and the six
+    sources of :data:`SOURCES` copied ``copies`` times under ``work/input`` (see :func:`_grow`)."""
+    from refinery.config import TABLE_NAMES, load_settings
+
+    base = [f"tables.{t}={work / 'tables' / t}" for t in TABLE_NAMES]
+    base += [f"ingest.input_root={CORPORA}", "ingest.only=[" + ",".join(SOURCES) + "]"]
+    grown = _grow(work / "input", load_settings([ROOT / "conf" / "local.yaml"], base), copies)
+    return base + [f"ingest.sources.{name}.path={folder}" for name, folder in grown.items()]
+
+
 def _write_table(frame, path: Path, files: int = DERIVED_FILES) -> int:
     frame.repartition(files).write.format("delta").mode("overwrite").save(str(path))
     return frame.sparkSession.read.format("delta").load(str(path)).count()
@@ -479,10 +490,7 @@ def run() -> dict:
     work = Path(tempfile.mkdtemp(prefix="refinery-bench-clean-"))
     conf = [ROOT / "conf" / "local.yaml"]
     try:
-        base = [f"tables.{t}={work / 'tables' / t}" for t in TABLE_NAMES]
-        base += [f"ingest.input_root={CORPORA}", "ingest.only=[" + ",".join(SOURCES) + "]"]
-        grown = _grow(work / "input", load_settings(conf, base), COPIES)
-        base += [f"ingest.sources.{name}.path={folder}" for name, folder in grown.items()]
+        base = grown_sources(work, COPIES)
         settings = load_settings(conf, base)
 
         def job_settings(name: str, bronze: str, extra: list[str] | None = None):

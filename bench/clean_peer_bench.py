@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.clean_bench import CORPORA, ROOT, SOURCES, _grow, _layout, _timed, repeat_rows
+from bench.clean_bench import ROOT, SOURCES, _layout, _timed, grown_sources, repeat_rows
 
 COPIES = int(os.environ.get("REFINERY_PEER_COPIES", "32"))
 #: Delta files of ``big`` (about 9 MB each): enough read tasks to keep both cores busy.
@@ -89,10 +89,7 @@ def run() -> dict:
     work = Path(tempfile.mkdtemp(prefix="refinery-bench-peer-"))
     conf = [ROOT / "conf" / "local.yaml"]
     try:
-        base = [f"tables.{t}={work / 'tables' / t}" for t in TABLE_NAMES]
-        base += [f"ingest.input_root={CORPORA}", "ingest.only=[" + ",".join(SOURCES) + "]"]
-        grown = _grow(work / "input", load_settings(conf, base), 1)
-        base += [f"ingest.sources.{name}.path={folder}" for name, folder in grown.items()]
+        base = grown_sources(work, 1)
         settings = load_settings(conf, base)
 
         spark = build_spark(settings.spark, "refinery-bench-peer-input")

@@ -35,11 +35,8 @@ from bench.clean_bench import CORPORA, ROOT, _timed
 from bench.dedup_evalset import (
     EDITS,
     build,
-    datasketch_clusters,
+    compare_with_datasketch,
     edit,
-    pairs_in_clusters,
-    precision_recall,
-    true_pairs,
 )
 
 EVAL_ZH, EVAL_EN = 3000, 2000
@@ -68,10 +65,8 @@ def _peak_rss_mb() -> dict[str, float]:
 
 
 def _quality(spark, make, work: Path) -> dict[str, Any]:
-    from refinery.jobs.dedup import dedup_options
     from refinery.jobs.runner import run_one
     from refinery.spark.tables import read_table
-    from refinery.text.shingles import shingles
 
     docs = build(CORPORA, EVAL_ZH, EVAL_EN, variant_share=0.5, seed=7)
     path = work / "eval.jsonl"
@@ -90,20 +85,8 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
     timed = _timed(lambda: run_one("dedup", settings, spark, "bench-dedup-quality"), len(docs))
     rows = read_table(spark, settings.tables.silver).orderBy("id").collect()
 
+    scored = compare_with_datasketch(rows, settings)
     near = settings.dedup.near
-    options = dedup_options(settings.dedup).shingles
-    sets = [shingles(r.text, r.lang, None if r.tokens is None else list(r.tokens), options) for r in rows]
-    truth = true_pairs(sets, near.threshold)
-    index = {r.id: i for i, r in enumerate(rows)}
-    clusters: dict[str, list[int]] = {}
-    for r in rows:
-        if r.dup_cluster is not None:
-            clusters.setdefault(r.dup_cluster, []).append(index[r.id])
-    ours = precision_recall(pairs_in_clusters(clusters.values()), truth)
-    started = time.perf_counter()
-    peer_clusters, peer_candidates = datasketch_clusters(sets, near.threshold, near.num_perm, near.bands)
-    peer_seconds = time.perf_counter() - started
-    peer = precision_recall(pairs_in_clusters(peer_clusters), truth)
 
     meta = {f"eval:{d['id']}": d for d in docs}  # ingest prefixes ids with the source name
     base_of = {d["group"]: f"eval:{d['id']}" for d in docs if d["edit"] == "base"}
@@ -126,8 +109,8 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
         "threshold": near.threshold,
         "num_perm": near.num_perm,
         "bands": near.bands,
-        "ours": {**ours, "dedup_job": timed},
-        "datasketch": {**peer, "candidate_pairs": peer_candidates, "seconds_in_memory": round(peer_seconds, 3)},
+        "ours": {**scored["ours"], "dedup_job": timed},
+        "datasketch": scored["datasketch"],
         "found_with_base_by_edit": found_by_edit,
     }
 

@@ -11,11 +11,9 @@ import pytest
 from conftest import corpora_dir
 from spark_helpers import ingest
 
-from bench.dedup_evalset import build, datasketch_clusters, pairs_in_clusters, precision_recall, true_pairs
-from refinery.jobs.dedup import dedup_options
+from bench.dedup_evalset import build, compare_with_datasketch
 from refinery.jobs.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
-from refinery.text.shingles import shingles
 
 pytestmark = pytest.mark.slow
 
@@ -37,20 +35,10 @@ def test_near_duplicate_pairs_match_datasketch(spark, make_settings, tmp_path):
     rows = read_table(spark, settings.tables.silver).orderBy("id").collect()
     assert len(rows) > 0.98 * len(docs)
 
-    near = settings.dedup.near
-    options = dedup_options(settings.dedup).shingles
-    sets = [shingles(r.text, r.lang, None if r.tokens is None else list(r.tokens), options) for r in rows]
-    truth = true_pairs(sets, near.threshold)
-    index = {r.id: i for i, r in enumerate(rows)}
-    ours_clusters: dict[str, list[int]] = {}
-    for r in rows:
-        if r.dup_cluster is not None:
-            ours_clusters.setdefault(r.dup_cluster, []).append(index[r.id])
-    ours = precision_recall(pairs_in_clusters(ours_clusters.values()), truth)
-    peer_clusters, _ = datasketch_clusters(sets, near.threshold, near.num_perm, near.bands)
-    peer = precision_recall(pairs_in_clusters(peer_clusters), truth)
+    scored = compare_with_datasketch(rows, settings)
+    ours, peer = scored["ours"], scored["datasketch"]
 
-    assert truth and len(truth) > 300, "the evaluation set must hold many true pairs"
+    assert ours["true_pairs"] > 300, "the evaluation set must hold many true pairs"
     assert ours["recall"] >= peer["recall"] - 0.01, (ours, peer)
     assert ours["precision"] >= peer["precision"] - 0.01, (ours, peer)
     assert ours["recall"] > 0.9 and ours["precision"] > 0.9, ours
