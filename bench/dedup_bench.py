@@ -37,6 +37,7 @@ from bench.dedup_evalset import (
     build,
     compare_with_datasketch,
     edit,
+    union_find_clusters,
 )
 
 EVAL_ZH, EVAL_EN = 3000, 2000
@@ -87,6 +88,7 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
 
     scored = compare_with_datasketch(rows, settings)
     near = settings.dedup.near
+    mllib = _mllib(spark, rows, settings)
 
     meta = {f"eval:{d['id']}": d for d in docs}  # ingest prefixes ids with the source name
     base_of = {d["group"]: f"eval:{d['id']}" for d in docs if d["edit"] == "base"}
@@ -111,7 +113,47 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
         "bands": near.bands,
         "ours": {**scored["ours"], "dedup_job": timed},
         "datasketch": scored["datasketch"],
+        "spark_mllib_minhashlsh": mllib,
         "found_with_base_by_edit": found_by_edit,
+    }
+
+
+def _mllib(spark, rows, settings) -> dict[str, Any]:
+    """Spark MLlib's ``MinHashLSH`` on the same shingles (CRC-32 hashes as sparse-vector
+    indexes): ``approxSimilarityJoin`` at Jaccard distance ``1 - threshold`` (it verifies
+    each candidate with the exact Jaccard of the vectors), clusters by union-find. MLlib's
+    hash tables are OR-ed single MinHashes (r = 1), so ``numHashTables`` = our band count
+    gives ``P(candidate) = 1 - (1 - s)^b``: nearly every pair sharing a shingle is compared.
+    Seconds for fit + join + collecting the pairs."""
+    from pyspark.ml.feature import MinHashLSH
+    from pyspark.ml.linalg import SparseVector
+
+    from bench.dedup_evalset import pairs_in_clusters, precision_recall, shingle_sets, true_pairs
+    from refinery.text.shingles import shingle_hashes
+
+    near = settings.dedup.near
+    sets = shingle_sets(rows, settings)
+    size = 1 << 30  # MLlib MinHash accepts dimensions up to its prime 2038074743
+    indexes = [sorted({int(h) % size for h in shingle_hashes(s)}) for s in sets]
+    vectors = [(i, SparseVector(size, idx, [1.0] * len(idx))) for i, idx in enumerate(indexes) if idx]
+    frame = spark.createDataFrame(vectors, ["idx", "features"]).repartition(4)
+    started = time.perf_counter()
+    model = MinHashLSH(inputCol="features", outputCol="hashes", numHashTables=near.bands, seed=near.seed).fit(frame)
+    joined = model.approxSimilarityJoin(frame, frame, 1.0 - near.threshold, distCol="distance")
+    pairs = [
+        (r.a, r.b)
+        for r in joined.where("datasetA.idx < datasetB.idx")
+        .selectExpr("datasetA.idx AS a", "datasetB.idx AS b")
+        .collect()
+    ]
+    seconds = time.perf_counter() - started
+    clusters = union_find_clusters(len(sets), pairs)
+    truth = true_pairs(sets, near.threshold)
+    return {
+        **precision_recall(pairs_in_clusters(clusters), truth),
+        "num_hash_tables": near.bands,
+        "verified_pairs": len(pairs),
+        "seconds": round(seconds, 3),
     }
 
 

@@ -167,14 +167,7 @@ def datasketch_clusters(
         hashes.append(m)
         if shingles:
             lsh.insert(i, m)
-    parent = list(range(len(shingle_sets)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    kept: list[tuple[int, int]] = []
     candidates = 0
     for i, shingles in enumerate(shingle_sets):
         if not shingles:
@@ -186,11 +179,8 @@ def datasketch_clusters(
             other = shingle_sets[j]
             inter = len(shingles & other)
             if inter >= threshold * (len(shingles) + len(other) - inter):
-                parent[find(j)] = find(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(shingle_sets)):
-        groups.setdefault(find(i), []).append(i)
-    return [members for members in groups.values() if len(members) > 1], candidates
+                kept.append((i, j))
+    return union_find_clusters(len(shingle_sets), kept), candidates
 
 
 def compare_with_datasketch(rows: Sequence, settings) -> dict[str, dict]:
@@ -200,12 +190,8 @@ def compare_with_datasketch(rows: Sequence, settings) -> dict[str, dict]:
     recall against the exact truth, the peer's candidate count and in-memory seconds."""
     import time
 
-    from refinery.jobs.dedup import dedup_options
-    from refinery.text.shingles import shingles
-
     near = settings.dedup.near
-    options = dedup_options(settings.dedup).shingles
-    sets = [shingles(r.text, r.lang, None if r.tokens is None else list(r.tokens), options) for r in rows]
+    sets = shingle_sets(rows, settings)
     truth = true_pairs(sets, near.threshold)
     index = {r.id: i for i, r in enumerate(rows)}
     clusters: dict[str, list[int]] = {}
@@ -223,3 +209,30 @@ def compare_with_datasketch(rows: Sequence, settings) -> dict[str, dict]:
             "seconds_in_memory": round(seconds, 3),
         },
     }
+
+
+def shingle_sets(rows: Sequence, settings) -> list[set[str]]:
+    """The shingle set of each silver row, exactly as the dedup job builds it."""
+    from refinery.jobs.dedup import dedup_options
+    from refinery.text.shingles import shingles
+
+    options = dedup_options(settings.dedup).shingles
+    return [shingles(r.text, r.lang, None if r.tokens is None else list(r.tokens), options) for r in rows]
+
+
+def union_find_clusters(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components (of two or more members) of ``n`` items linked by ``pairs``."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return [members for members in groups.values() if len(members) > 1]
