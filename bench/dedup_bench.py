@@ -14,6 +14,9 @@
    memory (VmHWM) of the JVM and of the largest Python worker after each size. Sizes run
    smallest first, so a growing JVM peak shows growth; the JVM's heap is capped by
    ``spark.driver_memory`` whatever the size, and no step collects rows to the driver.
+   Then ``increment``: a new batch of 10k rows (the generator continued, so its edited copies
+   point at earlier rows) appended to the largest table and deduplicated with ``dedup.batch``:
+   only its signatures are computed, the stored ones are read back.
 
 Ratios: ``ours_vs_datasketch_precision`` / ``_recall`` differences (target >= -0.01 each),
 ``scaling_*`` per-row time at the larger size / at the smaller (1.0 = linear).
@@ -43,6 +46,8 @@ from bench.dedup_evalset import (
 EVAL_ZH, EVAL_EN = 3000, 2000
 SCALE_SIZES = tuple(int(x) for x in os.environ.get("REFINERY_DEDUP_SIZES", "10000,100000,1000000").split(","))
 TARGET_DELTA = -0.01
+#: Rows of the new batch deduplicated against the largest scale table.
+INCREMENT_ROWS = 10_000
 
 
 def _peak_rss_mb() -> dict[str, float]:
@@ -186,8 +191,36 @@ def _grown_rows(size: int, seed: int, dup_share: float = 0.1) -> list[dict]:
     return rows
 
 
-def _scale(spark, make, work: Path) -> dict[str, Any]:
+def _silver_frame(spark, rows: list[dict], work: Path, name: str, batch: str):
+    """``rows`` of :func:`_grown_rows` as a silver-shaped DataFrame (via a Parquet file)."""
     import pandas as pd
+    from pyspark.sql import functions as F
+
+    parquet = work / f"{name}.parquet"
+    pd.DataFrame(rows).to_parquet(parquet)
+    return spark.read.parquet(str(parquet)).select(
+        "id",
+        "text",
+        "label",
+        "lang",
+        F.lit(None).cast("array<string>").alias("tokens"),
+        F.timestamp_add("MINUTE", F.col("ts_minutes"), F.lit("2026-01-01").cast("timestamp")).alias("event_ts"),
+        F.lit(batch).alias("ingest_batch"),
+    )
+
+
+def _dup_counts(frame) -> dict[str, int]:
+    from pyspark.sql import functions as F
+
+    row = frame.agg(
+        F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
+        F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
+        F.countDistinct("dup_cluster").alias("clusters"),
+    ).first()
+    return {key: int(value or 0) for key, value in row.asDict().items()}
+
+
+def _scale(spark, make, work: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     from refinery.jobs.runner import run_one
@@ -195,29 +228,29 @@ def _scale(spark, make, work: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for size in SCALE_SIZES:
-        frame = pd.DataFrame(_grown_rows(size, seed=size))
-        parquet = work / f"grown_{size}.parquet"
-        frame.to_parquet(parquet)
-        del frame
         settings = make(f"scale_{size}", "clean.segment.enabled=false")
-        grown = spark.read.parquet(str(parquet)).select(
-            "id",
-            "text",
-            "label",
-            "lang",
-            F.lit(None).cast("array<string>").alias("tokens"),
-            F.timestamp_add("MINUTE", F.col("ts_minutes"), F.lit("2026-01-01").cast("timestamp")).alias("event_ts"),
-            F.lit("grown").alias("ingest_batch"),
-        )
+        grown = _silver_frame(spark, _grown_rows(size, seed=size), work, f"grown_{size}", "grown")
         grown.repartition(8).write.format("delta").save(settings.tables.silver)
         timed = _timed(lambda s=settings, n=size: run_one("dedup", s, spark, f"bench-dedup-{n}"), size)
-        silver = read_table(spark, settings.tables.silver)
-        counts = silver.agg(
-            F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
-            F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
-            F.countDistinct("dup_cluster").alias("clusters"),
-        ).first()
-        out[str(size)] = {**timed, **counts.asDict(), "peak_rss": _peak_rss_mb()}
+        out[str(size)] = {**timed, **_dup_counts(read_table(spark, settings.tables.silver)), "peak_rss": _peak_rss_mb()}
+
+    # A new batch against the largest silver: the same generator continued, so its edited
+    # copies point at rows of the earlier batch; only the new rows get signatures.
+    size = max(SCALE_SIZES)
+    rows = _grown_rows(size + INCREMENT_ROWS, seed=size)[size:]
+    settings = make(f"scale_{size}", "clean.segment.enabled=false", "dedup.batch=next")
+    _silver_frame(spark, rows, work, "increment", "next").write.format("delta").mode("append").save(
+        settings.tables.silver
+    )
+    timed = _timed(lambda: run_one("dedup", settings, spark, "bench-dedup-increment"), INCREMENT_ROWS)
+    new = read_table(spark, settings.tables.silver).where(F.col("ingest_batch") == "next")
+    out["increment"] = {
+        **timed,
+        "silver_rows_before": size,
+        **_dup_counts(new),
+        "new_rows_pointing_to_earlier_batch": new.where(F.col("dup_of") < F.lit(f"g{size:08d}")).count(),
+        "peak_rss": _peak_rss_mb(),
+    }
     return out
 
 
@@ -248,11 +281,15 @@ def run() -> dict:
         "ours_minus_datasketch_precision": round(ours["precision"] - peer["precision"], 4),
         "ours_minus_datasketch_recall": round(ours["recall"] - peer["recall"], 4),
     }
-    sizes = sorted(scale, key=int)
+    sizes = sorted((key for key in scale if key.isdigit()), key=int)
     for small, large in itertools.pairwise(sizes):
         ratios[f"scaling_{large}_vs_{small}_per_row"] = round(
             scale[large]["s_per_1k_rows"] / scale[small]["s_per_1k_rows"], 3
         )
+    largest = scale[sizes[-1]]
+    ratios["increment_seconds_vs_full_recompute_of_largest"] = round(
+        scale["increment"]["seconds"] / largest["seconds"], 3
+    )
     targets = {
         name: {"target": TARGET_DELTA, "measured": ratios[name], "met": ratios[name] >= TARGET_DELTA}
         for name in ("ours_minus_datasketch_precision", "ours_minus_datasketch_recall")
