@@ -210,14 +210,11 @@ def _silver_frame(spark, rows: list[dict], work: Path, name: str, batch: str):
 
 
 def _dup_counts(frame) -> dict[str, int]:
-    from pyspark.sql import functions as F
+    """The job's :func:`refinery.jobs.dedup.duplicate_counts` under this benchmark's keys."""
+    from refinery.jobs.dedup import duplicate_counts
 
-    row = frame.agg(
-        F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
-        F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
-        F.countDistinct("dup_cluster").alias("clusters"),
-    ).first()
-    return {key: int(value or 0) for key, value in row.asDict().items()}
+    counts = duplicate_counts(frame)
+    return {"exact": counts["exact_duplicates"], "near": counts["near_duplicates"], "clusters": counts["clusters"]}
 
 
 def _scale(spark, make, work: Path) -> dict[str, Any]:

@@ -90,13 +90,12 @@ def run(ctx: JobContext) -> JobResult:
         flags = flags.persist()
         cached.append(flags)
         update_rows(spark, flags, settings.tables.silver)
-        details = summarize(flags, new)
+        decided = duplicate_counts(flags)
+        details = {"rows_flagged_or_cleared": decided.pop("rows"), **decided, **counts}
     finally:
         for frame in cached:
             frame.unpersist()
-    details |= counts
-    rows = int(details.pop("rows_in"))
-    stage = StageMetrics.from_outcomes(STAGE, [("ok", None, rows)], seconds=time.monotonic() - started)
+    stage = StageMetrics.from_outcomes(STAGE, [("ok", None, new.count())], seconds=time.monotonic() - started)
     stage.details = {key: str(value) for key, value in details.items()}
     return JobResult(batch=batch or "*", stages=[stage])
 
@@ -127,6 +126,8 @@ def duplicate_flags(
     ``signatures`` table with this batch's fresh rows already in it. Frames persisted on the
     way are appended to ``cached`` for the caller to release after its writes."""
     batch = cfg.batch
+    options = dedup_options(cfg)
+    texts = silver.select("id", "text", "lang", "tokens")
     is_new = F.lit(True) if batch is None else (F.col("ingest_batch") == batch)
     rows = stored.select("id", "canonical_hash", "bands").join(
         silver.select("id", "event_ts", "label", "ingest_batch", "dup_kind", is_new.alias("is_new")), "id"
@@ -160,25 +161,25 @@ def duplicate_flags(
         candidates = candidates.persist()
         cached.append(candidates)
         n_candidates = candidates.count()
-        texts = silver.select("id", "text", "lang", "tokens")
-        scored = scored_pairs(with_texts(candidates, texts), dedup_options(cfg))
+        scored = scored_pairs(with_texts(candidates, texts), options)
         near_edges = scored.where(F.col("jaccard") >= cfg.near.threshold).persist()
         cached.append(near_edges)
     n_verified = near_edges.count()
 
-    # 5. clusters over this run's edges and the links stored by earlier runs
-    stored_links = (
-        silver.where(F.col("dup_of").isNotNull())
-        .select(F.col("id").alias("a"), F.col("dup_of").alias("b"))
-        .join(rows.where("is_new").select(F.col("id").alias("a")), "a", "left_anti")
-        .join(rows.where("is_new").select(F.col("id").alias("b")), "b", "left_anti")
-    )
-    if batch is None:
-        stored_links = stored_links.limit(0)
-    edges = exact_edges.unionByName(near_edges.select("a", "b")).unionByName(stored_links.select("a", "b"))
+    # 5. clusters over this run's edges and the links stored by earlier runs (none when the
+    # whole table is recomputed)
+    new_ids = rows.where("is_new").select("id")
+    edges = exact_edges.unionByName(near_edges.select("a", "b"))
+    if batch is not None:
+        stored_links = (
+            silver.where(F.col("dup_of").isNotNull())
+            .select(F.col("id").alias("a"), F.col("dup_of").alias("b"))
+            .join(new_ids.withColumnRenamed("id", "a"), "a", "left_anti")
+            .join(new_ids.withColumnRenamed("id", "b"), "b", "left_anti")
+        )
+        edges = edges.unionByName(stored_links)
     components = connected_components(edges)
     cached.append(components)
-    new_ids = rows.where("is_new").select("id")
     affected = components.join(new_ids, "id").select("component").distinct()
     members = (
         components.join(affected, "component")
@@ -199,15 +200,11 @@ def duplicate_flags(
         .groupBy("component")
         .agg((F.countDistinct("label") > 1).alias("label_conflict"))
     )
-    near_members = members.where(
-        (F.col("id") != F.col("keeper")) & ~F.col("canonical_hash").eqNullSafe(F.col("keeper_hash"))
-    )
+    is_keeper = F.col("id") == F.col("keeper")
+    same_text = F.col("canonical_hash").eqNullSafe(F.col("keeper_hash"))
+    near_members = members.where(~is_keeper & ~same_text)
     near_scores = scored_pairs(
-        with_texts(
-            near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b")),
-            silver.select("id", "text", "lang", "tokens"),
-        ),
-        dedup_options(cfg),
+        with_texts(near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b")), texts), options
     ).select(F.col("a").alias("id"), F.col("jaccard").alias("near_score"))
     clustered = (
         members.join(conflicts, "component", "left")
@@ -215,13 +212,10 @@ def duplicate_flags(
         .select(
             "id",
             F.col("component").alias("dup_cluster"),
-            F.when(F.col("id") != F.col("keeper"), F.col("keeper")).alias("dup_of"),
-            F.when(F.col("id") == F.col("keeper"), F.lit(None))
-            .when(F.col("canonical_hash").eqNullSafe(F.col("keeper_hash")), F.lit(EXACT))
-            .otherwise(F.lit(NEAR))
-            .alias("dup_kind"),
-            F.when(F.col("id") == F.col("keeper"), F.lit(None).cast("double"))
-            .when(F.col("canonical_hash").eqNullSafe(F.col("keeper_hash")), F.lit(1.0))
+            F.when(~is_keeper, F.col("keeper")).alias("dup_of"),
+            F.when(is_keeper, F.lit(None)).when(same_text, F.lit(EXACT)).otherwise(F.lit(NEAR)).alias("dup_kind"),
+            F.when(is_keeper, F.lit(None).cast("double"))
+            .when(same_text, F.lit(1.0))
             .otherwise(F.col("near_score"))
             .alias("dup_score"),
             F.coalesce(F.col("label_conflict"), F.lit(False)).alias("label_conflict"),
@@ -282,15 +276,14 @@ def with_texts(pairs: DataFrame, texts: DataFrame) -> DataFrame:
     return pairs.join(side_a, "a").join(side_b, "b")
 
 
-def summarize(flags: DataFrame, new: DataFrame) -> dict[str, int]:
-    """Counts for the metrics row, in one aggregation over the decided flags."""
-    row = flags.agg(
-        F.count(F.lit(1)).alias("rows_flagged_or_cleared"),
+def duplicate_counts(frame: DataFrame) -> dict[str, int]:
+    """Rows, exact and near duplicates, clusters and label-conflict rows of ``frame`` (which
+    carries :data:`DUP_COLUMNS`), in one aggregation: the metrics details and the run summary."""
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
         F.sum((F.col("dup_kind") == EXACT).cast("long")).alias("exact_duplicates"),
         F.sum((F.col("dup_kind") == NEAR).cast("long")).alias("near_duplicates"),
         F.countDistinct("dup_cluster").alias("clusters"),
         F.sum(F.col("label_conflict").cast("long")).alias("label_conflict_rows"),
     ).first()
-    counts = {key: int(value or 0) for key, value in row.asDict().items()}
-    counts["rows_in"] = new.count()
-    return counts
+    return {key: int(value or 0) for key, value in row.asDict().items()}

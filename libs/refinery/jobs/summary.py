@@ -7,6 +7,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from refinery.config import TABLE_NAMES, Settings
+from refinery.jobs.dedup import duplicate_counts
 from refinery.spark.tables import read_table, table_exists
 
 
@@ -30,19 +31,11 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
         for row in grouped.collect():
             lines.append(f"  {row.stage:<10} {row.reason:<24} {row['count']:>9,}")
     if table_exists(spark, tables.silver) and "dup_kind" in read_table(spark, tables.silver).columns:
-        dups = (
-            read_table(spark, tables.silver)
-            .agg(
-                F.sum((F.col("dup_kind") == "exact").cast("long")).alias("exact"),
-                F.sum((F.col("dup_kind") == "near").cast("long")).alias("near"),
-                F.countDistinct("dup_cluster").alias("clusters"),
-                F.sum(F.col("label_conflict").cast("long")).alias("conflicts"),
-            )
-            .first()
-        )
+        dups = duplicate_counts(read_table(spark, tables.silver))
         lines.append(
-            f"silver duplicates (flagged, kept): exact {dups.exact or 0:,}, near {dups.near or 0:,} "
-            f"in {dups.clusters:,} clusters; rows with a label conflict {dups.conflicts or 0:,}"
+            f"silver duplicates (flagged, kept): exact {dups['exact_duplicates']:,}, near "
+            f"{dups['near_duplicates']:,} in {dups['clusters']:,} clusters; rows with a label conflict "
+            f"{dups['label_conflict_rows']:,}"
         )
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)

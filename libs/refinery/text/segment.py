@@ -260,7 +260,9 @@ def _tokenize_other(run: str, lang: str | None, keep_whitespace: bool) -> list[s
     return pieces if keep_whitespace else [piece for piece in pieces if not piece.isspace()]
 
 
-def _is_punct(token: str) -> bool:
+def is_punctuation(token: str) -> bool:
+    """True when every character of ``token`` is punctuation (Unicode category ``P*``; symbols
+    such as ``$`` or ``+`` are not)."""
     return all(unicodedata.category(char).startswith("P") for char in token)
 
 
@@ -283,7 +285,7 @@ def segment(text: str, lang: str | None = None, options: SegmentOptions = DEFAUL
         else:
             tokens.append(run)
     if not options.keep_punct:
-        tokens = [token for token in tokens if not _is_punct(token)]
+        tokens = [token for token in tokens if not is_punctuation(token)]
     if options.lowercase:
         tokens = [token.lower() for token in tokens]
     return tokens

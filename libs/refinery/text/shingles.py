@@ -26,7 +26,6 @@ documents more selective. Both are configurable.
 
 from __future__ import annotations
 
-import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from refinery.text.canonical import CanonicalOptions, canonical
+from refinery.text.segment import is_punctuation
 
 #: Languages written without spaces between words: character n-grams.
 UNSEGMENTED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
@@ -69,15 +69,11 @@ def _ngrams(units: Sequence[str], n: int, joiner: str) -> set[str]:
     return {joiner.join(units[i : i + n]) for i in range(len(units) - n + 1)}
 
 
-def _is_punct(token: str) -> bool:
-    return all(unicodedata.category(char).startswith("P") for char in token)
-
-
 def _words(text: str, tokens: Iterable[str] | None) -> list[str]:
     if tokens is None:
-        stripped = (word.strip("".join(c for c in word if _is_punct(c))) for word in text.split())
+        stripped = (word.strip("".join(c for c in word if is_punctuation(c))) for word in text.split())
         return [word.casefold() for word in stripped if word]
-    return [token.casefold() for token in tokens if token.strip() and not _is_punct(token)]
+    return [token.casefold() for token in tokens if token.strip() and not is_punctuation(token)]
 
 
 def shingles(
