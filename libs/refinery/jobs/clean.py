@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from refinery.config import CleanSettings, ConfigError
 from refinery.jobs.context import JobContext, JobResult
 from refinery.report.metrics import StageMetrics
+from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import clean_records
 from refinery.spark.tables import merge_rows, read_table, replace_slice, sql_string, table_exists
 from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK, QUARANTINE, CleanOptions
@@ -64,7 +65,7 @@ def run(ctx: JobContext) -> JobResult:
     batch = cfg.batch or ALL_BATCHES
     ctx.log.info("clean started", extra={"batch": batch})
 
-    cleaned = clean_records(bronze, clean_options(cfg)).persist()
+    cleaned = checkpointed(clean_records(bronze, clean_options(cfg)))
     try:
         scope = None if cfg.batch is None else f"t.ingest_batch = {sql_string(cfg.batch)}"
         merge_rows(
@@ -80,7 +81,7 @@ def run(ctx: JobContext) -> JobResult:
         replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
         outcomes, details = summarize(cleaned)
     finally:
-        cleaned.unpersist()
+        release(cleaned)
     stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
     stage.details = details
     return JobResult(batch=batch, stages=[stage])

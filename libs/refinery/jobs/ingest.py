@@ -32,6 +32,7 @@ from refinery.jobs.context import JobContext, JobResult
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
+from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.ingest_read import read_source
 from refinery.spark.session import session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
@@ -70,7 +71,9 @@ def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
     if table_exists(spark, tables.bronze):
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
-    classified = classify_records(records, batch, ctx.run_id, existing, payload_chars).persist()
+    # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
+    # and the quarantine write and counts would classify every input again
+    classified = checkpointed(classify_records(records, batch, ctx.run_id, existing, payload_chars))
     try:
         replace_slice(
             bronze_rows(classified), tables.bronze, f"ingest_batch = {sql_string(batch)}", partition_by=["ingest_batch"]
@@ -83,7 +86,7 @@ def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
         )
         return classified.groupBy("source", "outcome", "reason").count().collect()
     finally:
-        classified.unpersist()
+        release(classified)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from refinery.spark.checkpoint import checkpointed, release
+
 
 class ComponentsNotConvergedError(RuntimeError):
     """Label propagation needed more than ``max_rounds`` rounds."""
@@ -26,19 +28,19 @@ def connected_components(edges: DataFrame, src: str = "a", dst: str = "b", max_r
     """``(id, component)`` for every vertex that appears in ``edges``; ``component`` is the
     smallest id of its connected component (ids compared as strings).
 
-    The result is a locally checkpointed frame held in executor storage: call ``unpersist()``
-    on it once whatever was computed from it has been materialised."""
+    The result is checkpointed (:mod:`refinery.spark.checkpoint`): ``release`` it once whatever
+    was computed from it has been materialised."""
     both = (
         edges.select(F.col(src).alias("u"), F.col(dst).alias("v"))
         .union(edges.select(F.col(dst).alias("u"), F.col(src).alias("v")))
         .where(F.col("u") != F.col("v"))
         .distinct()
-        .localCheckpoint()
     )
-    labels = both.select(F.col("u").alias("id")).distinct().withColumn("component", F.col("id")).localCheckpoint()
+    both = checkpointed(both)
+    labels = checkpointed(both.select(F.col("u").alias("id")).distinct().withColumn("component", F.col("id")))
     for _ in range(max_rounds):
         offered = both.join(labels.withColumnRenamed("id", "u"), "u").select(F.col("v").alias("id"), "component")
-        updated = labels.unionByName(offered).groupBy("id").agg(F.min("component").alias("component")).localCheckpoint()
+        updated = checkpointed(labels.unionByName(offered).groupBy("id").agg(F.min("component").alias("component")))
         changed = (
             updated.alias("n")
             .join(labels.alias("o"), "id")
@@ -46,11 +48,12 @@ def connected_components(edges: DataFrame, src: str = "a", dst: str = "b", max_r
             .limit(1)
             .count()
         )
-        labels.unpersist()  # the checkpointed previous round: nothing refers to it any more
+        release(labels)  # the previous round: nothing refers to it any more
         labels = updated
         if changed == 0:
-            both.unpersist()
+            release(both)
             return labels
+    release(both, labels)
     raise ComponentsNotConvergedError(
         f"connected components did not converge in {max_rounds} rounds: a duplicate chain that long "
         "means the threshold is too low (raise dedup.near.threshold)"

@@ -1,0 +1,44 @@
+"""Computing a frame once for several uses: held in executor storage, its lineage cut.
+
+A job that reads an intermediate frame more than once (counts, then a write, then metrics)
+computes it once with :func:`checkpointed` and frees it with :func:`release`. Why not
+``persist()``:
+
+* **A Delta write invalidates it.** After a commit to a table, Spark drops the cached data of
+  every persisted frame whose plan reads that table and rebuilds it lazily *from the new
+  version*: a frame persisted before ``MERGE INTO silver`` and read after it is silently
+  recomputed against the updated silver (different rows, the whole cost again). A job that
+  reads a table and writes it (ingest: bronze; dedup: silver) cannot rely on a cache.
+* **Adaptive execution re-plans it.** Each reference to a cached relation inside a larger plan
+  becomes a query stage of its own; in the dedup job's plans (a cached frame referenced a few
+  times, unions and self-joins of others) a union of two cached 11k-row frames ran 160 Spark
+  jobs in 22 s, and the same frames checkpointed ran 10 jobs in 1.1 s.
+
+A locally checkpointed frame's plan is just its stored partitions: nothing upstream is read
+again. The price is fault tolerance: the partitions live on the executors that computed them
+(memory, spilling to disk), and a lost executor fails the job instead of recomputing them.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+
+def checkpointed(frame: DataFrame) -> DataFrame:
+    """``frame`` computed now and stored on the executors, with its lineage cut; free it with
+    :func:`release` once whatever reads it has run."""
+    return frame.localCheckpoint(eager=True)
+
+
+def release(*frames: DataFrame) -> None:
+    """Free the executor storage of frames made by :func:`checkpointed` (or ``persist()``).
+
+    ``DataFrame.unpersist`` only drops cache-manager entries; a checkpoint's partitions belong
+    to the RDD under its plan, which is unpersisted here. A released checkpoint must not be
+    read again."""
+    for frame in frames:
+        plan = frame._jdf.queryExecution().logical()
+        if plan.getClass().getSimpleName() == "LogicalRDD":
+            plan.rdd().unpersist(False)
+        else:
+            frame.unpersist()
