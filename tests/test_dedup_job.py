@@ -132,7 +132,7 @@ def test_duplicates_are_flagged_within_and_across_batches(spark, make_settings, 
         "dups:zh2-conflict",
         "dups:zh3",
     }
-    assert all(rows[k].dup_cluster == min(k, rows[k].dup_of or k) or rows[k].dup_cluster for k in flagged | keepers)
+    assert all(rows[k].dup_cluster == (rows[k].dup_of or k) for k in flagged | keepers)  # named by its keeper
     assert all(rows[k].dup_cluster is None for k in rows if k not in flagged | keepers)
     stage = metrics_by_stage(spark, first, run_id)["dedup"]
     assert stage.reconciled and stage.rows_in == len(rows)
@@ -141,7 +141,7 @@ def test_duplicates_are_flagged_within_and_across_batches(spark, make_settings, 
     second = settings_for(make_settings, folder, "second", "b2")
     ingest(spark, second)
     run_ok(spark, "clean", second)
-    run_ok(spark, "dedup", second)
+    second_run = run_ok(spark, "dedup", second)
     rows = flags(spark, second)
     assert rows["dups:b2-zh4-exact"].dup_of == "dups:zh4" and rows["dups:b2-zh4-exact"].dup_kind == "exact"
     assert rows["dups:b2-en4-near"].dup_of == "dups:en4" and rows["dups:b2-en4-near"].dup_kind == "near"
@@ -150,6 +150,22 @@ def test_duplicates_are_flagged_within_and_across_batches(spark, make_settings, 
     assert rows["dups:b2-zh1-near"].dup_cluster == rows["dups:zh1-near"].dup_cluster == rows["dups:zh1"].dup_cluster
     assert rows["dups:b2-fresh"].dup_of is None and rows["dups:b2-fresh"].dup_cluster is None
     assert rows["dups:zh0-exact"].dup_of == "dups:zh0"  # batch 1 flags untouched
+    details = metrics_by_stage(spark, second, second_run)["dedup"].details
+    # the neighbourhood: the 4 new rows, the rows they copy or resemble and those rows' clusters
+    assert 4 < int(details["neighbourhood_rows"]) < len(rows) // 4
+    assert int(details["rows_updated"]) < int(details["rows_flagged_or_cleared"])  # unchanged rows kept
+
+    # the batch was decided on its neighbourhood alone: the same flags as recomputing all of silver
+    tables = second.tables.model_copy(
+        update={name: f"{getattr(second.tables, name)}-full" for name in ("silver", "signatures", "metrics")}
+    )
+    full = second.model_copy(update={"tables": tables, "dedup": second.dedup.model_copy(update={"batch": None})})
+    read_table(spark, second.tables.silver).write.format("delta").save(tables.silver)
+    run_ok(spark, "dedup", full)
+    decided = ("dup_cluster", "dup_of", "dup_kind", "dup_score", "label_conflict")
+    assert {k: tuple(v[c] for c in decided) for k, v in flags(spark, full).items()} == {
+        k: tuple(v[c] for c in decided) for k, v in rows.items()
+    }
 
 
 def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_settings, corpus):

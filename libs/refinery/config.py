@@ -316,6 +316,10 @@ class DedupSettings(_Strict):
     batch: str | None = None
     exact: ExactDedupSettings = Field(default_factory=ExactDedupSettings)
     near: NearDedupSettings = Field(default_factory=NearDedupSettings)
+    #: A batch's hashes, band keys, neighbourhood ids and flags are broadcast to the tasks that
+    #: scan silver when there are at most this many rows of each (50-100 bytes a row in the
+    #: broadcast table; a 10k-row batch has 160k band keys); more are joined by shuffling.
+    broadcast_max_rows: int = Field(default=500_000, ge=0)
 
     @field_validator("batch", mode="before")
     @classmethod

@@ -7,6 +7,8 @@ batch, the stage or the run), so rerunning it leaves the table as one run would.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
@@ -122,18 +124,31 @@ def add_missing_columns(spark: SparkSession, location: str, columns: dict[str, s
         spark.sql(f"ALTER TABLE {_sql_target(location)} ADD COLUMNS ({', '.join(missing)})")
 
 
-def update_rows(spark: SparkSession, df: DataFrame, location: str, key: str = "id") -> None:
+def update_rows(
+    spark: SparkSession,
+    df: DataFrame,
+    location: str,
+    key: str = "id",
+    changed: Sequence[str] = (),
+) -> int:
     """Set ``df``'s columns on the rows of the table at ``location`` with the same ``key``
     (a MERGE with only an update clause: never inserts, never deletes, leaves other columns
-    alone). Rows of ``df`` without a match are ignored."""
+    alone). Rows of ``df`` without a match are ignored. Returns the number of rows updated.
+
+    With ``changed``, a row is updated only when at least one of those columns differs from
+    ``df``'s value (compared null-safely, ``<=>``). Delta finds the files a matched-only MERGE
+    must rewrite with the clause's condition, so rows that would not change cost a read of
+    the key and those columns, never a file rewrite."""
     columns = {name: f"s.`{name}`" for name in df.columns if name != key}
-    (
+    condition = " OR ".join(f"NOT (t.`{name}` <=> s.`{name}`)" for name in changed) or None
+    result = (
         delta_table(spark, location)
         .alias("t")
         .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
-        .whenMatchedUpdate(set=columns)
+        .whenMatchedUpdate(condition=condition, set=columns)
         .execute()
     )
+    return int(result.first()["num_updated_rows"])
 
 
 def _sql_target(location: str) -> str:
