@@ -16,7 +16,11 @@
    ``spark.driver_memory`` whatever the size, and no step collects rows to the driver.
    Then ``increment``: a new batch of 10k rows (the generator continued, so its edited copies
    point at earlier rows) appended to the largest table and deduplicated with ``dedup.batch``:
-   only its signatures are computed, the stored ones are read back.
+   only its signatures are computed, the stored ones are read back, and the transform runs on
+   the batch's neighbourhood (rows sharing a hash, a bucket or a cluster with a new row).
+
+The quality run is repeated with ``dedup.exact.t2s`` on (``with_t2s``): Traditional variants
+are found with their Simplified base once both are folded.
 
 Ratios: ``ours_vs_datasketch_precision`` / ``_recall`` differences (target >= -0.01 each),
 ``scaling_*`` per-row time at the larger size / at the smaller (1.0 = linear).
@@ -78,13 +82,13 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
     path = work / "eval.jsonl"
     path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     spec = "ingest.sources.eval."
-    settings = make(
-        "quality",
+    overrides = (
         "ingest.only=[eval]",
         f"{spec}path={path}",
         f"{spec}format=jsonl",
         f"{spec}columns={{text: text, label: label, id: id}}",
     )
+    settings = make("quality", *overrides)
     for job in ("ingest", "clean"):
         if run_one(job, settings, spark, f"bench-dedup-{job}") != 0:
             raise RuntimeError(f"{job} failed")
@@ -95,6 +99,35 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
     near = settings.dedup.near
     mllib = _mllib(spark, rows, settings)
 
+    found_by_edit = _found_with_base(rows, docs)
+
+    # The same silver with Traditional folded into Simplified before hashing and shingling.
+    folded = make("quality", *overrides, "dedup.exact.t2s=true")
+    if run_one("dedup", folded, spark, "bench-dedup-quality-t2s") != 0:
+        raise RuntimeError("dedup with t2s failed")
+    folded_rows = read_table(spark, folded.tables.silver).orderBy("id").collect()
+    folded_scores = compare_with_datasketch(folded_rows, folded)
+    with_t2s = {
+        "ours": folded_scores["ours"],
+        "datasketch": folded_scores["datasketch"],
+        "found_with_base_by_edit": _found_with_base(folded_rows, docs),
+    }
+    return {
+        "documents": len(docs),
+        "silver_rows": len(rows),
+        "threshold": near.threshold,
+        "num_perm": near.num_perm,
+        "bands": near.bands,
+        "ours": {**scored["ours"], "dedup_job": timed},
+        "datasketch": scored["datasketch"],
+        "spark_mllib_minhashlsh": mllib,
+        "found_with_base_by_edit": found_by_edit,
+        "with_t2s": with_t2s,
+    }
+
+
+def _found_with_base(rows, docs: list[dict]) -> dict[str, dict[str, float]]:
+    """Per edit kind: the variants, and the share of them in the same cluster as their base."""
     meta = {f"eval:{d['id']}": d for d in docs}  # ingest prefixes ids with the source name
     base_of = {d["group"]: f"eval:{d['id']}" for d in docs if d["edit"] == "base"}
     cluster_of = {r.id: r.dup_cluster for r in rows}
@@ -110,17 +143,7 @@ def _quality(spark, make, work: Path) -> dict[str, Any]:
             "variants": len(variants),
             "found_with_base": round(len(together) / max(1, len(variants)), 3),
         }
-    return {
-        "documents": len(docs),
-        "silver_rows": len(rows),
-        "threshold": near.threshold,
-        "num_perm": near.num_perm,
-        "bands": near.bands,
-        "ours": {**scored["ours"], "dedup_job": timed},
-        "datasketch": scored["datasketch"],
-        "spark_mllib_minhashlsh": mllib,
-        "found_with_base_by_edit": found_by_edit,
-    }
+    return found_by_edit
 
 
 def _mllib(spark, rows, settings) -> dict[str, Any]:
@@ -217,6 +240,14 @@ def _dup_counts(frame) -> dict[str, int]:
     return {"exact": counts["exact_duplicates"], "near": counts["near_duplicates"], "clusters": counts["clusters"]}
 
 
+def _job_details(spark, settings, run_id: str, *keys: str) -> dict[str, int]:
+    """Chosen details of the dedup job's metrics row for ``run_id``."""
+    from refinery.spark.tables import read_table
+
+    row = read_table(spark, settings.tables.metrics).where(f"run_id = '{run_id}' AND stage = 'dedup'").first()
+    return {key: int(row.details[key]) for key in keys}
+
+
 def _scale(spark, make, work: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
@@ -246,6 +277,7 @@ def _scale(spark, make, work: Path) -> dict[str, Any]:
         "silver_rows_before": size,
         **_dup_counts(new),
         "new_rows_pointing_to_earlier_batch": new.where(F.col("dup_of") < F.lit(f"g{size:08d}")).count(),
+        **_job_details(spark, settings, "bench-dedup-increment", "neighbourhood_rows", "rows_updated"),
         "peak_rss": _peak_rss_mb(),
     }
     return out
