@@ -12,6 +12,7 @@ import pytest
 from conftest import corpora_dir
 from spark_helpers import ingest, metrics_by_stage
 
+from refinery.jobs.dedup import DECIDED_COLUMNS
 from refinery.jobs.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 from refinery.text.shingles import jaccard, shingles
@@ -99,6 +100,14 @@ def run_ok(spark, job: str, settings) -> str:
     return run_id
 
 
+def with_own_tables(settings, suffix: str):
+    """``settings`` with the silver, signatures and metrics tables at locations of their own."""
+    tables = settings.tables.model_copy(
+        update={name: f"{getattr(settings.tables, name)}-{suffix}" for name in ("silver", "signatures", "metrics")}
+    )
+    return settings.model_copy(update={"tables": tables})
+
+
 def flags(spark, settings) -> dict[str, object]:
     return {r.id: r for r in read_table(spark, settings.tables.silver).collect()}
 
@@ -156,15 +165,12 @@ def test_duplicates_are_flagged_within_and_across_batches(spark, make_settings, 
     assert int(details["rows_updated"]) < int(details["rows_flagged_or_cleared"])  # unchanged rows kept
 
     # the batch was decided on its neighbourhood alone: the same flags as recomputing all of silver
-    tables = second.tables.model_copy(
-        update={name: f"{getattr(second.tables, name)}-full" for name in ("silver", "signatures", "metrics")}
-    )
-    full = second.model_copy(update={"tables": tables, "dedup": second.dedup.model_copy(update={"batch": None})})
-    read_table(spark, second.tables.silver).write.format("delta").save(tables.silver)
+    full = with_own_tables(second, "full")
+    full = full.model_copy(update={"dedup": full.dedup.model_copy(update={"batch": None})})
+    read_table(spark, second.tables.silver).write.format("delta").save(full.tables.silver)
     run_ok(spark, "dedup", full)
-    decided = ("dup_cluster", "dup_of", "dup_kind", "dup_score", "label_conflict")
-    assert {k: tuple(v[c] for c in decided) for k, v in flags(spark, full).items()} == {
-        k: tuple(v[c] for c in decided) for k, v in rows.items()
+    assert {k: tuple(v[c] for c in DECIDED_COLUMNS) for k, v in flags(spark, full).items()} == {
+        k: tuple(v[c] for c in DECIDED_COLUMNS) for k, v in rows.items()
     }
 
 
@@ -176,11 +182,8 @@ def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_
     cleaned = read_table(spark, base.tables.silver)
     results = []
     for partitions in (2, 7):
-        tables = base.tables.model_copy(
-            update={name: f"{getattr(base.tables, name)}-{partitions}" for name in ("silver", "signatures", "metrics")}
-        )
-        settings = base.model_copy(update={"tables": tables})
-        cleaned.write.format("delta").save(tables.silver)
+        settings = with_own_tables(base, str(partitions))
+        cleaned.write.format("delta").save(settings.tables.silver)
         spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
         try:
             run_ok(spark, "dedup", settings)
@@ -191,7 +194,7 @@ def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_
         results.append(
             sorted(
                 (r.id, r.dup_cluster, r.dup_of, r.dup_kind, r.label_conflict)
-                for r in read_table(spark, tables.silver).collect()
+                for r in read_table(spark, settings.tables.silver).collect()
             )
         )
     assert results[0] == results[1]

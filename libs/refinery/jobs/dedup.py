@@ -97,7 +97,8 @@ def run(ctx: JobContext) -> JobResult:
     held: list[DataFrame] = []
     try:
         stored = read_table(spark, settings.tables.signatures)
-        details: dict[str, int] = {"rows_in": new.count()}
+        rows_in = new.count()
+        details: dict[str, int] = {}
         if batch is not None:
             silver, stored, details["neighbourhood_rows"] = batch_neighbourhood(
                 silver, stored, batch, held, cfg.broadcast_max_rows
@@ -106,12 +107,11 @@ def run(ctx: JobContext) -> JobResult:
         flags = _held(flags, held)
         decided = duplicate_counts(flags)
         details |= {"rows_flagged_or_cleared": decided.pop("rows"), **decided, **counts}
-        if batch is not None and details["rows_flagged_or_cleared"] <= cfg.broadcast_max_rows:
-            flags = F.broadcast(flags)  # the MERGE then finds its rows in silver without shuffling silver
+        if batch is not None:  # a small batch's flags find their rows in silver without shuffling it
+            flags = _broadcast_when_small(flags, details["rows_flagged_or_cleared"], cfg.broadcast_max_rows)
         details["rows_updated"] = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
     finally:
         release(*held)
-    rows_in = details.pop("rows_in")
     stage = StageMetrics.from_outcomes(STAGE, [("ok", None, rows_in)], seconds=time.monotonic() - started)
     stage.details = {key: str(value) for key, value in details.items()}
     return JobResult(batch=batch or "*", stages=[stage])
@@ -183,7 +183,12 @@ def _small(frame: DataFrame, held: list[DataFrame], broadcast_max_rows: int) -> 
     ``broadcast_max_rows`` rows: a checkpoint's size estimate is its whole upstream plan's, so
     Spark would not broadcast it on its own."""
     frame = _held(frame, held)
-    return F.broadcast(frame) if frame.count() <= broadcast_max_rows else frame
+    return _broadcast_when_small(frame, frame.count(), broadcast_max_rows)
+
+
+def _broadcast_when_small(frame: DataFrame, rows: int, broadcast_max_rows: int) -> DataFrame:
+    """``frame`` with a broadcast hint when its ``rows`` are at most ``broadcast_max_rows``."""
+    return F.broadcast(frame) if rows <= broadcast_max_rows else frame
 
 
 def _held(frame: DataFrame, held: list[DataFrame]) -> DataFrame:
