@@ -327,6 +327,100 @@ class DedupSettings(_Strict):
         return value.isoformat() if isinstance(value, date) else value
 
 
+class ScoreFeatureSettings(_Strict):
+    """``score.features``: the hashed n-gram bags (see :mod:`refinery.scoring.features`)."""
+
+    #: Size of the hashed feature space (rows of the embedding table).
+    buckets: int = Field(default=1 << 18, ge=1 << 10, le=1 << 26)
+    #: Word n-grams of 1 … this many tokens.
+    word_ngrams: int = Field(default=2, ge=1, le=5)
+    #: Character n-gram sizes, used on texts of at most ``char_max_chars`` characters.
+    char_ngrams: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    char_max_chars: int = Field(default=64, ge=0)
+    lowercase: bool = True
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _positive_sizes(cls, value: list[int]) -> list[int]:
+        if any(n < 1 or n > 10 for n in value):
+            raise ValueError("character n-gram sizes must be between 1 and 10, e.g. [1, 2, 3]")
+        return sorted(set(value))
+
+
+class ScoreModelSettings(_Strict):
+    """``score.model``: the fastText-style classifier and its training
+    (see :mod:`refinery.scoring.train`)."""
+
+    dim: int = Field(default=64, ge=2, le=1024)
+    epochs: int = Field(default=10, ge=1, le=200)
+    lr: float = Field(default=0.003, gt=0.0, le=10.0)
+    batch_size: int = Field(default=64, ge=1)
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    #: bf16 autocast on CUDA (ignored on CPU).
+    amp: bool = True
+
+
+class ScoreSettings(_Strict):
+    """The ``score`` job: out-of-sample confidence of every labelled silver row, written back
+    to ``silver`` as filter columns (see :mod:`refinery.jobs.score`)."""
+
+    #: One model per value of this silver column (each source has its own label set);
+    #: ``None`` trains one model over every label.
+    group_by: str | None = "source"
+    #: K of the K-fold cross-fitting: each row is scored by a model that never saw it.
+    folds: int = Field(default=5, ge=2, le=50)
+    #: Momentum m of the per-sample EMA over epochs: ema = m * ema + (1 - m) * p.
+    ema_momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    #: ``label_quality``: the given label's probability, or p(given) - max other p.
+    label_quality: Literal["self_confidence", "normalized_margin"] = "self_confidence"
+    #: How ``is_noisy`` is decided: one of confident learning's filters (cleanlab's
+    #: ``filter_by`` names, see :mod:`refinery.quality.confident_learning`), or
+    #: ``threshold``: ``confidence < threshold``.
+    noise_method: Literal[
+        "prune_by_noise_rate",
+        "prune_by_class",
+        "both",
+        "confident_learning",
+        "predicted_neq_given",
+        "low_self_confidence",
+        "low_normalized_margin",
+        "threshold",
+    ] = "prune_by_noise_rate"
+    #: τ of ``noise_method: threshold``.
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    #: Which out-of-sample probabilities the noise flags and label_quality use.
+    probabilities: Literal["ema", "final"] = "ema"
+    #: Classes with fewer labelled rows than this are not trained on; their rows are
+    #: counted as filtered (``class_too_small``). At least ``folds``.
+    min_class_rows: int = Field(default=10, ge=2)
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    seed: int = 13
+    #: Rows per Arrow batch streamed from the snapshot's Parquet files.
+    batch_rows: int = Field(default=65_536, ge=1)
+    #: Torch threads on CPU; ``None`` = torch's default (all cores).
+    threads: int | None = Field(default=None, ge=1)
+    #: Training processes. 1 trains in the driver; more start Spark's ``TorchDistributor``
+    #: (on the driver's machine in local mode, on executors in cluster mode; one GPU each
+    #: with ``device: cuda``), which trains on shards and averages the weights every epoch.
+    processes: int = Field(default=1, ge=1, le=1024)
+    #: Scratch folder for the featurized bags and the scores before the MERGE; it must be
+    #: readable by the executors (a shared path on a cluster). Relative to the working folder.
+    work_dir: str = "data/_score_work"
+    features: ScoreFeatureSettings = Field(default_factory=ScoreFeatureSettings)
+    model: ScoreModelSettings = Field(default_factory=ScoreModelSettings)
+
+    @field_validator("work_dir")
+    @classmethod
+    def _resolved(cls, value: str) -> str:
+        return resolve_path(value)
+
+    @model_validator(mode="after")
+    def _enough_rows_per_fold(self) -> ScoreSettings:
+        if self.min_class_rows < self.folds:
+            raise ValueError(f"min_class_rows ({self.min_class_rows}) must be at least folds ({self.folds})")
+        return self
+
+
 class Settings(_Strict):
     """The whole configuration of a Refinery run."""
 
@@ -336,6 +430,7 @@ class Settings(_Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     clean: CleanSettings = Field(default_factory=CleanSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
+    score: ScoreSettings = Field(default_factory=ScoreSettings)
 
 
 # --------------------------------------------------------------------------------------------

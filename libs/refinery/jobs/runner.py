@@ -27,6 +27,7 @@ JOBS: dict[str, str] = {
     "ingest": "refinery.jobs.ingest",
     "clean": "refinery.jobs.clean",
     "dedup": "refinery.jobs.dedup",
+    "score": "refinery.jobs.score",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2

@@ -37,6 +37,13 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
             f"{dups['near_duplicates']:,} in {dups['clusters']:,} clusters; rows with a label conflict "
             f"{dups['label_conflict_rows']:,}"
         )
+    if table_exists(spark, tables.silver) and "is_noisy" in read_table(spark, tables.silver).columns:
+        lines.append("silver label scores by source (score job): scored, flagged noisy, mean confidence, accuracy")
+        for r in score_counts(read_table(spark, tables.silver)):
+            lines.append(
+                f"  {r.source:<24} {r.scored:>9,} {r.noisy:>7,} ({r.noisy / max(r.scored, 1):6.1%})"
+                f"  conf {r.confidence or 0:.3f}  acc {r.accuracy or 0:.3f}"
+            )
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
@@ -49,3 +56,20 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
                 f"{r.rows_quarantined:,} + filtered {r.rows_filtered:,}  [{verdict}]"
             )
     return lines
+
+
+def score_counts(silver) -> list:
+    """Per source: rows with a confidence, rows flagged noisy, mean confidence and the share
+    whose predicted label is the given one (out-of-sample accuracy against given labels)."""
+    return (
+        silver.where(F.col("confidence").isNotNull())
+        .groupBy("source")
+        .agg(
+            F.count("*").alias("scored"),
+            F.sum(F.col("is_noisy").cast("long")).alias("noisy"),
+            F.avg("confidence").alias("confidence"),
+            F.avg((F.col("pred_label") == F.col("label")).cast("double")).alias("accuracy"),
+        )
+        .orderBy("source")
+        .collect()
+    )

@@ -1,0 +1,356 @@
+"""The ``score`` job: out-of-sample confidence of every labelled ``silver`` row, written back
+as filter columns.
+
+read (one pinned ``silver`` version: its Parquet files streamed in Arrow batches) → train
+(per group, K-fold cross-fitting with a per-sample EMA over epochs,
+:mod:`refinery.scoring.crossfit`) → flag (confident learning with Spark aggregations,
+:mod:`refinery.spark.confident_learning`, or a fixed threshold) → write (the
+:data:`SCORE_COLUMNS` of every scored row by MERGE on ``id`` into the current ``silver``;
+one ``metrics`` row).
+
+Rows and what happens to them (the stage's counts reconcile):
+
+* ``ok``: a labelled row of a trained class gets every column; an unlabelled row of a
+  trained group gets ``pred_label``, ``margin`` and ``entropy`` from its group's fold models,
+  run on the executors (:mod:`refinery.spark.score_udf`), and null confidence;
+* filtered ``class_too_small``: a label with fewer than ``score.min_class_rows`` rows in its
+  group (no model can learn it, so no confidence is given);
+* filtered ``group_not_trainable``: a group with fewer than two trainable classes.
+
+Columns: ``confidence`` = EMA of p(given label) across epochs; ``label_quality`` (config:
+self-confidence or normalized margin); ``pred_label`` = argmax class; ``margin`` = p₁ − p₂,
+the gap between the two most probable classes; ``entropy`` = −Σ p log p (nats);
+``is_noisy``; ``score_run`` (this run's id) and ``score_version`` (the silver version the
+scores were computed on: time travel to it shows exactly the data the models saw).
+
+A rerun with the same seed on the same version writes the same values (and the MERGE skips
+rows whose values did not change).
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from refinery.config import ConfigError, ScoreSettings
+from refinery.jobs.context import JobContext, JobResult
+from refinery.report.metrics import StageMetrics
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, row_keys
+from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
+from refinery.scoring.distributed import crossfit_on_workers, save_inputs
+from refinery.scoring.features import FeatureOptions
+from refinery.scoring.model import resolve_device
+from refinery.scoring.train import TrainOptions
+from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.confident_learning import label_quality, noise_flags
+from refinery.spark.score_udf import GroupModels, predicted_probabilities
+from refinery.spark.snapshot import pin_snapshot, stream_batches
+from refinery.spark.tables import add_missing_columns, table_exists, update_rows
+
+STAGE = "score"
+CLASS_TOO_SMALL, GROUP_NOT_TRAINABLE = "class_too_small", "group_not_trainable"
+#: The columns this job owns in silver.
+SCORE_COLUMNS = {
+    "confidence": "DOUBLE",
+    "label_quality": "DOUBLE",
+    "pred_label": "STRING",
+    "margin": "DOUBLE",
+    "entropy": "DOUBLE",
+    "is_noisy": "BOOLEAN",
+    "score_run": "STRING",
+    "score_version": "BIGINT",
+}
+DECIDED_COLUMNS = ["confidence", "label_quality", "pred_label", "margin", "entropy", "is_noisy", "score_version"]
+ALL_ROWS = ""
+
+
+@dataclass
+class GroupResult:
+    """One group's outcome: its classes, scored rows (staged Parquet) and counts."""
+
+    name: str
+    classes: list[str]
+    scored: int
+    unlabelled: int
+    filtered: Counter
+
+
+def run(ctx: JobContext) -> JobResult:
+    """Score every labelled row of the latest silver version."""
+    settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.score
+    started = time.monotonic()
+    location = settings.tables.silver
+    if not table_exists(spark, location):
+        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
+    add_missing_columns(spark, location, SCORE_COLUMNS)
+    snapshot = pin_snapshot(spark, location)
+    if cfg.group_by is not None and cfg.group_by not in snapshot.frame.columns:
+        raise ConfigError(
+            f"config key 'score.group_by': silver has no column {cfg.group_by!r}; fix: name a silver column or null"
+        )
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("config key 'score.device': cuda, but torch sees no CUDA GPU here; fix: auto or cpu")
+    device = resolve_device(cfg.device)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    ctx.log.info("score started", extra={"version": snapshot.version, "device": str(device)})
+
+    work = Path(cfg.work_dir) / ctx.run_id
+    shutil.rmtree(work, ignore_errors=True)
+    held: list[DataFrame] = []
+    try:
+        stores = featurized_groups(snapshot, cfg, work)
+        results, models = [], {}
+        ctx.log.info("featurized", extra={"rows": sum(len(s) for s in stores.values()),
+                                          "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+        for name, store in sorted(stores.items()):
+            group_started = time.monotonic()
+            result, group_models = score_group(name, store, cfg, device, work)
+            ctx.log.info(
+                "group scored",
+                extra={
+                    "group": name,
+                    "rows": len(store),
+                    "classes": len(result.classes),
+                    "seconds": round(time.monotonic() - group_started, 1),
+                },
+            )
+            results.append(result)
+            if group_models is not None:
+                models[name] = group_models
+        rows_in = sum(len(s) for s in stores.values())
+        columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
+        updated = noisy = 0
+        if columns is not None:
+            columns = checkpointed(
+                columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
+                    "score_run", F.lit(ctx.run_id)
+                )
+            )
+            held.append(columns)
+            noisy = columns.where("is_noisy").count()
+            updated = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
+    finally:
+        release(*held)
+        shutil.rmtree(work, ignore_errors=True)
+    filtered = sum((r.filtered for r in results), Counter())
+    outcomes = [("ok", None, sum(r.scored + r.unlabelled for r in results))]
+    outcomes += [("filter", reason, count) for reason, count in sorted(filtered.items())]
+    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
+    stage.details = {
+        "silver_version": str(snapshot.version),
+        "device": str(device),
+        "processes": str(cfg.processes),
+        "groups": str(len(results)),
+        "labelled_scored": str(sum(r.scored for r in results)),
+        "unlabelled_predicted": str(sum(r.unlabelled for r in results)),
+        "is_noisy": str(noisy),
+        "rows_updated": str(updated),
+    }
+    return JobResult(batch=f"v{snapshot.version}", stages=[stage])
+
+
+def featurized_groups(snapshot, cfg: ScoreSettings, work: Path) -> dict[str, StoredBags]:
+    """Stream the snapshot once and featurize every row into its group's on-disk bags."""
+    options = feature_options(cfg)
+    columns = ["id", "label", "text", "tokens"] + ([cfg.group_by] if cfg.group_by else [])
+    writers: dict[str, BagWriter] = {}
+    for batch in stream_batches(snapshot, columns, cfg.batch_rows):
+        frame = batch.to_pandas()
+        # a null group is the group "" (as in score_columns' Spark expression)
+        keys = frame[cfg.group_by].astype("string").fillna("") if cfg.group_by else None
+        for key, part in frame.groupby(keys, sort=False) if keys is not None else [(ALL_ROWS, frame)]:
+            writer = writers.get(key)
+            if writer is None:
+                writer = writers[key] = BagWriter(work / "bags" / name_hash(key), options)
+            tokens = [None if t is None else list(t) for t in part["tokens"]]
+            writer.append(
+                pa.array(part["id"].tolist(), pa.string()),
+                part["text"].tolist(),
+                tokens,
+                pa.array(part["label"].tolist(), pa.string()),
+            )
+    return {key: writer.finish() for key, writer in writers.items()}
+
+
+def trainable_classes(store: StoredBags, min_rows: int) -> tuple[list[str], Counter]:
+    """The group's classes with at least ``min_rows`` rows, sorted; and every label's count."""
+    counts = Counter(v for v in store.labels.to_pylist() if v is not None)
+    return sorted(c for c, n in counts.items() if n >= min_rows), counts
+
+
+def score_group(
+    name: str, store: StoredBags, cfg: ScoreSettings, device: torch.device, work: Path
+) -> tuple[GroupResult, GroupModels | None]:
+    """Cross-fit one group and stage its labelled rows' scores as Parquet under
+    ``work/scores``."""
+    classes, counts = trainable_classes(store, cfg.min_class_rows)
+    unlabelled = len(store) - sum(counts.values())
+    if len(classes) < 2:
+        return GroupResult(name, classes, 0, 0, Counter({GROUP_NOT_TRAINABLE: len(store)})), None
+    small = Counter({CLASS_TOO_SMALL: sum(n for c, n in counts.items() if c not in classes)})
+    given = store.class_indices(classes)
+    labelled = given != UNLABELLED
+    bags = store.bags.take(labelled)
+    ids = store.ids.filter(pa.array(labelled))
+    keys = row_keys(ids.to_pylist())
+    folds = (keys % np.uint64(cfg.folds)).astype(np.int64)
+    labels = given[labelled].astype(np.int64)
+    if cfg.processes == 1:
+        options = crossfit_options(cfg)
+        fit = crossfit(bags, labels, len(classes), folds, cfg.features.buckets, options, device, keys=keys)
+    else:
+        fit = crossfit_distributed(
+            work / "inputs" / name_hash(name), bags, labels, len(classes), folds, keys, cfg, device
+        )
+    probs = fit.ema if cfg.probabilities == "ema" else fit.final
+    out = work / "scores"
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "id": ids,
+            "group": pa.array([name] * len(ids), pa.string()),
+            "given": pa.array(given[labelled].astype(np.int32)),
+            "confidence": pa.array(fit.ema[np.arange(len(ids)), given[labelled]].astype(np.float64)),
+            "probs": pa.array(list(probs.astype(np.float64))),
+        }
+    )
+    pq.write_table(table, out / f"{name_hash(name)}.parquet")
+    models = GroupModels(tuple(classes), feature_options(cfg), cfg.model.dim, tuple(fit.models))
+    if unlabelled == 0:
+        models = None  # nothing for the executors to predict: keep the weights off the broadcast
+    return GroupResult(name, classes, int(labelled.sum()), unlabelled, small), models
+
+
+def crossfit_distributed(
+    folder: Path,
+    bags,
+    labels: np.ndarray,
+    num_classes: int,
+    folds: np.ndarray,
+    keys: np.ndarray,
+    cfg: ScoreSettings,
+    device: torch.device,
+):
+    """:func:`refinery.scoring.crossfit.crossfit` on ``score.processes`` processes started by
+    Spark's ``TorchDistributor`` (see :mod:`refinery.scoring.distributed`)."""
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    save_inputs(
+        folder, bags, labels, folds, keys,
+        num_classes=num_classes, buckets=cfg.features.buckets, options=crossfit_options(cfg), device=device.type,
+    )  # fmt: skip
+    local = SparkSession.getActiveSession().conf.get("spark.master", "local").startswith("local")
+    distributor = TorchDistributor(num_processes=cfg.processes, local_mode=local, use_gpu=device.type == "cuda")
+    result = distributor.run(crossfit_on_workers, str(folder))
+    return pickle.loads(Path(result).read_bytes())
+
+
+def score_columns(
+    spark: SparkSession,
+    staged: Path,
+    snapshot_frame: DataFrame,
+    results: list[GroupResult],
+    models: dict[str, GroupModels],
+    cfg: ScoreSettings,
+) -> DataFrame | None:
+    """``id`` and the decided :data:`SCORE_COLUMNS` of every scored row: labelled rows from
+    the staged cross-fitted probabilities (noise flags per group), unlabelled rows from the
+    fold models run on the executors. ``None`` when nothing was scored."""
+    classes = {r.name: r.classes for r in results if r.scored}
+    parts = []
+    if classes:
+        scores = spark.read.parquet(str(staged)).withColumn("row_index", F.monotonically_increasing_id())
+        for name, names in sorted(classes.items()):
+            group = flagged(scores.where(F.col("group") == name), len(names), cfg)
+            group = label_quality(group, cfg.label_quality)
+            parts.append(prediction_columns(group, names))
+    if models:
+        group_col = F.coalesce(F.col(cfg.group_by).cast("string"), F.lit("")) if cfg.group_by else F.lit(ALL_ROWS)
+        rows = snapshot_frame.where(F.col("label").isNull()).withColumn("_group", group_col)
+        probs = predicted_probabilities(spark, rows, models, "_group")
+        for name, group in sorted(models.items()):
+            part = probs.where(F.col("group") == name)
+            part = part.select(
+                "id",
+                "probs",
+                F.lit(None).cast("double").alias("confidence"),
+                F.lit(None).cast("double").alias("label_quality"),
+                F.lit(None).cast("boolean").alias("is_noisy"),
+            )
+            parts.append(prediction_columns(part, list(group.classes)))
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out
+
+
+def flagged(group: DataFrame, num_classes: int, cfg: ScoreSettings) -> DataFrame:
+    """``group`` (``id, given, confidence, probs, row_index``) with ``is_noisy``: confident
+    learning's flags on the configured probabilities, or ``confidence < threshold``."""
+    if cfg.noise_method == "threshold":
+        return group.withColumn("is_noisy", F.col("confidence") < F.lit(cfg.threshold))
+    return noise_flags(group, num_classes, cfg.noise_method, order_col="row_index")
+
+
+def prediction_columns(frame: DataFrame, classes: list[str]) -> DataFrame:
+    """``id, confidence, label_quality, is_noisy`` of ``frame`` plus what its ``probs`` say:
+
+    * ``pred_label`` = ``classes[argmax p]``;
+    * ``margin`` = p₍₁₎ − p₍₂₎, the two largest probabilities (0 for one class);
+    * ``entropy`` = −Σ_j p_j ln p_j, in nats (0 … ln C)."""
+    probs = F.col("probs")
+    ranked = F.sort_array(probs, asc=False)
+    names = F.array(*[F.lit(c) for c in classes])
+    entropy = F.aggregate(probs, F.lit(0.0), lambda acc, p: acc - F.when(p > 0, p * F.log(p)).otherwise(F.lit(0.0)))
+    return frame.select(
+        "id",
+        "confidence",
+        "label_quality",
+        F.element_at(names, F.array_position(probs, F.array_max(probs)).cast("int")).alias("pred_label"),
+        (F.element_at(ranked, 1) - F.coalesce(F.element_at(ranked, 2), F.lit(0.0))).alias("margin"),
+        entropy.alias("entropy"),
+        "is_noisy",
+    )
+
+
+def name_hash(group: str) -> str:
+    """A file-name-safe name for a group's scratch files (group values are arbitrary text)."""
+    import hashlib
+
+    return hashlib.blake2b(group.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def feature_options(cfg: ScoreSettings) -> FeatureOptions:
+    """The featurizer's options from the validated config."""
+    f = cfg.features
+    return FeatureOptions(
+        buckets=f.buckets,
+        word_ngrams=f.word_ngrams,
+        char_ngrams=tuple(f.char_ngrams),
+        char_max_chars=f.char_max_chars,
+        lowercase=f.lowercase,
+    )
+
+
+def crossfit_options(cfg: ScoreSettings) -> CrossFitOptions:
+    """The cross-fitting options from the validated config."""
+    return CrossFitOptions(
+        folds=cfg.folds,
+        momentum=cfg.ema_momentum,
+        seed=cfg.seed,
+        train=TrainOptions(**cfg.model.model_dump()),
+    )

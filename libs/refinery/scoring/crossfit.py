@@ -1,0 +1,127 @@
+"""Out-of-sample class probabilities by K-fold cross-fitting, tracked across epochs.
+
+Every document belongs to one of ``K`` folds (:func:`fold_of`, a hash of its id, so the
+split is the same on every machine and does not depend on row order). For each fold ``k`` a
+fresh model trains on the other folds; after each of its epochs ``e`` it scores fold ``k``,
+giving out-of-sample probabilities ``p_e(x)`` for documents it never trained on. Per
+document we keep
+
+    ema_1 = p_1,    ema_e = m · ema_{e-1} + (1 − m) · p_e        (m = ``momentum``)
+
+and the last epoch's ``p_E``. Why the average over epochs: a network fits clean,
+typical samples early and memorises the rest late (Arpit et al. 2017, "A Closer Look at
+Memorization"); a mislabelled sample's given label is improbable at *every* epoch, while a
+hard clean sample's given label is often probable at *some*. The EMA is also a cheap
+ensemble of the K·E snapshots, which makes the probabilities better calibrated than the
+last epoch's alone — what confident learning's thresholds need.
+
+``confidence`` (the seed's ``running_conf``) is ``ema[given]``: the EMA of the given label's
+probability, since the EMA is linear in ``p``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from refinery.scoring.distributed import average_parameters, shard_of, sum_over_processes, world
+from refinery.scoring.features import Bags
+from refinery.scoring.model import seed_everything, serialize_model
+from refinery.scoring.train import Trainer, TrainOptions
+
+_FOLD_KEY = "refinery-folds01"
+
+
+@dataclass(frozen=True)
+class CrossFitOptions:
+    """``score.folds`` and ``score.ema_momentum`` with the model's own options."""
+
+    folds: int = 5
+    momentum: float = 0.9
+    seed: int = 13
+    train: TrainOptions = field(default_factory=TrainOptions)
+
+
+@dataclass
+class CrossFit:
+    """Out-of-sample probabilities of every document (``n × classes``, float32)."""
+
+    ema: np.ndarray
+    final: np.ndarray
+    folds: np.ndarray
+    #: Mean training loss per (fold, epoch).
+    losses: list[list[float]]
+    #: Each fold's model after its last epoch (:func:`refinery.scoring.model.serialize_model`).
+    models: list[bytes]
+
+
+def row_keys(ids: Sequence[str]) -> np.ndarray:
+    """A 64-bit key per row id (keyed SipHash): the fold and the training order derive from
+    it, so neither depends on where or in which order the rows are stored."""
+    return pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=_FOLD_KEY, categorize=False)
+
+
+def fold_of(ids: Sequence[str], folds: int) -> np.ndarray:
+    """The fold (``0 … folds-1``) of each id: its :func:`row_keys` modulo ``folds``."""
+    return (row_keys(ids) % np.uint64(folds)).astype(np.int64)
+
+
+def crossfit(
+    bags: Bags,
+    labels: np.ndarray,
+    num_classes: int,
+    folds: np.ndarray,
+    buckets: int,
+    options: CrossFitOptions,
+    device: torch.device,
+    trainable: np.ndarray | None = None,
+    keys: np.ndarray | None = None,
+) -> CrossFit:
+    """Train one model per fold on the other folds and score the held-out fold after every
+    epoch (see the module doc). ``labels`` are int class indices; ``folds`` from
+    :func:`fold_of`; ``buckets`` the feature space the bags were hashed into; ``keys``
+    (:func:`row_keys`) fix the training order independently of the rows' order here, and
+    ``trainable`` (boolean) excludes rows from every training set (they are still scored).
+
+    Inside a torch process group (:mod:`refinery.scoring.distributed`) every process trains
+    on its shard of the rows and the weights are averaged after each epoch; every process
+    returns the same result."""
+    seed_everything(options.seed)
+    rank, size = world()
+    n = len(bags)
+    if keys is None:
+        keys = np.arange(n, dtype=np.uint64)
+    mine = shard_of(keys, size) == rank
+    ema = np.zeros((n, num_classes), dtype=np.float32)
+    final = np.zeros((n, num_classes), dtype=np.float32)
+    losses: list[list[float]] = []
+    models: list[bytes] = []
+    m = options.momentum
+    for k in range(options.folds):
+        held = folds == k
+        if not held.any():
+            losses.append([])
+            continue
+        train = ~held & mine if trainable is None else ~held & mine & trainable
+        train_bags, train_labels, train_keys = bags.take(train), labels[train], keys[train]
+        scored = held & mine  # this process's share of the held-out rows
+        test_bags = bags.take(scored)
+        steps = -(-len(train_bags) // options.train.batch_size)
+        trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k)
+        fold_losses = []
+        running = None
+        for _ in range(options.train.epochs):
+            fold_losses.append(trainer.train_epoch(train_bags, train_labels, train_keys))
+            average_parameters(trainer.model)
+            probs = np.zeros((int(held.sum()), num_classes), dtype=np.float32)
+            probs[scored[held]] = trainer.predict_proba(test_bags)
+            probs = sum_over_processes(probs, device)
+            running = probs if running is None else m * running + (1.0 - m) * probs
+        ema[held], final[held] = running, probs
+        losses.append(fold_losses)
+        models.append(serialize_model(trainer.model))
+    return CrossFit(ema=ema, final=final, folds=folds, losses=losses, models=models)
