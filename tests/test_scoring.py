@@ -110,7 +110,9 @@ def test_crossfit_is_deterministic_and_the_ema_follows_its_formula():
     assert np.array_equal(first.ema, again.ema) and np.array_equal(first.final, again.final)
     # momentum 0: the EMA is the last epoch's probabilities
     assert np.allclose(first.ema, first.final)
-    smoothed = crossfit(bags, labels, 3, folds, SMALL.buckets, CrossFitOptions(3, 0.9, 9, options.train), CPU)
+    smoothed = crossfit(
+        bags, labels, 3, folds, SMALL.buckets, CrossFitOptions(folds=3, momentum=0.9, seed=9, train=options.train), CPU
+    )
     assert np.array_equal(smoothed.final, first.final)  # the EMA does not change training
     assert not np.allclose(smoothed.ema, smoothed.final)
     assert np.allclose(smoothed.ema.sum(1), 1.0, atol=1e-5)

@@ -352,5 +352,6 @@ def crossfit_options(cfg: ScoreSettings) -> CrossFitOptions:
         folds=cfg.folds,
         momentum=cfg.ema_momentum,
         seed=cfg.seed,
+        idf=cfg.features.idf,
         train=TrainOptions(**cfg.model.model_dump()),
     )

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from refinery.scoring.distributed import average_parameters, shard_of, sum_over_processes, world
-from refinery.scoring.features import Bags
+from refinery.scoring.features import Bags, idf_weights
 from refinery.scoring.model import seed_everything, serialize_model
 from refinery.scoring.train import Trainer, TrainOptions
 
@@ -43,6 +43,8 @@ class CrossFitOptions:
     folds: int = 5
     momentum: float = 0.9
     seed: int = 13
+    #: Weight features by inverse document frequency (:func:`refinery.scoring.features.idf_weights`).
+    idf: bool = True
     train: TrainOptions = field(default_factory=TrainOptions)
 
 
@@ -96,6 +98,7 @@ def crossfit(
     if keys is None:
         keys = np.arange(n, dtype=np.uint64)
     mine = shard_of(keys, size) == rank
+    idf = idf_weights(bags, buckets) if options.idf else None
     ema = np.zeros((n, num_classes), dtype=np.float32)
     final = np.zeros((n, num_classes), dtype=np.float32)
     losses: list[list[float]] = []
@@ -111,7 +114,7 @@ def crossfit(
         scored = held & mine  # this process's share of the held-out rows
         test_bags = bags.take(scored)
         steps = -(-len(train_bags) // options.train.batch_size)
-        trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k)
+        trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k, idf=idf)
         fold_losses = []
         running = None
         for _ in range(options.train.epochs):

@@ -94,6 +94,18 @@ def featurize(
     return Bags(ids, offsets)
 
 
+def idf_weights(bags: Bags, buckets: int) -> np.ndarray:
+    """Smoothed inverse document frequency of every bucket over ``bags`` (as scikit-learn's
+    ``TfidfVectorizer``): ``idf_f = ln((1 + N) / (1 + df_f)) + 1``, where ``df_f`` counts the
+    documents holding feature ``f`` at least once. Label-free, so it may be computed over
+    every row, held-out ones included."""
+    n = len(bags)
+    doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(bags.offsets))
+    present = np.unique(doc * np.int64(buckets) + np.asarray(bags.ids, dtype=np.int64)) % buckets
+    df = np.bincount(present, minlength=buckets)
+    return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
 def _word_ngrams(words: list[list[str]], max_n: int) -> tuple[np.ndarray, np.ndarray]:
     """(document index, 64-bit hash) of every word n-gram, n = 1 … ``max_n``."""
     lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))

@@ -22,12 +22,18 @@ from torch import nn
 
 
 class FastTextClassifier(nn.Module):
-    """Mean of hashed-feature embeddings, then one linear layer to class logits."""
+    """Mean of hashed-feature embeddings, then one linear layer to class logits.
 
-    def __init__(self, buckets: int, dim: int, num_classes: int) -> None:
+    With ``idf`` (one weight per bucket, e.g. :func:`refinery.scoring.features.idf_weights`)
+    the mean is weighted, ``h(d) = Σ_f w_f E[f] / Σ_f w_f`` with ``w_f = idf[f]``: a word
+    in every document counts little, a rare one much, as in TF-IDF. The weights are a
+    buffer of the model (saved and broadcast with it), not trained."""
+
+    def __init__(self, buckets: int, dim: int, num_classes: int, idf: torch.Tensor | None = None) -> None:
         super().__init__()
-        self.embedding = nn.EmbeddingBag(buckets, dim, mode="mean", sparse=True)
+        self.embedding = nn.EmbeddingBag(buckets, dim, mode="sum" if idf is not None else "mean", sparse=True)
         self.output = nn.Linear(dim, num_classes)
+        self.register_buffer("idf", None if idf is None else torch.as_tensor(idf, dtype=torch.float32))
         # fastText's initialisation: small uniform embeddings, a zero output layer (every
         # class starts equally likely)
         nn.init.uniform_(self.embedding.weight, -1.0 / dim, 1.0 / dim)
@@ -36,7 +42,14 @@ class FastTextClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Class logits, one row per bag (``ids`` and ``offsets`` as EmbeddingBag takes them)."""
-        return self.output(self.embedding(ids, offsets))
+        if self.idf is None:
+            return self.output(self.embedding(ids, offsets))
+        weights = self.idf[ids]
+        lengths = torch.diff(offsets, append=offsets.new_tensor([len(ids)]))
+        bag = torch.repeat_interleave(torch.arange(len(offsets), device=ids.device), lengths, output_size=len(ids))
+        totals = torch.zeros(len(offsets), device=ids.device).index_add_(0, bag, weights)
+        weights = weights / totals.clamp_min(1e-12)[bag]
+        return self.output(self.embedding(ids, offsets, per_sample_weights=weights))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,6 +82,6 @@ def serialize_model(model: FastTextClassifier) -> bytes:
 def load_model(blob: bytes, buckets: int, dim: int, num_classes: int) -> FastTextClassifier:
     """The model whose weights :func:`serialize_model` wrote."""
     state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    model = FastTextClassifier(buckets, dim, num_classes)
+    model = FastTextClassifier(buckets, dim, num_classes, idf=state.get("idf"))
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model.eval()

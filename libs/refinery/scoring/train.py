@@ -47,12 +47,14 @@ class Trainer:
         device: torch.device,
         steps_per_epoch: int,
         seed: int,
+        idf: np.ndarray | None = None,
     ) -> None:
         self.options, self.device = options, device
         self.generator = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model = FastTextClassifier(buckets, options.dim, num_classes).to(device)
+            idf_tensor = None if idf is None else torch.as_tensor(idf)
+            self.model = FastTextClassifier(buckets, options.dim, num_classes, idf_tensor).to(device)
         self.sparse = torch.optim.SparseAdam([self.model.embedding.weight], lr=options.lr)
         self.dense = torch.optim.Adam(self.model.output.parameters(), lr=options.lr)
         total = max(1, options.epochs * steps_per_epoch)
