@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, fold_of
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, fold_of, held_out_loss
 from refinery.scoring.features import FeatureOptions, featurize
 from refinery.scoring.model import load_model, serialize_model
 from refinery.scoring.train import Trainer, TrainOptions, predict_proba
@@ -90,14 +90,28 @@ def test_crossfit_scores_each_row_with_a_model_that_never_saw_it():
     texts = [f"doc{i} tok{i}x tok{i}y" for i in range(n)]
     labels = rng.integers(0, classes, n)
     bags = featurize(texts, None, FeatureOptions(buckets=1 << 16, char_ngrams=()))
-    options = CrossFitOptions(folds=3, momentum=0.5, seed=5, train=TrainOptions(epochs=8, lr=0.05, dim=16))
-    fit = crossfit(bags, labels, classes, fold_of([str(i) for i in range(n)], 3), 1 << 16, options, CPU)
+    train = TrainOptions(epochs=8, lr=0.05, dim=16)
+    options = CrossFitOptions(folds=3, momentum=0.5, seed=5, early_stopping=False, train=train)
+    folds = fold_of([str(i) for i in range(n)], 3)
+    fit = crossfit(bags, labels, classes, folds, 1 << 16, options, CPU)
     given = fit.final[np.arange(n), labels]
     assert abs(given.mean() - 1 / classes) < 0.05
     # in-sample, the same training memorises: the fold models are right on their own rows
-    memorised = predict_proba(load_model(fit.models[0], 1 << 16, 16, classes), bags, CPU)
     trained_on = fit.folds != 0
-    assert (memorised[trained_on].argmax(1) == labels[trained_on]).mean() > 0.9
+
+    def memorised(fit) -> float:
+        probs = predict_proba(load_model(fit.models[0], 1 << 16, 16, classes), bags, CPU)
+        return (probs[trained_on].argmax(1) == labels[trained_on]).mean()
+
+    assert memorised(fit) > 0.9
+    # early stopping: held-out loss stops falling once the model fits random labels, so each
+    # fold returns the probabilities of its epoch of lowest held-out loss, not its last
+    stopped = crossfit(bags, labels, classes, folds, 1 << 16, CrossFitOptions(3, 0.5, 5, train=train), CPU)
+    assert all(len(losses) == 8 for losses in stopped.held_out)
+    for k in range(3):
+        rows = folds == k
+        assert int(np.argmin(stopped.held_out[k])) < 7
+        assert held_out_loss(stopped.final[rows], labels[rows]) == pytest.approx(min(stopped.held_out[k]), rel=1e-6)
 
 
 def test_crossfit_is_deterministic_and_the_ema_follows_its_formula():

@@ -353,5 +353,6 @@ def crossfit_options(cfg: ScoreSettings) -> CrossFitOptions:
         momentum=cfg.ema_momentum,
         seed=cfg.seed,
         idf=cfg.features.idf,
+        early_stopping=cfg.early_stopping,
         train=TrainOptions(**cfg.model.model_dump()),
     )
