@@ -27,6 +27,7 @@ BENCHMARKS = {
     "clean": "bench.clean_bench",
     "clean_peer": "bench.clean_peer_bench",
     "dedup": "bench.dedup_bench",
+    "score": "bench.score_bench",
 }
 
 

@@ -106,7 +106,9 @@ def test_crossfit_scores_each_row_with_a_model_that_never_saw_it():
     assert memorised(fit) > 0.9
     # early stopping: held-out loss stops falling once the model fits random labels, so each
     # fold returns the probabilities of its epoch of lowest held-out loss, not its last
-    stopped = crossfit(bags, labels, classes, folds, 1 << 16, CrossFitOptions(3, 0.5, 5, train=train), CPU)
+    stopped = crossfit(
+        bags, labels, classes, folds, 1 << 16, CrossFitOptions(3, 0.5, 5, early_stopping=True, train=train), CPU
+    )
     assert all(len(losses) == 8 for losses in stopped.held_out)
     for k in range(3):
         rows = folds == k

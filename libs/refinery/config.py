@@ -391,8 +391,9 @@ class ScoreSettings(_Strict):
     ] = "prune_by_noise_rate"
     #: τ of ``noise_method: threshold``.
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
-    #: Keep each fold's model and EMA as of its epoch of lowest held-out loss.
-    early_stopping: bool = True
+    #: Keep each fold's model and EMA as of its epoch of lowest held-out loss (helps with
+    #: systematic, class-conditional noise; costs a little with uniform noise).
+    early_stopping: bool = False
     #: Which out-of-sample probabilities the noise flags and label_quality use.
     probabilities: Literal["ema", "final"] = "ema"
     #: Classes with fewer labelled rows than this are not trained on; their rows are

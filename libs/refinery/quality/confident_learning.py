@@ -64,7 +64,7 @@ above apply unchanged (every other threshold is 2, so the confident-joint method
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -86,15 +86,7 @@ Method = Literal[
     "low_normalized_margin",
     "low_self_confidence",
 ]
-METHODS: tuple[str, ...] = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
+METHODS: tuple[str, ...] = get_args(Method)
 #: Methods that rank examples within cells sized by :func:`flag_counts`.
 PRUNE_METHODS: tuple[str, ...] = ("prune_by_noise_rate", "prune_by_class", "both")
 QUALITY_METHODS: tuple[str, ...] = ("self_confidence", "normalized_margin")
