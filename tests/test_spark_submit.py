@@ -73,7 +73,8 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
     jobs = {row.job for row in read_table(spark, str(tables / "metrics")).collect()}
-    assert jobs == {"ingest", "clean", "dedup"}
+    assert jobs == {"ingest", "clean", "dedup", "score"}
+    assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
     assert not (tmp_path / "data").exists()  # tables went where the config said

@@ -29,6 +29,7 @@ rows whose values did not change).
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import shutil
 import time
@@ -108,6 +109,7 @@ def run(ctx: JobContext) -> JobResult:
 
     work = Path(cfg.work_dir) / ctx.run_id
     shutil.rmtree(work, ignore_errors=True)
+    created = [p for p in (work, *work.parents) if not p.exists()]  # removed again when empty
     held: list[DataFrame] = []
     try:
         stores = featurized_groups(snapshot, cfg, work)
@@ -144,6 +146,9 @@ def run(ctx: JobContext) -> JobResult:
     finally:
         release(*held)
         shutil.rmtree(work, ignore_errors=True)
+        for folder in created[1:]:
+            with contextlib.suppress(OSError):  # not empty: another run's scratch, or the user's
+                folder.rmdir()
     filtered = sum((r.filtered for r in results), Counter())
     outcomes = [("ok", None, sum(r.scored + r.unlabelled for r in results))]
     outcomes += [("filter", reason, count) for reason, count in sorted(filtered.items())]
