@@ -29,7 +29,7 @@ import torch
 
 from bench.noise_evalset import average_precision, detection_scores, inject_noise
 from refinery.quality.confident_learning import find_noisy, label_quality
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, row_keys
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
 from refinery.scoring.features import FeatureOptions, featurize
 from refinery.scoring.model import load_model
 from refinery.scoring.train import TrainOptions, predict_proba
@@ -93,7 +93,7 @@ def setting(name: str, texts, tokens, labels, rate: float, kind: str, options: C
     bags = featurize(texts, tokens, features)
     keys = row_keys([str(i) for i in range(len(texts))])
     started = time.perf_counter()
-    fit = crossfit(bags, noisy, classes, (keys % np.uint64(FOLDS)).astype(np.int64), features.buckets, options,
+    fit = crossfit(bags, noisy, classes, folds_of_keys(keys, FOLDS), features.buckets, options,
                    torch.device("cpu"), keys=keys)  # fmt: skip
     seconds = time.perf_counter() - started
     final_conf = fit.final[np.arange(len(noisy)), noisy]
@@ -130,7 +130,7 @@ def throughput(texts, tokens, labels, options: CrossFitOptions) -> dict:
     featurize_rate = len(texts) / (time.perf_counter() - started)
     one_epoch = CrossFitOptions(folds=2, momentum=0.9, seed=SEED, train=options.train)
     keys = row_keys([str(i) for i in range(len(texts))])
-    folds = (keys % np.uint64(2)).astype(np.int64)
+    folds = folds_of_keys(keys, 2)
     started = time.perf_counter()
     fit = crossfit(bags, labels, int(labels.max()) + 1, folds, features.buckets, one_epoch, torch.device("cpu"))
     seconds = time.perf_counter() - started

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "libs"))
 
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, row_keys  # noqa: E402
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys  # noqa: E402
 from refinery.scoring.features import Bags, FeatureOptions, featurize  # noqa: E402
 from refinery.scoring.model import resolve_device, seed_everything  # noqa: E402
 from refinery.scoring.train import Trainer, TrainOptions  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> int:
     keys = row_keys([str(i) for i in range(n)])
     started = time.perf_counter()
     crossfit(
-        base.take(np.arange(n)), labels[:n], 14, (keys % np.uint64(5)).astype(np.int64), options.buckets,
+        base.take(np.arange(n)), labels[:n], 14, folds_of_keys(keys, 5), options.buckets,
         CrossFitOptions(folds=5, train=TrainOptions(epochs=10, lr=args.lr, batch_size=min(args.batch_size, 512))),
         device, keys=keys,
     )  # fmt: skip

@@ -34,6 +34,7 @@ import pickle
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,13 +42,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, ScoreSettings
 from refinery.jobs.context import JobContext, JobResult
 from refinery.report.metrics import StageMetrics
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, row_keys
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
 from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
 from refinery.scoring.distributed import crossfit_on_workers, save_inputs
 from refinery.scoring.features import FeatureOptions
@@ -113,9 +114,9 @@ def run(ctx: JobContext) -> JobResult:
     held: list[DataFrame] = []
     try:
         stores = featurized_groups(snapshot, cfg, work)
+        rows_in = sum(len(s) for s in stores.values())
         results, models = [], {}
-        ctx.log.info("featurized", extra={"rows": sum(len(s) for s in stores.values()),
-                                          "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+        ctx.log.info("featurized", extra={"rows": rows_in, "seconds": round(time.monotonic() - started, 1)})
         for name, store in sorted(stores.items()):
             group_started = time.monotonic()
             result, group_models = score_group(name, store, cfg, device, work)
@@ -131,7 +132,6 @@ def run(ctx: JobContext) -> JobResult:
             results.append(result)
             if group_models is not None:
                 models[name] = group_models
-        rows_in = sum(len(s) for s in stores.values())
         columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
         updated = noisy = 0
         if columns is not None:
@@ -179,19 +179,18 @@ def featurized_groups(snapshot, cfg: ScoreSettings, work: Path) -> dict[str, Sto
             writer = writers.get(key)
             if writer is None:
                 writer = writers[key] = BagWriter(work / "bags" / name_hash(key), options)
-            tokens = [None if t is None else list(t) for t in part["tokens"]]
             writer.append(
                 pa.array(part["id"].tolist(), pa.string()),
                 part["text"].tolist(),
-                tokens,
+                part["tokens"].tolist(),
                 pa.array(part["label"].tolist(), pa.string()),
             )
     return {key: writer.finish() for key, writer in writers.items()}
 
 
-def trainable_classes(store: StoredBags, min_rows: int) -> tuple[list[str], Counter]:
+def trainable_classes(store: StoredBags, min_rows: int) -> tuple[list[str], dict[str, int]]:
     """The group's classes with at least ``min_rows`` rows, sorted; and every label's count."""
-    counts = Counter(v for v in store.labels.to_pylist() if v is not None)
+    counts = store.label_counts()
     return sorted(c for c, n in counts.items() if n >= min_rows), counts
 
 
@@ -210,7 +209,7 @@ def score_group(
     bags = store.bags.take(labelled)
     ids = store.ids.filter(pa.array(labelled))
     keys = row_keys(ids.to_pylist())
-    folds = (keys % np.uint64(cfg.folds)).astype(np.int64)
+    folds = folds_of_keys(keys, cfg.folds)
     labels = given[labelled].astype(np.int64)
     if cfg.processes == 1:
         options = crossfit_options(cfg)
@@ -280,21 +279,24 @@ def score_columns(
         for name, names in sorted(classes.items()):
             group = flagged(scores.where(F.col("group") == name), len(names), cfg)
             group = label_quality(group, cfg.label_quality)
-            parts.append(prediction_columns(group, names))
+            parts.append(prediction_columns(group, class_names(names)))
     if models:
         group_col = F.coalesce(F.col(cfg.group_by).cast("string"), F.lit("")) if cfg.group_by else F.lit(ALL_ROWS)
         rows = snapshot_frame.where(F.col("label").isNull()).withColumn("_group", group_col)
-        probs = predicted_probabilities(spark, rows, models, "_group")
-        for name, group in sorted(models.items()):
-            part = probs.where(F.col("group") == name)
-            part = part.select(
-                "id",
-                "probs",
-                F.lit(None).cast("double").alias("confidence"),
-                F.lit(None).cast("double").alias("label_quality"),
-                F.lit(None).cast("boolean").alias("is_noisy"),
-            )
-            parts.append(prediction_columns(part, list(group.classes)))
+        # one pass of the executors' inference for every group: each row looks up its group's
+        # class names (filtering the result per group would rerun the inference per group)
+        names_by_group = F.create_map(
+            *[part for name, group in sorted(models.items()) for part in (F.lit(name), class_names(group.classes))]
+        )
+        probs = predicted_probabilities(spark, rows, models, "_group").select(
+            "id",
+            "probs",
+            F.lit(None).cast("double").alias("confidence"),
+            F.lit(None).cast("double").alias("label_quality"),
+            F.lit(None).cast("boolean").alias("is_noisy"),
+            F.element_at(names_by_group, F.col("group")).alias("_classes"),
+        )
+        parts.append(prediction_columns(probs, F.col("_classes")))
     if not parts:
         return None
     out = parts[0]
@@ -311,15 +313,20 @@ def flagged(group: DataFrame, num_classes: int, cfg: ScoreSettings) -> DataFrame
     return noise_flags(group, num_classes, cfg.noise_method, order_col="row_index")
 
 
-def prediction_columns(frame: DataFrame, classes: list[str]) -> DataFrame:
-    """``id, confidence, label_quality, is_noisy`` of ``frame`` plus what its ``probs`` say:
+def class_names(classes: Sequence[str]) -> Column:
+    """The class names as an array literal (index i = class i of the probability vectors)."""
+    return F.array(*[F.lit(c) for c in classes])
 
-    * ``pred_label`` = ``classes[argmax p]``;
+
+def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
+    """``id, confidence, label_quality, is_noisy`` of ``frame`` plus what its ``probs`` say,
+    with ``names`` the array of class names:
+
+    * ``pred_label`` = ``names[argmax p]``;
     * ``margin`` = p₍₁₎ − p₍₂₎, the two largest probabilities (0 for one class);
     * ``entropy`` = −Σ_j p_j ln p_j, in nats (0 … ln C)."""
     probs = F.col("probs")
     ranked = F.sort_array(probs, asc=False)
-    names = F.array(*[F.lit(c) for c in classes])
     entropy = F.aggregate(probs, F.lit(0.0), lambda acc, p: acc - F.when(p > 0, p * F.log(p)).otherwise(F.lit(0.0)))
     return frame.select(
         "id",

@@ -87,9 +87,14 @@ def held_out_loss(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-12))))
 
 
+def folds_of_keys(keys: np.ndarray, folds: int) -> np.ndarray:
+    """The fold (``0 … folds-1``) of each row key (:func:`row_keys`): the key modulo ``folds``."""
+    return (keys % np.uint64(folds)).astype(np.int64)
+
+
 def fold_of(ids: Sequence[str], folds: int) -> np.ndarray:
-    """The fold (``0 … folds-1``) of each id: its :func:`row_keys` modulo ``folds``."""
-    return (row_keys(ids) % np.uint64(folds)).astype(np.int64)
+    """The fold (``0 … folds-1``) of each id: :func:`folds_of_keys` of its :func:`row_keys`."""
+    return folds_of_keys(row_keys(ids), folds)
 
 
 def crossfit(
@@ -129,6 +134,7 @@ def crossfit(
         held = folds == k
         if not held.any():
             losses.append([])
+            held_out.append([])
             continue
         train = ~held & mine if trainable is None else ~held & mine & trainable
         train_bags, train_labels, train_keys = bags.take(train), labels[train], keys[train]
@@ -147,8 +153,10 @@ def crossfit(
             probs = sum_over_processes(probs, device)
             running = probs if running is None else m * running + (1.0 - m) * probs
             held_losses.append(held_out_loss(probs, held_labels))
-            if not options.early_stopping or held_losses[-1] <= min(held_losses):
+            if options.early_stopping and held_losses[-1] <= min(held_losses):
                 best = (running, probs, serialize_model(trainer.model))
+        if not options.early_stopping:
+            best = (running, probs, serialize_model(trainer.model))
         ema[held], final[held], model = best
         losses.append(fold_losses)
         held_out.append(held_losses)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from refinery.scoring.features import Bags, FeatureOptions, featurize
 
@@ -27,7 +28,6 @@ class BagWriter:
     folder: Path
     options: FeatureOptions
     _lengths: list[np.ndarray] = field(default_factory=list)
-    _labels: list[np.ndarray] = field(default_factory=list)
     _ids: list[pa.Array] = field(default_factory=list)
     _raw_labels: list[pa.Array] = field(default_factory=list)
 
@@ -70,7 +70,10 @@ class StoredBags:
     def class_indices(self, classes: list[str]) -> np.ndarray:
         """Each row's label as an index into ``classes`` (int16; :data:`UNLABELLED` for a
         missing label or one outside ``classes``)."""
-        lookup = {name: i for i, name in enumerate(classes)}
-        return np.fromiter(
-            (lookup.get(v, UNLABELLED) for v in self.labels.to_pylist()), dtype=np.int16, count=len(self)
-        )
+        index = pc.index_in(self.labels, value_set=pa.array(classes, pa.string()))
+        return pc.fill_null(index, UNLABELLED).to_numpy().astype(np.int16)
+
+    def label_counts(self) -> dict[str, int]:
+        """Rows per given label (missing labels not counted)."""
+        counts = pc.value_counts(self.labels.drop_null())
+        return {c["values"].as_py(): c["counts"].as_py() for c in counts}

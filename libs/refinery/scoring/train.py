@@ -31,7 +31,6 @@ class TrainOptions:
     #: Label smoothing ε of the cross-entropy: the target puts 1 - ε on the given label and
     #: spreads ε over all classes, so no sample's loss pushes towards certainty.
     label_smoothing: float = 0.0
-    dropout: float = 0.0
     amp: bool = True
 
 
@@ -78,10 +77,8 @@ class Trainer:
         total, seen = 0.0, 0
         for ids, offsets, rows in _batches(bags, order, self.options.batch_size, self.device):
             target = torch.as_tensor(labels[rows], device=self.device)
-            with self._autocast():
+            with _autocast(self.device, self.options.amp):
                 logits = self.model(ids, offsets)
-                if self.options.dropout:
-                    logits = F.dropout(logits, self.options.dropout)
             loss = F.cross_entropy(logits.float(), target, label_smoothing=self.options.label_smoothing)
             self.sparse.zero_grad(set_to_none=True)
             self.dense.zero_grad(set_to_none=True)
@@ -98,8 +95,10 @@ class Trainer:
         """Class probabilities (float32, ``len(bags) × classes``)."""
         return predict_proba(self.model, bags, self.device, batch_size, self.options.amp)
 
-    def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.options.amp and self.device.type == "cuda")
+
+def _autocast(device: torch.device, amp: bool) -> torch.autocast:
+    """bf16 autocast on CUDA when ``amp``; a no-op context elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
 @torch.no_grad()
@@ -111,7 +110,7 @@ def predict_proba(
     out = np.empty((len(bags), model.output.out_features), dtype=np.float32)
     order = np.arange(len(bags))
     for ids, offsets, rows in _batches(bags, order, batch_size, device):
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+        with _autocast(device, amp):
             logits = model(ids, offsets)
         out[rows] = torch.softmax(logits.float(), dim=1).cpu().numpy()
     return out

@@ -55,8 +55,7 @@ def predicted_probabilities(
                     loaded[key] = [
                         load_model(w, group.features.buckets, group.dim, len(group.classes)) for w in group.weights
                     ]
-                tokens = [None if t is None else list(t) for t in part["tokens"]]
-                bags = featurize(part["text"].tolist(), tokens, group.features)
+                bags = featurize(part["text"].tolist(), part["tokens"].tolist(), group.features)
                 probs = np.mean([predict_proba(m, bags, device) for m in loaded[key]], axis=0)
                 yield pd.DataFrame({"id": part["id"].to_numpy(), "group": key, "probs": list(probs.astype(np.float64))})
 
