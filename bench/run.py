@@ -28,6 +28,7 @@ BENCHMARKS = {
     "clean_peer": "bench.clean_peer_bench",
     "dedup": "bench.dedup_bench",
     "score": "bench.score_bench",
+    "rebalance": "bench.rebalance_bench",
 }
 
 

@@ -73,10 +73,15 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
     jobs = {row.job for row in read_table(spark, str(tables / "metrics")).collect()}
-    assert jobs == {"ingest", "clean", "dedup", "score"}
+    assert jobs == {"ingest", "clean", "dedup", "score", "rebalance"}
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
+    # gold: silver's kept rows, smoothed per class (local.yaml: alpha 0.5), weights of mean 1
+    gold = read_table(spark, str(tables / "gold"))
+    kept = silver.where("lang_allowed AND dup_of IS NULL AND NOT is_noisy")
+    assert gold.count() == kept.count() and gold.select("label").distinct().count() == 2
+    assert abs(gold.agg({"sample_weight": "avg"}).first()[0] - 1.0) < 1e-9
     assert not (tmp_path / "data").exists()  # tables went where the config said
 
 

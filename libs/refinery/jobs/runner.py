@@ -28,6 +28,7 @@ JOBS: dict[str, str] = {
     "clean": "refinery.jobs.clean",
     "dedup": "refinery.jobs.dedup",
     "score": "refinery.jobs.score",
+    "rebalance": "refinery.jobs.rebalance",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2

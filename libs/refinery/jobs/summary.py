@@ -44,6 +44,13 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
                 f"  {r.source:<24} {r.scored:>9,} {r.noisy:>7,} ({r.noisy / max(r.scored, 1):6.1%})"
                 f"  conf {r.confidence or 0:.3f}  acc {r.accuracy or 0:.3f}"
             )
+    if table_exists(spark, tables.gold):
+        lines.append("gold by source (rebalance): rows, of which copies, classes, smallest and largest class, weights")
+        for r in gold_counts(read_table(spark, tables.gold)):
+            lines.append(
+                f"  {r.source:<24} {r.rows:>9,} {r.copies:>7,}  {r.classes} classes  {r.smallest:,}..{r.largest:,}"
+                f"  w {r.w_min:.3f}..{r.w_max:.3f}"
+            )
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
@@ -69,6 +76,31 @@ def score_counts(silver) -> list:
             F.sum(F.col("is_noisy").cast("long")).alias("noisy"),
             F.avg("confidence").alias("confidence"),
             F.avg((F.col("pred_label") == F.col("label")).cast("double")).alias("accuracy"),
+        )
+        .orderBy("source")
+        .collect()
+    )
+
+
+def gold_counts(gold) -> list:
+    """Per source: gold rows, over-sampled copies (``copy_index > 0``), classes, the smallest
+    and largest class and the range of ``sample_weight``."""
+    per_class = gold.groupBy("source", "label").agg(
+        F.count("*").alias("n"),
+        F.sum((F.col("copy_index") > 0).cast("long")).alias("copies"),
+        F.min("sample_weight").alias("w_min"),
+        F.max("sample_weight").alias("w_max"),
+    )
+    return (
+        per_class.groupBy("source")
+        .agg(
+            F.sum("n").alias("rows"),
+            F.sum("copies").alias("copies"),
+            F.count("*").alias("classes"),
+            F.min("n").alias("smallest"),
+            F.max("n").alias("largest"),
+            F.min("w_min").alias("w_min"),
+            F.max("w_max").alias("w_max"),
         )
         .orderBy("source")
         .collect()

@@ -24,11 +24,10 @@ What runs where:
    the smaller ``order_col`` (numpy's stable sort, i.e. ``find_noisy(..., stable_ties=True)``).
 
 **Exact top-k without one giant sort.** A window over a whole cell would sort a whole class in
-one task. Instead each cell's keys are first counted in ``buckets`` equal-width buckets over
-[-1, 1] (a small aggregation); the bucket holding the cell's ``F``-th largest key is its cut,
-and only rows at or above the cut reach the window, which then sorts about ``F`` rows plus one
-bucket. The bucket is a monotone function of the key (equal keys share a bucket), so every row
-that outranks a kept row is kept too and the window's ranks are the true ones.
+one task. Instead each candidate's key gets an equal-width bucket over [-1, 1] (monotone in the
+key, so equal keys share a bucket) and :func:`refinery.spark.top_k.mark_first_k` counts rows per
+bucket, takes the buckets above each cell's ``F``-th largest key whole and sorts only the one
+boundary bucket per cell: the ranks are the window's, at a fraction of the sorting.
 
 **Where it can differ from numpy.** ``t_k`` is Spark's ``avg``: a sum in partition order, not
 numpy's pairwise sum, so it can differ from :func:`per_class_thresholds` in the last bits, which
@@ -45,11 +44,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from refinery.quality import confident_learning as cl
+from refinery.spark.top_k import IN_FIRST_K, mark_first_k
 
 
 class InvalidProbabilitiesError(ValueError):
@@ -217,28 +217,15 @@ def _bucket(key: Column, buckets: int) -> Column:
 
 def _top_per_cell(candidates: DataFrame, order_col: str, buckets: int) -> DataFrame:
     """The rows of ``candidates`` (``order_col, _cl_cell_a, _cl_cell_b, _cl_key, _cl_quota``) that
-    rank within their cell's quota by ``_cl_key`` descending, then ``order_col`` ascending.
-
-    Bucket pre-filter (module docstring): a bucket is needed when fewer than ``quota`` rows of
-    its cell lie in higher buckets; the cut is the lowest needed bucket."""
-    cell = ["_cl_cell_a", "_cl_cell_b"]
-    keyed = candidates.withColumn("_cl_bucket", _bucket(F.col("_cl_key"), buckets))
-    higher = Window.partitionBy(*cell).orderBy(F.col("_cl_bucket").desc())
-    cuts = (
-        keyed.groupBy(*cell, "_cl_bucket")
-        .agg(F.count(F.lit(1)).alias("_cl_n"), F.max("_cl_quota").alias("_cl_quota"))
-        .withColumn("_cl_above", F.sum("_cl_n").over(higher.rowsBetween(Window.unboundedPreceding, -1)))
-        .where(F.coalesce(F.col("_cl_above"), F.lit(0)) < F.col("_cl_quota"))
-        .groupBy(*cell)
-        .agg(F.min("_cl_bucket").alias("_cl_cut"))
+    rank within their cell's quota by ``_cl_key`` descending, then ``order_col`` ascending
+    (:func:`refinery.spark.top_k.mark_first_k`, bucketed on the key: module docstring)."""
+    keyed = candidates.withColumn("_cl_desc", F.lit(0.0) - F.col("_cl_key")).withColumn(
+        "_cl_bucket", F.lit(buckets - 1) - _bucket(F.col("_cl_key"), buckets)
     )
-    ranking = Window.partitionBy(*cell).orderBy(F.col("_cl_key").desc(), F.col(order_col).asc())
-    return (
-        keyed.join(F.broadcast(cuts), cell)
-        .where(F.col("_cl_bucket") >= F.col("_cl_cut"))
-        .withColumn("_cl_rank", F.row_number().over(ranking))
-        .where(F.col("_cl_rank") <= F.col("_cl_quota"))
+    marked = mark_first_k(
+        keyed, ["_cl_cell_a", "_cl_cell_b"], key="_cl_desc", tiebreak=order_col, quota="_cl_quota", bucket="_cl_bucket"
     )
+    return marked.where(F.col(IN_FIRST_K))
 
 
 def _pruned(

@@ -7,7 +7,8 @@ batch, the stage or the run), so rerunning it leaves the table as one run would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -53,6 +54,17 @@ def replace_slice(
     checks that and fails the commit otherwise, so a job can never overwrite another slice.
     """
     _overwrite(df, location, partition_by, replaceWhere=predicate)
+
+
+def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object] | None = None) -> None:
+    """Replace the whole table at ``location`` with ``df`` in one Delta commit (readers see the
+    old or the new table, never a mix; time travel keeps the old one), schema included.
+    ``metadata`` is stored as the commit's ``userMetadata`` (compact JSON), so ``DESCRIBE
+    HISTORY`` shows what produced each version."""
+    options = {"overwriteSchema": "true"}
+    if metadata is not None:
+        options["userMetadata"] = json.dumps(metadata, sort_keys=True, separators=(",", ":"), default=str)
+    _overwrite(df, location, None, **options)
 
 
 def sql_string(value: str) -> str:
