@@ -41,7 +41,6 @@ from refinery.config import ConfigError, RebalanceFilterSettings, RebalanceSetti
 from refinery.jobs.context import JobContext, JobResult
 from refinery.quality.resampling import ResamplePlan, class_targets, class_weights, copies_per_row, largest_remainder
 from refinery.report.metrics import StageMetrics
-from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.snapshot import pin_snapshot
 from refinery.spark.tables import overwrite_table, table_exists
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
@@ -86,20 +85,16 @@ def run(ctx: JobContext) -> JobResult:
         )
     ctx.log.info("rebalance started", extra={"version": snapshot.version, "strategy": cfg.strategy})
 
+    # The pinned version is immutable, so it is re-read (three scans: counts, the draw's bucket
+    # counts, the draw) rather than cached: a cache of all of silver would not scale.
     reasons, skipped = filter_reasons(silver, cfg.filters)
-    marked = checkpointed(with_cells(silver.withColumn("_rb_reason", reasons), cfg))
-    try:
-        filtered = Counter(
-            {r["_rb_reason"]: r["n"] for r in marked.groupBy("_rb_reason").agg(F.count(F.lit(1)).alias("n")).collect()}
-        )
-        eligible = marked.where(F.col("_rb_reason").isNull())
-        counts = cell_counts(eligible)
-        targets = plan_targets(counts, cfg)
-        weights = group_weights(targets, cfg)
-        gold = gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version)
-        overwrite_table(gold, settings.tables.gold, metadata=commit_metadata(cfg, ctx.run_id, snapshot.version))
-    finally:
-        release(marked)
+    rows = with_cells(silver.withColumn("_rb_reason", reasons), cfg)
+    filtered, counts = reason_and_cell_counts(rows)
+    targets = plan_targets(counts, cfg)
+    weights = group_weights(targets, cfg)
+    eligible = rows.where(F.col("_rb_reason").isNull())
+    gold = gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version)
+    overwrite_table(gold, settings.tables.gold, metadata=commit_metadata(cfg, ctx.run_id, snapshot.version))
 
     rows_in = sum(filtered.values())
     outcomes = [("ok", None, sum(min(c.t, c.n) for c in targets))]
@@ -156,10 +151,23 @@ def with_cells(frame: DataFrame, cfg: RebalanceSettings) -> DataFrame:
     return frame.withColumn(GROUP, group).withColumn(LANG_CELL, lang)
 
 
+def reason_and_cell_counts(rows: DataFrame) -> tuple[Counter, dict[tuple[str, str, str], int]]:
+    """One aggregation over ``rows`` (with ``_rb_reason`` and the cell columns): rows per
+    filter reason (key ``None``: eligible) and eligible rows per ``(group, label, lang cell)``.
+    A few rows per class and reason reach the driver."""
+    found = rows.groupBy("_rb_reason", GROUP, "label", LANG_CELL).agg(F.count(F.lit(1)).alias("n")).collect()
+    reasons: Counter = Counter()
+    cells: dict[tuple[str, str, str], int] = {}
+    for r in found:
+        reasons[r["_rb_reason"]] += int(r["n"])
+        if r["_rb_reason"] is None:
+            cells[(r[GROUP], r["label"], r[LANG_CELL])] = int(r["n"])
+    return reasons, cells
+
+
 def cell_counts(eligible: DataFrame) -> dict[tuple[str, str, str], int]:
-    """Eligible rows per ``(group, label, lang cell)``: one aggregation, one row per cell."""
-    rows = eligible.groupBy(GROUP, "label", LANG_CELL).agg(F.count(F.lit(1)).alias("n")).collect()
-    return {(r[GROUP], r["label"], r[LANG_CELL]): int(r["n"]) for r in rows}
+    """Rows per ``(group, label, lang cell)`` of a frame that is all eligible."""
+    return reason_and_cell_counts(eligible.withColumn("_rb_reason", F.lit(None).cast("string")))[1]
 
 
 def plan_targets(counts: Mapping[tuple[str, str, str], int], cfg: RebalanceSettings) -> list[CellTarget]:
