@@ -98,6 +98,8 @@ def test_columns_are_consistent_with_their_definitions(scored):
         assert 0.0 <= row.confidence <= 1.0 and 0.0 <= row.margin <= 1.0
         assert 0.0 <= row.entropy <= np.log(4) + 1e-9
         assert row.pred_label in CLASSES.values()
+        # the top probability: at least 1/C, and the margin is at most it
+        assert 0.25 - 1e-9 <= row.pred_prob <= 1.0 and row.margin <= row.pred_prob + 1e-12
         assert row.label_quality == row.confidence  # self_confidence, on the EMA probabilities
         assert row.score_run == run_id
     accuracy = np.mean([r.pred_label == r.label for r in labelled if not flipped[r.id]])
@@ -116,7 +118,7 @@ def test_every_row_is_accounted_for(spark, scored):
     for i in range(N_UNLABELLED):
         row = silver[f"news:u{i}"]
         assert row.pred_label in CLASSES.values() and row.confidence is None and row.is_noisy is None
-        assert row.margin is not None and row.entropy is not None
+        assert row.margin is not None and row.entropy is not None and row.pred_prob >= 0.25 - 1e-9
     for rid in [f"news:r{i}" for i in range(N_RARE)] + [f"single:s{i}" for i in range(N_SINGLE)]:
         assert silver[rid].pred_label is None and silver[rid].score_run is None
 

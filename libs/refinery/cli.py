@@ -1,7 +1,7 @@
 """The ``refinery`` command.
 
 refinery <job> --conf FILE [--set key=value ...] [--run-id ID]   one job (see ``jobs``)
-refinery pipeline --conf FILE [...]                             every job, in order
+refinery pipeline --conf FILE [...]                             every job, in order (not import_reviews)
 refinery summary --conf FILE [...]                              rows per table, reasons
 refinery jobs                                                   list the jobs
 """
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from refinery.config import ConfigError, load_settings
-from refinery.jobs.runner import EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
+from refinery.jobs.runner import ALL_JOBS, EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,10 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__doc__.strip())
         return EXIT_OK if argv else EXIT_CONFIG
     command, rest = argv[0], argv[1:]
-    if command in JOBS:
+    if command in ALL_JOBS:
         return main_for(command, rest)
     if command == "jobs":
-        print("\n".join(JOBS))
+        print("\n".join(ALL_JOBS))
         return EXIT_OK
     if command in ("pipeline", "summary"):
         args = argument_parser(f"refinery {command}").parse_args(rest)
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_jobs(list(JOBS), settings, args.run_id)
         return print_summary(settings)
     print(
-        f"refinery: unknown command {command!r}; one of: {', '.join([*JOBS, 'pipeline', 'summary', 'jobs'])}",
+        f"refinery: unknown command {command!r}; one of: {', '.join([*ALL_JOBS, 'pipeline', 'summary', 'jobs'])}",
         file=sys.stderr,
     )
     return EXIT_CONFIG

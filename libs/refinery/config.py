@@ -541,6 +541,68 @@ def _first_message(exc: Exception) -> str:
     return str(exc)
 
 
+class SelectQcSettings(_Strict):
+    """``select.qc``: labelled rows routed to review (the automated quality check)."""
+
+    enabled: bool = True
+    #: τ: labelled rows whose ``confidence`` (the score job's EMA) is below it are reviewed.
+    min_confidence: float = Field(default=0.85, ge=0.0, le=1.0)
+    #: Review rows whose exact duplicate carries another label (dedup's ``label_conflict``).
+    label_conflict: bool = True
+    #: Review rows with a flagged annotation-rule violation (``rule_violations``).
+    rule_violations: bool = True
+    #: At most this many QC rows per run, lowest confidence first; ``None`` = all.
+    max_rows: int | None = Field(default=None, ge=0)
+
+
+class SelectSettings(_Strict):
+    """The ``select`` job: active learning and QC routing into ``review_queue``
+    (see :mod:`refinery.jobs.select`)."""
+
+    #: Uncertainty sampling over unlabelled rows (see :mod:`refinery.quality.active_learning`).
+    strategy: Literal["least_confidence", "margin", "entropy", "random"] = "margin"
+    #: Unlabelled rows queued per run.
+    budget: int = Field(default=100, ge=0)
+    #: At most this many queued rows per predicted class (``{Sports: 20}``); others unlimited.
+    quotas: dict[str, int] = Field(default_factory=dict)
+    #: At most one row per dedup cluster (the most uncertain one).
+    skip_duplicates: bool = True
+    #: Seed of the ``random`` strategy.
+    seed: int = 23
+    qc: SelectQcSettings = Field(default_factory=SelectQcSettings)
+    #: Folder for the review files (``<run_id>/review_queue.jsonl``, ``.csv``,
+    #: ``label_studio_tasks.json``); ``None`` writes none. Relative to the working folder.
+    export_dir: str | None = "data/review_exports"
+
+    @field_validator("quotas")
+    @classmethod
+    def _counts(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(v < 0 for v in value.values()):
+            raise ValueError("quotas must be counts of at least 0, e.g. {Sports: 20}")
+        return value
+
+    @field_validator("export_dir")
+    @classmethod
+    def _resolved(cls, value: str | None) -> str | None:
+        return resolve_path(value) if value is not None else None
+
+
+class ImportReviewsSettings(_Strict):
+    """The ``import_reviews`` job: corrected labels back into ``silver``
+    (see :mod:`refinery.jobs.import_reviews`)."""
+
+    #: The reviewed file: a Label Studio JSON export, JSONL or CSV with ``id`` and ``label``.
+    path: str | None = None
+    format: Literal["auto", "label_studio", "jsonl", "csv"] = "auto"
+    #: The name of the reviewer or tool recorded as the label's provenance.
+    reviewer: str = "review"
+
+    @field_validator("path")
+    @classmethod
+    def _resolved(cls, value: str | None) -> str | None:
+        return resolve_path(value) if value is not None else None
+
+
 class Settings(_Strict):
     """The whole configuration of a Refinery run."""
 
@@ -552,6 +614,8 @@ class Settings(_Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     score: ScoreSettings = Field(default_factory=ScoreSettings)
     rebalance: RebalanceSettings = Field(default_factory=RebalanceSettings)
+    select: SelectSettings = Field(default_factory=SelectSettings)
+    import_reviews: ImportReviewsSettings = Field(default_factory=ImportReviewsSettings)
 
 
 # --------------------------------------------------------------------------------------------

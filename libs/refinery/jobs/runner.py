@@ -29,7 +29,13 @@ JOBS: dict[str, str] = {
     "dedup": "refinery.jobs.dedup",
     "score": "refinery.jobs.score",
     "rebalance": "refinery.jobs.rebalance",
+    "select": "refinery.jobs.select",
 }
+#: Jobs run by name only, not by ``refinery pipeline``: they need an input of their own.
+ON_DEMAND_JOBS: dict[str, str] = {
+    "import_reviews": "refinery.jobs.import_reviews",
+}
+ALL_JOBS: dict[str, str] = {**JOBS, **ON_DEMAND_JOBS}
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+-]{1,128}$")
@@ -94,7 +100,7 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
     started = datetime.now(UTC)
     log.info("job started")
     try:
-        result: JobResult = importlib.import_module(JOBS[job]).run(ctx)
+        result: JobResult = importlib.import_module(ALL_JOBS[job]).run(ctx)
     except ConfigError as exc:
         log.error("bad configuration", extra={"error": str(exc)})
         print(f"refinery {job}: {exc}", file=sys.stderr)

@@ -11,14 +11,15 @@ one ``metrics`` row).
 Rows and what happens to them (the stage's counts reconcile):
 
 * ``ok``: a labelled row of a trained class gets every column; an unlabelled row of a
-  trained group gets ``pred_label``, ``margin`` and ``entropy`` from its group's fold models,
+  trained group gets ``pred_label``, ``pred_prob``, ``margin`` and ``entropy`` from its group's fold models,
   run on the executors (:mod:`refinery.spark.score_udf`), and null confidence;
 * filtered ``class_too_small``: a label with fewer than ``score.min_class_rows`` rows in its
   group (no model can learn it, so no confidence is given);
 * filtered ``group_not_trainable``: a group with fewer than two trainable classes.
 
 Columns: ``confidence`` = EMA of p(given label) across epochs; ``label_quality`` (config:
-self-confidence or normalized margin); ``pred_label`` = argmax class; ``margin`` = p₁ − p₂,
+self-confidence or normalized margin); ``pred_label`` = argmax class, ``pred_prob`` its
+probability; ``margin`` = p₁ − p₂,
 the gap between the two most probable classes; ``entropy`` = −Σ p log p (nats);
 ``is_noisy``; ``score_run`` (this run's id) and ``score_version`` (the silver version the
 scores were computed on: time travel to it shows exactly the data the models saw).
@@ -67,13 +68,23 @@ SCORE_COLUMNS = {
     "confidence": "DOUBLE",
     "label_quality": "DOUBLE",
     "pred_label": "STRING",
+    "pred_prob": "DOUBLE",
     "margin": "DOUBLE",
     "entropy": "DOUBLE",
     "is_noisy": "BOOLEAN",
     "score_run": "STRING",
     "score_version": "BIGINT",
 }
-DECIDED_COLUMNS = ["confidence", "label_quality", "pred_label", "margin", "entropy", "is_noisy", "score_version"]
+DECIDED_COLUMNS = [
+    "confidence",
+    "label_quality",
+    "pred_label",
+    "pred_prob",
+    "margin",
+    "entropy",
+    "is_noisy",
+    "score_version",
+]
 ALL_ROWS = ""
 
 
@@ -322,7 +333,8 @@ def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
     """``id, confidence, label_quality, is_noisy`` of ``frame`` plus what its ``probs`` say,
     with ``names`` the array of class names:
 
-    * ``pred_label`` = ``names[argmax p]``;
+    * ``pred_label`` = ``names[argmax p]`` and ``pred_prob`` = ``max p`` (1 − the least-
+      confidence uncertainty the ``select`` job ranks by);
     * ``margin`` = p₍₁₎ − p₍₂₎, the two largest probabilities (0 for one class);
     * ``entropy`` = −Σ_j p_j ln p_j, in nats (0 … ln C)."""
     probs = F.col("probs")
@@ -333,6 +345,7 @@ def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
         "confidence",
         "label_quality",
         F.element_at(names, F.array_position(probs, F.array_max(probs)).cast("int")).alias("pred_label"),
+        F.array_max(probs).alias("pred_prob"),
         (F.element_at(ranked, 1) - F.coalesce(F.element_at(ranked, 2), F.lit(0.0))).alias("margin"),
         entropy.alias("entropy"),
         "is_noisy",
