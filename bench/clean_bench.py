@@ -431,7 +431,7 @@ def _row_udf(options):
         from refinery.text.pii import mask
 
         if text is None:
-            return (None, [], "und", 0.0, False, {}, None, [], 0, QUARANTINE, EMPTY_AFTER_NORMALIZE, None)
+            return (None, [], "und", 0.0, False, {}, None, [], 0, QUARANTINE, EMPTY_AFTER_NORMALIZE, None, None)
         normalized = normalize(text, options.normalize)
         found = detect(normalized.text, options.langid)
         masked, counts = mask(normalized.text, options.pii)
@@ -459,6 +459,7 @@ def _row_udf(options):
             outcome,
             reason,
             detail,
+            None,  # rule_violations: no annotation rules here
         )
 
     return F.udf(clean_row, CLEANED, useArrow=False)

@@ -50,6 +50,7 @@ def cleaned(spark, make_settings, tmp_path):
         f"{spec}format=jsonl",
         f"{spec}columns={{text: text, label: label, id: id}}",
         "clean.on_disallowed_language=quarantine",
+        "clean.rules=null",  # the chain alone; the annotation rules: test_clean_rules.py
     )
     ingest(spark, settings)
     run_id = clean(spark, settings)
@@ -99,6 +100,7 @@ def test_text_is_normalized_tagged_and_segmented(spark, cleaned):
     rows = read_table(spark, settings.tables.silver).where(F.col("source") == "chnsenticorp")
     langs = Counter(r.lang for r in rows.select("lang").collect())
     assert langs["zh"] >= 0.99 * sum(langs.values())
+    assert rows.where(F.col("rule_violations").isNotNull()).count() == 0  # no rules: not checked
     sample = rows.orderBy("id").limit(200).collect()
     assert all(r.n_tokens == len(r.tokens) > 0 for r in sample)
     assert all("".join(r.tokens) == "".join(r.text.split()) for r in sample)

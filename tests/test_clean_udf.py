@@ -1,14 +1,17 @@
 """The Spark wrapper of the clean chain (:func:`refinery.spark.clean_udf.clean_records`) on a
-small DataFrame: one output row per input row, carried columns intact, the raw text gone."""
+small DataFrame: one output row per input row, carried columns intact, the raw text gone; the
+annotation rules checked in the same pass (:func:`refinery.spark.clean_udf.apply_rules`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from pyspark.sql.types import StructField, StructType
 
-from refinery.spark.clean_udf import clean_records
+from refinery.quality.rules import parse_rules
+from refinery.spark.clean_udf import RULE_VIOLATION, apply_rules, clean_records
 from refinery.spark.schemas import BRONZE, CLEANED
 from refinery.text.chain import CleanOptions
 
@@ -50,3 +53,58 @@ def test_clean_records_keeps_every_row_and_drops_the_raw_text(spark):
     assert rows["r0"].meta == {"row": "0"} and rows["r0"].event_ts == datetime(2026, 1, 1)
     assert (rows["r1"].lang, rows["r1"].outcome, rows["r1"].n_tokens) == ("en", "ok", len(rows["r1"].tokens))
     assert [rows[k].reason for k in ("r2", "r3")] == ["empty_after_normalize"] * 2
+    assert all(row.rule_violations is None for row in rows.values())  # no rules: not checked
+
+
+RULES = parse_rules(
+    [
+        {"name": "no_phone", "severity": "block", "require": [{"field": "text", "not_matches": r"\[PHONE\]"}]},
+        {
+            "name": "short_row_one",
+            "severity": "flag",
+            "where": [{"field": "meta.row", "eq": 1}],
+            "require": [{"field": "n_chars", "lt": 10}],
+        },
+        {"name": "english", "severity": "flag", "require": [{"field": "lang", "eq": "en"}]},
+    ]
+)
+
+
+def test_rules_run_in_the_python_workers_on_the_accepted_rows(spark):
+    schema = StructType([StructField(f.name, f.dataType, True) for f in BRONZE.fields])
+    out = clean_records(spark.createDataFrame(bronze_rows(), schema), CleanOptions(), RULES)
+    rows = {r.id: r for r in out.collect()}
+    # r0: its masked phone breaks the block rule (and it is not English: a flag too)
+    assert (rows["r0"].outcome, rows["r0"].reason) == ("quarantine", RULE_VIOLATION)
+    assert rows["r0"].detail == "block: no_phone; flag: english"
+    assert rows["r0"].rule_violations == ["no_phone", "english"]
+    # r1: meta.row "1" is compared as the number 1; its 28 characters break the flag rule
+    assert (rows["r1"].outcome, rows["r1"].rule_violations) == ("ok", ["short_row_one"])
+    # refused by the chain: not checked
+    assert [rows[k].rule_violations for k in ("r2", "r3")] == [None, None]
+
+
+def test_apply_rules_changes_only_the_accepted_rows():
+    cleaned = pd.DataFrame(
+        {
+            "label": ["a", "a", "a", "a"],
+            "source": "unit",
+            "lang": ["en", "zh", "en", None],
+            "lang_score": [0.9, 0.9, 0.9, None],
+            "clean_text": ["call [PHONE] now", "你好世界", "fine text, longer", None],
+            "n_tokens": pd.array([3, 2, 2, None], dtype="Int32"),
+            "meta_json": ['{"row": "0"}', None, '{"row": "1"}', None],
+            "outcome": ["ok", "ok", "ok", "quarantine"],
+            "reason": [None, "language_undetermined", None, "empty_after_normalize"],
+            "detail": [None, None, None, None],
+        },
+        index=[7, 3, 11, 5],
+    )
+    out = apply_rules(cleaned.copy(), RULES)
+    assert list(out.index) == [7, 3, 11, 5]
+    assert out["outcome"].tolist() == ["quarantine", "ok", "ok", "quarantine"]
+    assert out["reason"].tolist() == [RULE_VIOLATION, "language_undetermined", None, "empty_after_normalize"]
+    assert out["detail"].tolist() == ["block: no_phone", None, None, None]
+    assert out["rule_violations"].tolist() == [["no_phone"], ["english"], ["short_row_one"], None]
+    unchecked = apply_rules(cleaned.copy(), None)
+    assert unchecked["rule_violations"].isna().all() and unchecked["outcome"].tolist() == cleaned["outcome"].tolist()

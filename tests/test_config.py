@@ -288,6 +288,69 @@ def test_set_with_invalid_yaml_is_rejected() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# clean.rules: loaded and validated with the settings
+
+BAD_RULE = {
+    "rules": [
+        {"name": "fine", "severity": "flag", "require": [{"field": "label", "in": ["a"]}]},
+        {"name": "short_reviews", "severity": "block", "require": [{"field": "n_chars", "ge": "eight"}]},
+    ]
+}
+
+
+def test_local_yaml_loads_the_shipped_rules() -> None:
+    rules = load_settings([LOCAL]).clean.rules
+    assert rules is not None and rules.origin == str(ROOT / "conf" / "rules.yaml")
+    assert {"occluded_pedestrian", "ag_news_label_set", "chnsenticorp_min_length"} <= {r.name for r in rules.rules}
+    assert load_settings([LOCAL], ["clean.rules=null"]).clean.rules is None
+    assert load_settings([ROOT / "conf" / "cluster.yaml"]).clean.rules is None  # base.yaml: no rules
+
+
+def test_an_invalid_rule_in_a_rules_file_is_named(tmp_path: Path) -> None:
+    rules = write_yaml(tmp_path / "rules.yaml", BAD_RULE)
+    message = config_error([LOCAL], [f"clean.rules={rules}"])
+    assert "config key 'clean.rules'" in message and "rule 'short_reviews'" in message
+    assert str(rules) in message and "ge needs a number" in message and "fix: e.g. ge: 0.3" in message
+    assert message.count("fix:") == 1
+
+
+def test_inline_rules_are_validated_too() -> None:
+    settings = load_settings(
+        [LOCAL], ["clean.rules=[{name: spam_long, severity: flag, require: [{field: n_chars, ge: 20}]}]"]
+    )
+    assert [r.name for r in settings.clean.rules.rules] == ["spam_long"]
+    message = config_error(
+        [LOCAL],
+        [
+            "clean.rules=[{name: dup, severity: flag, require: [{field: lang, eq: zh}]}, "
+            "{name: dup, severity: block, require: [{field: lang, eq: en}]}]"
+        ],
+    )
+    assert "rule 'dup' (inline clean.rules): duplicate name" in message
+    assert "expected a rules file path, a list of rules or null" in config_error([LOCAL], ["clean.rules=5"])
+
+
+def test_a_relative_rules_path_is_found_from_refinery_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REFINERY_HOME", str(ROOT))
+    assert load_settings([LOCAL]).clean.rules.origin == str(ROOT / "conf" / "rules.yaml")
+    write_yaml(tmp_path / "conf" / "rules.yaml", {"rules": []})  # the working directory wins
+    assert load_settings([LOCAL]).clean.rules.origin == str(tmp_path / "conf" / "rules.yaml")
+    message = config_error([LOCAL], ["clean.rules=conf/absent.yaml"])
+    assert "config key 'clean.rules': no rules file at" in message
+    assert str(tmp_path / "conf" / "absent.yaml") in message and str(ROOT / "conf" / "absent.yaml") in message
+
+
+def test_a_rule_on_n_tokens_needs_segmentation() -> None:
+    rule = "clean.rules=[{name: few_tokens, severity: flag, require: [{field: n_tokens, ge: 3}]}]"
+    assert load_settings([LOCAL], [rule]).clean.rules is not None
+    message = config_error([LOCAL], [rule, "clean.segment.enabled=false"])
+    assert "rule 'few_tokens'" in message and "clean.segment.enabled is false" in message
+    off = "clean.rules=[{name: few_tokens, severity: flag, enabled: false, require: [{field: n_tokens, ge: 3}]}]"
+    assert load_settings([LOCAL], [off, "clean.segment.enabled=false"]).clean.rules.active == ()
+
+
+# --------------------------------------------------------------------------------------------
 # StageMetrics
 
 
@@ -368,3 +431,11 @@ def test_cli_bad_set_exits_2_naming_the_key() -> None:
     result = run_cli("ingest", "--conf", str(LOCAL), "--set", "spark.shuffle_partitions=abc")
     assert result.returncode == 2, result.stderr
     assert "spark.shuffle_partitions" in result.stderr
+
+
+def test_cli_invalid_rule_exits_2_naming_the_rule(tmp_path: Path) -> None:
+    rules = write_yaml(tmp_path / "rules.yaml", BAD_RULE)
+    result = run_cli("clean", "--conf", str(LOCAL), "--set", f"clean.rules={rules}")
+    assert result.returncode == 2, result.stderr
+    assert "refinery clean" in result.stderr and "rule 'short_reviews'" in result.stderr
+    assert "Traceback" not in result.stderr and "SparkSession" not in result.stderr

@@ -21,6 +21,9 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
 
 TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures")
 CATALOG_PREFIX = "catalog:"
@@ -256,6 +259,8 @@ class PiiSettings(_Strict):
 class CleanSettings(_Strict):
     """The ``clean`` job: ``bronze`` → ``silver``."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # rules: a RuleSet once validated
+
     #: The ``ingest_batch`` to clean; ``None`` cleans all of bronze.
     batch: str | None = None
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
@@ -266,11 +271,47 @@ class CleanSettings(_Strict):
     allowed_languages: list[str] | None = None
     #: What happens to a document in another language: ``quarantine`` it or ``flag`` it.
     on_disallowed_language: Literal["quarantine", "flag"] = "quarantine"
+    #: Annotation rules checked on every accepted document (see :mod:`refinery.quality.rules`):
+    #: a YAML rules file, an inline list of rules, or ``None`` for none. Loaded and validated
+    #: here, so a bad rule stops the job before Spark starts; afterwards this is a ``RuleSet``.
+    rules: RuleSet | None = None
 
     @field_validator("batch", mode="before")
     @classmethod
     def _date_as_string(cls, value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else value
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _load_rules(cls, value: Any) -> RuleSet | None:
+        try:
+            if value is None or isinstance(value, RuleSet):
+                return value
+            if isinstance(value, str):
+                return load_rules(rules_file(value))
+            if isinstance(value, list):
+                return parse_rules(value, origin="inline clean.rules")
+        except RuleError as exc:
+            raise PydanticCustomError("invalid_rules", "{message}", {"message": str(exc)}) from None
+        raise PydanticCustomError(
+            "invalid_rules",
+            "expected a rules file path, a list of rules or null, got a {kind}; fix: e.g. clean.rules: conf/rules.yaml",
+            {"kind": type(value).__name__},
+        )
+
+    @model_validator(mode="after")
+    def _rules_can_fire(self) -> CleanSettings:
+        if self.rules is None or self.segment.enabled:
+            return self
+        for rule in self.rules.active:
+            if any(c.field == "n_tokens" for c in (*rule.where, *rule.require)):
+                raise PydanticCustomError(
+                    "invalid_rules",
+                    "rule '{name}' ({origin}) reads n_tokens, which is null while clean.segment.enabled is false, "
+                    "so the rule could never fire; fix: enable segmentation, or set enabled: false on the rule",
+                    {"name": rule.name, "origin": self.rules.origin},
+                )
+        return self
 
 
 class ExactDedupSettings(_Strict):
@@ -728,8 +769,33 @@ def _describe_errors(exc: ValidationError) -> str:
         # pydantic reports union members as loc parts like 'int' / 'str'; keep the user's key.
         key = ".".join(p for p in key.split(".") if p not in ("int", "str", "list[union[int,str]]")) or "(top level)"
         fix = _FIXES.get(error["type"], "fix the value's type or range as described")
-        lines.append(f"config key '{key}': {error['msg']}; fix: {fix.format(key=key)}")
+        if "; fix: " in error["msg"]:  # the validator named the fix itself
+            lines.append(f"config key '{key}': {error['msg']}")
+        else:
+            lines.append(f"config key '{key}': {error['msg']}; fix: {fix.format(key=key)}")
     return "invalid configuration:\n  " + "\n  ".join(dict.fromkeys(lines))
+
+
+def rules_file(path: str) -> Path:
+    """The rules file that ``clean.rules`` names: an absolute path as it is; a relative one
+    from the working directory, else from ``REFINERY_HOME`` (the project root), so
+    ``conf/rules.yaml`` is found wherever the job is started from."""
+    given = Path(os.path.expanduser(path))
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        candidates = [Path.cwd() / given]
+        home = os.environ.get("REFINERY_HOME")
+        if home:
+            candidates.append(Path(home) / given)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    tried = " or ".join(str(c) for c in candidates)
+    raise RuleError(
+        f"no rules file at {tried}; fix: give an existing YAML file (absolute, or relative to the working "
+        "directory or REFINERY_HOME), or null for no rules"
+    )
 
 
 def resolve_path(path: str, root: str | os.PathLike[str] | None = None) -> str:

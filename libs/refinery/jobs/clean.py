@@ -1,8 +1,9 @@
 """The ``clean`` job: ``bronze`` → ``silver``.
 
 read (bronze, one ``ingest_batch`` or all) → transform (:func:`clean_records`: normalize,
-language ID, PII masking, segmentation, one pandas batch at a time) → write (MERGE into
-``silver`` on ``id``; refused rows to ``quarantine``; one ``metrics`` row).
+language ID, PII masking, segmentation, then the annotation rules of ``clean.rules``, one
+pandas batch at a time) → write (MERGE into ``silver`` on ``id``; refused rows, including
+those that break a ``block`` rule, to ``quarantine``; one ``metrics`` row with per-rule counts).
 
 ``silver`` holds the normalized, PII-masked text only: the original stays in ``bronze``.
 Reruns are idempotent: the MERGE updates the batch's rows, deletes those of the batch that
@@ -19,10 +20,18 @@ from pyspark.sql import functions as F
 
 from refinery.config import CleanSettings, ConfigError
 from refinery.jobs.context import JobContext, JobResult
+from refinery.quality.rules import BLOCK, Rule, RuleSet
 from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import clean_records
-from refinery.spark.tables import merge_rows, read_table, replace_slice, sql_string, table_exists
+from refinery.spark.tables import (
+    add_missing_columns,
+    merge_rows,
+    read_table,
+    replace_slice,
+    sql_string,
+    table_exists,
+)
 from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK, QUARANTINE, CleanOptions
 from refinery.text.langid import LangIdOptions
 from refinery.text.normalize import STEPS, NormalizeOptions
@@ -48,6 +57,9 @@ SILVER_STATS_COLUMNS = (
     "clean_run_id",
 )
 SILVER_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(SILVER_STATS_COLUMNS)}
+#: Silver columns added after the table's first version: a silver written before them gets
+#: them (null: "not checked") before the MERGE, which cannot add columns by itself.
+SILVER_LATER_COLUMNS = {"rule_violations": "ARRAY<STRING>"}
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -63,11 +75,14 @@ def run(ctx: JobContext) -> JobResult:
     if cfg.batch is not None:
         bronze = bronze.where(F.col("ingest_batch") == cfg.batch)
     batch = cfg.batch or ALL_BATCHES
-    ctx.log.info("clean started", extra={"batch": batch})
+    rules = cfg.rules.active if cfg.rules is not None else ()
+    ctx.log.info("clean started", extra={"batch": batch, "rules": len(rules)})
 
-    cleaned = checkpointed(clean_records(bronze, clean_options(cfg)))
+    cleaned = checkpointed(clean_records(bronze, clean_options(cfg), cfg.rules))
     try:
         scope = None if cfg.batch is None else f"t.ingest_batch = {sql_string(cfg.batch)}"
+        if table_exists(spark, settings.tables.silver):
+            add_missing_columns(spark, settings.tables.silver, SILVER_LATER_COLUMNS)
         merge_rows(
             spark,
             silver_rows(cleaned, ctx.run_id),
@@ -79,7 +94,7 @@ def run(ctx: JobContext) -> JobResult:
         if cfg.batch is not None:
             predicate += f" AND batch = {sql_string(cfg.batch)}"
         replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
-        outcomes, details = summarize(cleaned)
+        outcomes, details = summarize(cleaned, cfg.rules)
     finally:
         release(cleaned)
     stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
@@ -136,6 +151,7 @@ def silver_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
         "n_tokens",
         "pii_counts",
         "norm_steps",
+        "rule_violations",
         F.lit(run_id).alias("clean_run_id"),
         F.current_timestamp().alias("cleaned_at"),
     )
@@ -160,28 +176,50 @@ def quarantine_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def summarize(cleaned: DataFrame) -> tuple[list[tuple[str, str | None, int]], dict[str, str]]:
+def summarize(
+    cleaned: DataFrame, rules: RuleSet | None = None
+) -> tuple[list[tuple[str, str | None, int]], dict[str, str]]:
     """The run's counts in one aggregation over the cleaned rows: ``(outcome, reason, rows)``
-    triples for :meth:`StageMetrics.from_outcomes`, and the metrics details of the accepted
-    rows: documents per language (``lang.zh``), PII found per type (``pii.EMAIL``) and
-    documents changed per normalization step (``normalize.nfkc``). Counts only, never text.
+    triples for :meth:`StageMetrics.from_outcomes`, and the metrics details: of the accepted
+    rows, documents per language (``lang.zh``), PII found per type (``pii.EMAIL``) and
+    documents changed per normalization step (``normalize.nfkc``); per active rule, the rows
+    that violate it (``rule.<name>.blocked`` for a ``block`` rule: all quarantined;
+    ``rule.<name>.flagged`` for a ``flag`` rule: counted whether or not a block rule also
+    quarantined the row), and ``rules.flagged_rows``, the accepted rows carrying at least one
+    flag. Every active rule gets its count, zero included. Counts only, never text.
 
-    PII types and normalization steps are fixed, known sets, so each is one ``sum`` column of
-    a single ``groupBy(outcome, reason, lang)``: one pass over the cached rows instead of one
-    per distribution."""
-    sums = [F.sum(F.coalesce(F.col("pii_counts")[name], F.lit(0))).alias(f"pii.{name}") for name in ALL_TYPES] + [
-        F.sum(F.array_contains("norm_steps", name).cast("long")).alias(f"normalize.{name}") for name in STEPS
-    ]
+    PII types, normalization steps and rules are fixed, known sets, so each is one ``sum``
+    column of a single ``groupBy(outcome, reason, lang)``: one pass over the cached rows
+    instead of one per distribution."""
+    active = rules.active if rules is not None else ()
+    violations = F.coalesce(F.col("rule_violations"), F.array().cast("array<string>"))
+    sums = [F.sum(F.coalesce(F.col("pii_counts")[name], F.lit(0))).alias(f"pii.{name}") for name in ALL_TYPES]
+    sums += [F.sum(F.array_contains("norm_steps", name).cast("long")).alias(f"normalize.{name}") for name in STEPS]
+    if active:
+        sums += [F.sum(F.array_contains(violations, r.name).cast("long")).alias(f"rule.{r.name}") for r in active]
+        sums.append(F.sum((F.size(violations) > 0).cast("long")).alias("rules.flagged_rows"))
     groups = cleaned.groupBy("outcome", "reason", "lang").agg(F.count(F.lit(1)).alias("rows"), *sums).collect()
     outcomes: Counter[tuple[str, str | None]] = Counter()
-    totals: Counter[str] = Counter()
+    # An active rule that caught nothing still reports its zero.
+    totals: Counter[str] = Counter({rule_count_key(rule): 0 for rule in active})
+    if active:
+        totals["rules.flagged_rows"] = 0
     for group in groups:
         outcomes[(group.outcome, group.reason)] += group.rows
+        for rule in active:
+            totals[rule_count_key(rule)] += group[f"rule.{rule.name}"] or 0
         if group.outcome != OK:
             continue
         totals[f"lang.{group.lang}"] += group.rows
+        if active:
+            totals["rules.flagged_rows"] += group["rules.flagged_rows"] or 0
         for name in group.asDict():
             if name.startswith(("pii.", "normalize.")) and group[name]:
                 totals[name] += group[name]
     ordered = sorted(totals, key=lambda key: (not key.startswith("lang."), key))
     return [(o, r, n) for (o, r), n in outcomes.items()], {key: str(totals[key]) for key in ordered}
+
+
+def rule_count_key(rule: Rule) -> str:
+    """The metrics detail holding a rule's count: ``rule.<name>.blocked`` or ``.flagged``."""
+    return f"rule.{rule.name}.{'blocked' if rule.severity == BLOCK else 'flagged'}"

@@ -37,6 +37,12 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
             f"{dups['near_duplicates']:,} in {dups['clusters']:,} clusters; rows with a label conflict "
             f"{dups['label_conflict_rows']:,}"
         )
+    if table_exists(spark, tables.silver) and "rule_violations" in read_table(spark, tables.silver).columns:
+        flags = rule_flag_counts(read_table(spark, tables.silver))
+        if flags:
+            lines.append("silver rows flagged by annotation rules (kept; blocked rows are quarantined):")
+            for row in flags:
+                lines.append(f"  {row.rule:<32} {row['count']:>9,}")
     if table_exists(spark, tables.silver) and "is_noisy" in read_table(spark, tables.silver).columns:
         lines.append("silver label scores by source (score job): scored, flagged noisy, mean confidence, accuracy")
         for r in score_counts(read_table(spark, tables.silver)):
@@ -63,6 +69,11 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
                 f"{r.rows_quarantined:,} + filtered {r.rows_filtered:,}  [{verdict}]"
             )
     return lines
+
+
+def rule_flag_counts(silver) -> list:
+    """Silver rows per ``flag`` rule they break (``rule_violations``), by rule name."""
+    return silver.select(F.explode("rule_violations").alias("rule")).groupBy("rule").count().orderBy("rule").collect()
 
 
 def score_counts(silver) -> list:

@@ -1,7 +1,9 @@
 """Spark wrapper of the clean chain: bronze rows → cleaned rows, one Arrow batch at a time.
 
-The chain itself (:func:`refinery.text.chain.clean_frame`) is pure pandas; this module only
-hands it Arrow batches through ``mapInPandas``. The heavy objects behind the chain (jieba's
+The chain itself (:func:`refinery.text.chain.clean_frame`) is pure pandas; this module hands
+it Arrow batches through ``mapInPandas`` and, in the same pass, checks the annotation rules
+(:func:`refinery.quality.rules.evaluate`) on the documents the chain accepted
+(:func:`apply_rules`). The heavy objects behind the chain (jieba's
 dictionary, spaCy tokenizers, the fastText model, compiled regexes) are module-level caches
 of the text modules, so each Python worker loads them once and keeps them while Spark reuses
 the worker (``spark.python.worker.reuse``, on by default).
@@ -9,15 +11,21 @@ the worker (``spark.python.worker.reuse``, on by default).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
+from refinery.quality.rules import RuleSet, evaluate
 from refinery.spark.schemas import CLEANED, STRING_MAP
-from refinery.text.chain import OUTPUT_COLUMNS, CleanOptions, clean_frame
+from refinery.text.chain import OK, QUARANTINE, CleanOptions, clean_frame
+
+#: Quarantine reason of a document that violates a rule of severity ``block``.
+RULE_VIOLATION = "rule_violation"
 
 #: Bronze columns carried through the chain (``meta`` as JSON: maps round-trip more
 #: cheaply through Arrow as strings).
@@ -40,14 +48,68 @@ _RETURNED = StructType([f for f in _CARRIED.fields if f.name != "text"])
 _OUTPUT = StructType(_RETURNED.fields + CLEANED.fields)
 
 
-def clean_records(bronze: DataFrame, options: CleanOptions) -> DataFrame:
+def clean_records(bronze: DataFrame, options: CleanOptions, rules: RuleSet | None = None) -> DataFrame:
     """Every bronze row with the chain's columns (:data:`refinery.spark.schemas.CLEANED`)
-    in place of ``text``, ``meta`` kept; one output row per input row."""
+    in place of ``text``, ``meta`` kept; one output row per input row. With ``rules``, the
+    accepted rows are checked against them (:func:`apply_rules`)."""
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
-            yield clean_frame(frame, options)[[*_RETURNED.names, *OUTPUT_COLUMNS]]
+            yield apply_rules(clean_frame(frame, options), rules)[[*_RETURNED.names, *CLEANED.names]]
 
     carried = bronze.select(*[c for c in _CARRIED.names if c != "meta_json"], F.to_json("meta").alias("meta_json"))
     cleaned = carried.mapInPandas(run, _OUTPUT)
     return cleaned.withColumn("meta", F.from_json("meta_json", STRING_MAP)).drop("meta_json")
+
+
+def apply_rules(cleaned: pd.DataFrame, rules: RuleSet | None) -> pd.DataFrame:
+    """Check ``rules`` on the rows of a :func:`clean_frame` result that the chain accepted
+    (``outcome`` ``ok``) and add their ``rule_violations`` column, in place.
+
+    * ``rule_violations``: the names of every rule the row violates, in rule order; ``[]``
+      when it violates none; ``None`` when it was not checked (no rules configured, or the
+      chain already refused the row). ``null`` therefore never means "clean".
+    * A row violating a ``block`` rule becomes ``quarantine`` with reason
+      :data:`RULE_VIOLATION` and a ``detail`` naming the rules (``block: a, b; flag: c``):
+      rule names only, never the text.
+
+    The chain's ``clean_text`` is the rules' ``text``; ``meta`` comes from ``meta_json``."""
+    cleaned["rule_violations"] = None
+    if rules is None or not rules.active:
+        return cleaned
+    positions = np.flatnonzero((cleaned["outcome"] == OK).to_numpy())
+    if not len(positions):
+        return cleaned
+    rows = cleaned.iloc[positions].reset_index(drop=True)
+    view = pd.DataFrame(
+        {
+            "label": rows["label"],
+            "source": rows["source"],
+            "lang": rows["lang"],
+            "lang_score": rows["lang_score"],
+            "text": rows["clean_text"],
+            "n_tokens": rows["n_tokens"],
+        }
+    )
+    if rules.meta_keys:
+        view["meta"] = [json.loads(m) if isinstance(m, str) else None for m in rows["meta_json"]]
+    verdict = evaluate(rules, view)
+    column = np.full(len(cleaned), None, dtype=object)
+    for position, names in zip(positions, verdict["violated"], strict=True):
+        column[position] = names
+    cleaned["rule_violations"] = column
+    blocked = verdict["blocking"].map(bool).to_numpy()
+    if blocked.any():
+        at = positions[blocked]
+        details = [
+            _detail(b, v) for b, v in zip(verdict["blocking"][blocked], verdict["violated"][blocked], strict=True)
+        ]
+        for name, value in (("outcome", QUARANTINE), ("reason", RULE_VIOLATION), ("detail", details)):
+            cleaned.iloc[at, cleaned.columns.get_loc(name)] = value
+    return cleaned
+
+
+def _detail(blocking: list[str], violated: list[str]) -> str:
+    flagged = [name for name in violated if name not in blocking]
+    detail = "block: " + ", ".join(blocking)
+    return detail + ("; flag: " + ", ".join(flagged) if flagged else "")

@@ -72,7 +72,8 @@ METRICS = StructType(
     ]
 )
 
-#: What the clean chain adds per document (:data:`refinery.text.chain.OUTPUT_COLUMNS`).
+#: What the clean step adds per document: the chain's :data:`refinery.text.chain.OUTPUT_COLUMNS`,
+#: then ``rule_violations`` from the annotation rules (:func:`refinery.spark.clean_udf.apply_rules`).
 CLEANED = StructType(
     [
         StructField("clean_text", StringType(), True),
@@ -87,5 +88,6 @@ CLEANED = StructType(
         StructField("outcome", StringType(), False),
         StructField("reason", StringType(), True),
         StructField("detail", StringType(), True),
+        StructField("rule_violations", ArrayType(StringType()), True),
     ]
 )
