@@ -72,8 +72,8 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     silver = read_table(spark, str(tables / "silver"))
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
-    jobs = {row.job for row in read_table(spark, str(tables / "metrics")).collect()}
-    assert jobs == {"ingest", "clean", "dedup", "score", "rebalance"}
+    metrics = read_table(spark, str(tables / "metrics")).collect()
+    assert {row.job for row in metrics} == {"ingest", "clean", "dedup", "score", "rebalance", "drift"}
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
@@ -82,6 +82,12 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     kept = silver.where("lang_allowed AND dup_of IS NULL AND NOT is_noisy")
     assert gold.count() == kept.count() and gold.select("label").distinct().count() == 2
     assert abs(gold.agg({"sample_weight": "avg"}).first()[0] - 1.0) < 1e-9
+    # drift (local.yaml: windows by ingest batch): one batch, so one window and nothing to compare
+    drift = {row.stage: row for row in metrics if row.job == "drift"}
+    assert drift["drift"].reconciled and drift["drift"].rows_out == silver.count()
+    windows = [row for row in drift.values() if row.details["kind"] == "window"]
+    assert len(windows) == 1 and windows[0].details["group"] == "sms_spam" and windows[0].details["alert"] == "false"
+    assert "nothing to compare" in drift["drift"].details["note"] and drift["drift"].details["comparisons"] == "0"
     assert not (tmp_path / "data").exists()  # tables went where the config said
 
 
