@@ -31,6 +31,7 @@ def _overrides(tables: Path) -> list[str]:
 
     pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
     pairs += [f"ingest.input_root={corpora_dir()}", "ingest.only=[sms_spam]", "spark.shuffle_partitions=2"]
+    pairs += [f"select.export_dir={tables.parent / 'exports'}"]
     return [arg for pair in pairs for arg in ("--set", pair)]
 
 
@@ -66,14 +67,14 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     tables = tmp_path / "tables"
     script = Path(sys.executable).with_name("refinery")
     command = [str(script), "pipeline", "--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables)]
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     assert read_table(spark, str(tables / "bronze")).count() == 5_574
     silver = read_table(spark, str(tables / "silver"))
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
-    jobs = {row.job for row in read_table(spark, str(tables / "metrics")).collect()}
-    assert jobs == {"ingest", "clean", "dedup", "score", "rebalance"}
+    metrics = read_table(spark, str(tables / "metrics")).collect()
+    assert {row.job for row in metrics} == {"ingest", "clean", "dedup", "score", "rebalance", "drift", "select"}
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
@@ -82,6 +83,18 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     kept = silver.where("lang_allowed AND dup_of IS NULL AND NOT is_noisy")
     assert gold.count() == kept.count() and gold.select("label").distinct().count() == 2
     assert abs(gold.agg({"sample_weight": "avg"}).first()[0] - 1.0) < 1e-9
+    # drift (local.yaml: windows by ingest batch): one batch, so one window and nothing to compare
+    drift = {row.stage: row for row in metrics if row.job == "drift"}
+    assert drift["drift"].reconciled and drift["drift"].rows_out == silver.count()
+    windows = [row for row in drift.values() if row.details["kind"] == "window"]
+    assert len(windows) == 1 and windows[0].details["group"] == "sms_spam" and windows[0].details["alert"] == "false"
+    assert "nothing to compare" in drift["drift"].details["note"] and drift["drift"].details["comparisons"] == "0"
+    # select: every row is labelled, so the queue holds the QC rows (confidence under 0.85 ...)
+    queue = read_table(spark, str(tables / "review_queue"))
+    low = silver.where("confidence < 0.85").count()
+    assert low > 0 and queue.count() >= low and queue.where("reason = 'active_learning'").count() == 0
+    (run_dir,) = (tmp_path / "exports").iterdir()
+    assert len((run_dir / "review_queue.jsonl").read_text(encoding="utf-8").splitlines()) == queue.count()
     assert not (tmp_path / "data").exists()  # tables went where the config said
 
 

@@ -14,13 +14,23 @@ job runner turns it into exit code 2 before Spark is started.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
@@ -574,6 +584,110 @@ class RebalanceSettings(RebalancePlanSettings):
         return self
 
 
+class DriftThresholds(_Strict):
+    """``drift.thresholds``: a comparison alerts when a statistic crosses its threshold
+    (``null`` turns that statistic's alerts off; it is still computed and reported). The
+    divergences are in nats (see :mod:`refinery.quality.drift`)."""
+
+    #: KL(window ‖ baseline) above this alerts.
+    kl: float | None = Field(default=0.1, gt=0.0)
+    #: Jensen–Shannon divergence above this alerts; 0.025 ≈ KL 0.1 for small shifts (JS ≈ KL/4).
+    js: float | None = Field(default=0.025, gt=0.0, le=math.log(2))
+    #: Population stability index above this alerts (the usual rule: > 0.2 is a significant shift).
+    psi: float | None = Field(default=0.2, gt=0.0)
+    #: α of the χ² test of homogeneity: a p-value below this alerts.
+    p_value: float | None = Field(default=0.01, gt=0.0, lt=1.0)
+
+
+class DriftDateRange(_Strict):
+    """``drift.reference: {start, end}``: the rows whose ``event_ts`` falls on these dates
+    (both included, UTC) are the reference distribution."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftDateRange:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+    def label(self) -> str:
+        """``<start>..<end>``, the reference's name in the metrics."""
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+#: The key of each time window: a day's date, an ISO week, a month.
+DRIFT_WINDOW_KEYS = {
+    "day": (r"\d{4}-\d{2}-\d{2}", "2024-01-29"),
+    "week": (r"\d{4}-W\d{2}", "2024-W05"),
+    "month": (r"\d{4}-\d{2}", "2024-01"),
+    "batch": (r"[A-Za-z0-9_.:+-]{1,128}", "2024-01-29"),
+}
+
+
+class DriftSettings(_Strict):
+    """The ``drift`` job: label and language distributions per window of ``silver``, each
+    compared with the previous window and a reference (see :mod:`refinery.jobs.drift`)."""
+
+    #: ``day`` / ``week`` (ISO, Monday to Sunday) / ``month`` of ``event_ts`` (UTC), or
+    #: ``batch``: one window per ``ingest_batch``, in order of their first ``event_ts``.
+    window: Literal["day", "week", "month", "batch"] = "week"
+    #: What every window is also compared with: ``first`` (each group's first window with at
+    #: least ``min_rows`` rows), ``none`` (the previous window only), a window key
+    #: (``2024-W05``, ``2024-01-29``, ``2024-01`` or a batch name) or ``{start, end}`` dates.
+    reference: DriftDateRange | str = "first"
+    #: Additive smoothing α per category of KL and PSI (0.5: Jeffreys / Krichevsky–Trofimov).
+    smoothing: float = Field(default=0.5, gt=0.0, le=100.0)
+    #: Comparisons where either window has fewer rows (in that distribution) are reported
+    #: but never alert: sampling noise alone moves small windows.
+    min_rows: int = Field(default=300, ge=1)
+    #: χ² test: categories with an expected count under this are pooled (Cochran's rule).
+    min_expected: float = Field(default=5.0, ge=0.0)
+    #: Drift per value of this silver column (sources have their own label sets); ``None``:
+    #: all rows together.
+    group_by: str | None = "source"
+    #: The categorical distributions compared: ``label`` (labelled rows) and ``lang``.
+    distributions: list[Literal["label", "lang"]] = Field(default_factory=lambda: ["label", "lang"])
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _reference_shape(cls, value: Any) -> Any:
+        if isinstance(value, date):  # YAML reads an unquoted 2024-01-29 as a date
+            return value.isoformat()
+        if isinstance(value, dict):
+            try:
+                return DriftDateRange.model_validate(value)
+            except ValidationError as exc:
+                message = _first_message(exc).replace("Value error, ", "")
+                raise ValueError(f"a date range is {{start: 2024-01-01, end: 2024-01-31}}: {message}") from None
+        if not isinstance(value, str | DriftDateRange):
+            raise ValueError("use first, none, a window key or {start: DATE, end: DATE}")
+        return value
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_key(cls, value: DriftDateRange | str, info: ValidationInfo) -> DriftDateRange | str:
+        window = info.data.get("window")
+        if isinstance(value, DriftDateRange) or value in ("first", "none") or window is None:
+            return value
+        pattern, example = DRIFT_WINDOW_KEYS[window]
+        if not re.fullmatch(pattern, value):
+            raise ValueError(
+                f"{value!r} is not a {window} window key; use first, none, {{start: DATE, end: DATE}} "
+                f"or a key like {example}"
+            )
+        return value
+
+    @field_validator("distributions")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("list each distribution once, at least one: [label], [lang] or [label, lang]")
+        return value
+
+
 def _first_message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
@@ -655,6 +769,7 @@ class Settings(_Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     score: ScoreSettings = Field(default_factory=ScoreSettings)
     rebalance: RebalanceSettings = Field(default_factory=RebalanceSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
     select: SelectSettings = Field(default_factory=SelectSettings)
     import_reviews: ImportReviewsSettings = Field(default_factory=ImportReviewsSettings)
 

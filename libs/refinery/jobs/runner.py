@@ -29,6 +29,7 @@ JOBS: dict[str, str] = {
     "dedup": "refinery.jobs.dedup",
     "score": "refinery.jobs.score",
     "rebalance": "refinery.jobs.rebalance",
+    "drift": "refinery.jobs.drift",
     "select": "refinery.jobs.select",
 }
 #: Jobs run by name only, not by ``refinery pipeline``: they need an input of their own.
@@ -122,7 +123,8 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
             "filtered_by_reason": stage.filtered_by_reason,
             "seconds": stage.seconds,
         }
-        log.info("stage finished", extra=counts)
+        if not stage.quiet:
+            log.info("stage finished", extra=counts)
         if not stage.reconciled:
             log.error("counts do not reconcile", extra={"stage": stage.stage})
             failed = True

@@ -1,5 +1,6 @@
 """A short, human-readable account of the tables after a run: rows per table, quarantine
-reasons, the latest run's reconciliation and where the tables are. Counts only, no text."""
+reasons, drift alerts per group, the latest run's reconciliation and where the tables are.
+Counts only, no text."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
                 f"  {r.source:<24} {r.rows:>9,} {r.copies:>7,}  {r.classes} classes  {r.smallest:,}..{r.largest:,}"
                 f"  w {r.w_min:.3f}..{r.w_max:.3f}"
             )
+    if table_exists(spark, tables.metrics) and (drift := drift_counts(read_table(spark, tables.metrics))):
+        lines.append("drift by group (latest drift run): windows, windows with an alert, statistics over threshold")
+        for r in drift:
+            lines.append(f"  {r.group:<24} {r.windows:>9,} {r.alerting:>7,}  {r.alerts:,} statistics")
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
@@ -114,5 +119,25 @@ def gold_counts(gold) -> list:
             F.max("w_max").alias("w_max"),
         )
         .orderBy("source")
+        .collect()
+    )
+
+
+def drift_counts(metrics) -> list:
+    """Per group of the latest drift run: windows, windows with an alert, and statistic rows
+    over their threshold (the ``drift/...`` rows' details, see :mod:`refinery.jobs.drift`)."""
+    latest = metrics.where(F.col("job") == "drift").orderBy(F.col("finished_at").desc()).select("run_id").first()
+    if latest is None:
+        return []
+    kind, alert = F.col("details")["kind"], F.col("details")["alert"] == "true"
+    return (
+        metrics.where((F.col("job") == "drift") & (F.col("run_id") == latest.run_id) & kind.isin("window", "statistic"))
+        .groupBy(F.col("details")["group"].alias("group"))
+        .agg(
+            F.sum((kind == "window").cast("long")).alias("windows"),
+            F.sum(((kind == "window") & alert).cast("long")).alias("alerting"),
+            F.sum(((kind == "statistic") & alert).cast("long")).alias("alerts"),
+        )
+        .orderBy("group")
         .collect()
     )

@@ -27,6 +27,9 @@ class StageMetrics:
     filtered_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float | None = None
     details: dict[str, str] = field(default_factory=dict)
+    #: Written to ``metrics`` and checked, but not logged line by line (drift writes one row
+    #: per statistic of every window; its run row carries the totals).
+    quiet: bool = False
 
     @property
     def rows_quarantined(self) -> int:
