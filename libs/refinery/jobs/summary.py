@@ -62,6 +62,11 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
         lines.append("drift by group (latest drift run): windows, windows with an alert, statistics over threshold")
         for r in drift:
             lines.append(f"  {r.group:<24} {r.windows:>9,} {r.alerting:>7,}  {r.alerts:,} statistics")
+    if table_exists(spark, tables.review_queue):
+        lines.append("review_queue by status and reason (select):")
+        grouped = read_table(spark, tables.review_queue).groupBy("status", "reason").count().orderBy("status", "reason")
+        for row in grouped.collect():
+            lines.append(f"  {row.status:<10} {row.reason:<24} {row['count']:>9,}")
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
