@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
-from refinery.config import Settings
+from refinery.config import ConfigError, Settings
 from refinery.report.metrics import StageMetrics
+
+if TYPE_CHECKING:
+    from refinery.spark.snapshot import Snapshot
 
 
 @dataclass
@@ -28,3 +32,22 @@ class JobResult:
 
     batch: str | None
     stages: list[StageMetrics] = field(default_factory=list)
+
+
+def pinned_silver(ctx: JobContext) -> Snapshot:
+    """The latest ``silver`` version, pinned (time travel), for a job that reads silver; a
+    :class:`ConfigError` naming ``tables.silver`` when no silver exists yet."""
+    from refinery.spark.snapshot import pin_snapshot
+    from refinery.spark.tables import table_exists
+
+    location = ctx.settings.tables.silver
+    if not table_exists(ctx.spark, location):
+        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
+    return pin_snapshot(ctx.spark, location)
+
+
+def check_group_by(columns: list[str], key: str, column: str | None) -> None:
+    """Raise a :class:`ConfigError` naming config ``key`` when ``column`` (a ``group_by``
+    setting) is not one of silver's ``columns``."""
+    if column is not None and column not in columns:
+        raise ConfigError(f"config key '{key}': silver has no column {column!r}; fix: name a silver column or null")

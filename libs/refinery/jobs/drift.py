@@ -68,11 +68,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, DriftDateRange, DriftSettings
-from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.quality.drift import ChiSquare, chi_square, js_divergence, kl_divergence, psi
 from refinery.report.metrics import StageMetrics
-from refinery.spark.snapshot import pin_snapshot
-from refinery.spark.tables import table_exists
 
 STAGE = "drift"
 NO_EVENT_TS, NO_INGEST_BATCH = "no_event_ts", "no_ingest_batch"
@@ -127,12 +125,9 @@ class Comparison:
 
 def run(ctx: JobContext) -> JobResult:
     """Count, compare and report the distributions of the latest silver version."""
-    settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.drift
+    cfg = ctx.settings.drift
     started = time.monotonic()
-    location = settings.tables.silver
-    if not table_exists(spark, location):
-        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
-    snapshot = pin_snapshot(spark, location)
+    snapshot = pinned_silver(ctx)
     silver = snapshot.frame
     check_columns(silver.columns, cfg)
     has_scores = all(c in silver.columns for c in SCORE_COLUMNS)
@@ -177,10 +172,7 @@ def run(ctx: JobContext) -> JobResult:
 def check_columns(columns: list[str], cfg: DriftSettings) -> None:
     """Fail with the config key to fix when silver lacks a column the settings need."""
     present = set(columns)
-    if cfg.group_by is not None and cfg.group_by not in present:
-        raise ConfigError(
-            f"config key 'drift.group_by': silver has no column {cfg.group_by!r}; fix: name a silver column or null"
-        )
+    check_group_by(columns, "drift.group_by", cfg.group_by)
     needed = "ingest_batch" if cfg.window == "batch" else "event_ts"
     if needed not in present:
         raise ConfigError(f"config key 'drift.window': silver has no column {needed!r} to window {cfg.window} by")

@@ -26,10 +26,10 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from refinery.config import ConfigError, Settings
-from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.context import JobContext, JobResult, pinned_silver
 from refinery.report.metrics import StageMetrics
 from refinery.sources.reviews import Review, read_reviews
-from refinery.spark.tables import add_missing_columns, read_table, replace_slice, sql_string, table_exists, update_rows
+from refinery.spark.tables import add_missing_columns, replace_slice, sql_string, table_exists, update_rows
 
 STAGE = "import_reviews"
 UNKNOWN_ID, LABEL_NOT_ALLOWED, SUPERSEDED = "unknown_id", "label_not_allowed", "superseded"
@@ -59,17 +59,14 @@ def run(ctx: JobContext) -> JobResult:
     path = Path(cfg.path)
     if not path.is_file():
         raise ConfigError(f"config key 'import_reviews.path': no file at {path}; fix: name the exported review file")
-    if not table_exists(spark, settings.tables.silver):
-        raise ConfigError(
-            f"config key 'tables.silver': no Delta table at {settings.tables.silver}; fix: run clean first"
-        )
+    silver = pinned_silver(ctx).frame
     try:
         reviews = latest_per_id(read_reviews(path, cfg.format))
     except ValueError as exc:
         raise ConfigError(f"config key 'import_reviews.path': {exc}") from None
 
     frame = spark.createDataFrame([(r.line, r.id, r.label, r.problem) for r in reviews], _REVIEWS)
-    checked = checked_reviews(frame, read_table(spark, settings.tables.silver), allowed_labels(settings)).cache()
+    checked = checked_reviews(frame, silver, allowed_labels(settings)).cache()
     try:
         counts = Counter(
             {r["problem"]: int(r["n"]) for r in checked.groupBy("problem").agg(F.count(F.lit(1)).alias("n")).collect()}

@@ -37,12 +37,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from refinery.config import ConfigError, RebalanceFilterSettings, RebalanceSettings
-from refinery.jobs.context import JobContext, JobResult
+from refinery.config import RebalanceFilterSettings, RebalanceSettings
+from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.quality.resampling import ResamplePlan, class_targets, class_weights, copies_per_row, largest_remainder
 from refinery.report.metrics import StageMetrics
-from refinery.spark.snapshot import pin_snapshot
-from refinery.spark.tables import overwrite_table, table_exists
+from refinery.spark.tables import overwrite_table
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
 
 STAGE = "rebalance"
@@ -74,15 +73,9 @@ def run(ctx: JobContext) -> JobResult:
     """Rebalance the latest silver version into gold."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.rebalance
     started = time.monotonic()
-    location = settings.tables.silver
-    if not table_exists(spark, location):
-        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
-    snapshot = pin_snapshot(spark, location)
+    snapshot = pinned_silver(ctx)
     silver = snapshot.frame
-    if cfg.group_by is not None and cfg.group_by not in silver.columns:
-        raise ConfigError(
-            f"config key 'rebalance.group_by': silver has no column {cfg.group_by!r}; fix: name a silver column or null"
-        )
+    check_group_by(silver.columns, "rebalance.group_by", cfg.group_by)
     ctx.log.info("rebalance started", extra={"version": snapshot.version, "strategy": cfg.strategy})
 
     # The pinned version is immutable, so it is re-read (three scans: counts, the draw's bucket

@@ -47,7 +47,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, ScoreSettings
-from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.report.metrics import StageMetrics
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
 from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
@@ -58,8 +58,8 @@ from refinery.scoring.train import TrainOptions
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.confident_learning import label_quality, noise_flags
 from refinery.spark.score_udf import GroupModels, predicted_probabilities
-from refinery.spark.snapshot import pin_snapshot, stream_batches
-from refinery.spark.tables import add_missing_columns, table_exists, update_rows
+from refinery.spark.snapshot import stream_batches
+from refinery.spark.tables import add_missing_columns, update_rows
 
 STAGE = "score"
 CLASS_TOO_SMALL, GROUP_NOT_TRAINABLE = "class_too_small", "group_not_trainable"
@@ -104,14 +104,10 @@ def run(ctx: JobContext) -> JobResult:
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.score
     started = time.monotonic()
     location = settings.tables.silver
-    if not table_exists(spark, location):
-        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
+    pinned_silver(ctx)  # silver exists (or a ConfigError)
     add_missing_columns(spark, location, SCORE_COLUMNS)
-    snapshot = pin_snapshot(spark, location)
-    if cfg.group_by is not None and cfg.group_by not in snapshot.frame.columns:
-        raise ConfigError(
-            f"config key 'score.group_by': silver has no column {cfg.group_by!r}; fix: name a silver column or null"
-        )
+    snapshot = pinned_silver(ctx)  # the version with the score columns: the MERGE adds no schema change
+    check_group_by(snapshot.frame.columns, "score.group_by", cfg.group_by)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("config key 'score.device': cuda, but torch sees no CUDA GPU here; fix: auto or cpu")
     device = resolve_device(cfg.device)

@@ -34,10 +34,9 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, SelectSettings
-from refinery.jobs.context import JobContext, JobResult
+from refinery.config import SelectSettings
+from refinery.jobs.context import JobContext, JobResult, pinned_silver
 from refinery.report.metrics import StageMetrics
-from refinery.spark.snapshot import pin_snapshot
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
 
@@ -86,10 +85,7 @@ def run(ctx: JobContext) -> JobResult:
     """Queue this run's review rows from the latest silver version."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.select
     started = time.monotonic()
-    location = settings.tables.silver
-    if not table_exists(spark, location):
-        raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
-    snapshot = pin_snapshot(spark, location)
+    snapshot = pinned_silver(ctx)
     silver = snapshot.frame
     if cfg.budget > 0 and "pred_prob" not in silver.columns:
         ctx.log.warning("silver has no scores yet: active learning selects nothing (run score first)")
