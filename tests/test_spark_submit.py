@@ -89,10 +89,11 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     windows = [row for row in drift.values() if row.details["kind"] == "window"]
     assert len(windows) == 1 and windows[0].details["group"] == "sms_spam" and windows[0].details["alert"] == "false"
     assert "nothing to compare" in drift["drift"].details["note"] and drift["drift"].details["comparisons"] == "0"
-    # select: every row is labelled, so the queue holds the QC rows (confidence under 0.85 ...)
+    # select: every row is labelled, so the queue holds QC rows only (local.yaml caps them at 1,000)
     queue = read_table(spark, str(tables / "review_queue"))
     low = silver.where("confidence < 0.85").count()
-    assert low > 0 and queue.count() >= low and queue.where("reason = 'active_learning'").count() == 0
+    assert 0 < queue.count() <= 1_000 and queue.where("reason = 'active_learning'").count() == 0
+    assert queue.where("reason = 'low_confidence'").count() == min(low, queue.count())
     (run_dir,) = (tmp_path / "exports").iterdir()
     assert len((run_dir / "review_queue.jsonl").read_text(encoding="utf-8").splitlines()) == queue.count()
     assert not (tmp_path / "data").exists()  # tables went where the config said
