@@ -29,6 +29,7 @@ BENCHMARKS = {
     "dedup": "bench.dedup_bench",
     "score": "bench.score_bench",
     "rebalance": "bench.rebalance_bench",
+    "select": "bench.select_bench",
 }
 
 
