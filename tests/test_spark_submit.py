@@ -114,3 +114,12 @@ def test_bad_config_exits_2_before_spark_starts(tmp_path):
     assert done.returncode == 2
     assert "spark.shuffle_partitions" in done.stderr and "ingest.sorces" in done.stderr
     assert "Spark" not in done.stderr.split("refinery ingest:")[0]  # nothing started before the error
+
+
+def test_entry_scripts_do_not_shadow_the_standard_library():
+    # spark-submit puts jobs/ first on sys.path: a jobs/select.py broke every job (subprocess
+    # imports the standard library's select)
+    from conftest import ROOT
+
+    scripts = {path.stem for path in (ROOT / "jobs").glob("*.py")}
+    assert scripts and not scripts & set(sys.stdlib_module_names)
