@@ -34,16 +34,23 @@ class JobResult:
     stages: list[StageMetrics] = field(default_factory=list)
 
 
-def pinned_silver(ctx: JobContext) -> Snapshot:
-    """The latest ``silver`` version, pinned (time travel), for a job that reads silver; a
-    :class:`ConfigError` naming ``tables.silver`` when no silver exists yet."""
-    from refinery.spark.snapshot import pin_snapshot
+def silver_location(ctx: JobContext) -> str:
+    """Where ``silver`` is, for a job that reads it; a :class:`ConfigError` naming
+    ``tables.silver`` when no silver exists yet."""
     from refinery.spark.tables import table_exists
 
     location = ctx.settings.tables.silver
     if not table_exists(ctx.spark, location):
         raise ConfigError(f"config key 'tables.silver': no Delta table at {location}; fix: run clean first")
-    return pin_snapshot(ctx.spark, location)
+    return location
+
+
+def pinned_silver(ctx: JobContext) -> Snapshot:
+    """The latest ``silver`` version, pinned (time travel): :func:`silver_location`, then
+    :func:`refinery.spark.snapshot.pin_snapshot`."""
+    from refinery.spark.snapshot import pin_snapshot
+
+    return pin_snapshot(ctx.spark, silver_location(ctx))
 
 
 def check_group_by(columns: list[str], key: str, column: str | None) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -199,7 +199,7 @@ def _per_cell(plan: ResamplePlan, cells: Mapping[tuple[str, str], int]) -> Resam
             return caps
         return {cell: caps[cell[0]] for cell in cells if cell[0] in caps}
 
-    return ResamplePlan(**{**plan.__dict__, "min": keyed(plan.min), "max": keyed(plan.max)})
+    return replace(plan, min=keyed(plan.min), max=keyed(plan.max))
 
 
 def group_weights(targets: list[CellTarget], cfg: RebalanceSettings) -> dict[tuple[str, str], float]:

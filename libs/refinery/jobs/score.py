@@ -47,7 +47,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, ScoreSettings
-from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
+from refinery.jobs.context import JobContext, JobResult, check_group_by, silver_location
 from refinery.report.metrics import StageMetrics
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
 from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
@@ -58,7 +58,7 @@ from refinery.scoring.train import TrainOptions
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.confident_learning import label_quality, noise_flags
 from refinery.spark.score_udf import GroupModels, predicted_probabilities
-from refinery.spark.snapshot import stream_batches
+from refinery.spark.snapshot import pin_snapshot, stream_batches
 from refinery.spark.tables import add_missing_columns, update_rows
 
 STAGE = "score"
@@ -101,12 +101,11 @@ class GroupResult:
 
 def run(ctx: JobContext) -> JobResult:
     """Score every labelled row of the latest silver version."""
-    settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.score
+    spark, cfg = ctx.spark, ctx.settings.score
     started = time.monotonic()
-    location = settings.tables.silver
-    pinned_silver(ctx)  # silver exists (or a ConfigError)
+    location = silver_location(ctx)
     add_missing_columns(spark, location, SCORE_COLUMNS)
-    snapshot = pinned_silver(ctx)  # the version with the score columns: the MERGE adds no schema change
+    snapshot = pin_snapshot(spark, location)  # the version with the score columns: the MERGE adds no schema change
     check_group_by(snapshot.frame.columns, "score.group_by", cfg.group_by)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("config key 'score.device': cuda, but torch sees no CUDA GPU here; fix: auto or cpu")
