@@ -59,26 +59,6 @@ FILTER_REASONS = (LABELLED_OK, NOT_SCORED, ALREADY_QUEUED, DUPLICATE_IN_BATCH, O
 PENDING = "pending"
 #: Score → top-k bucket: ``floor(key · SCALE)`` is monotone in the key.
 BUCKET_SCALE = 4096.0
-#: The review_queue columns, in order.
-QUEUE_COLUMNS = (
-    "id",
-    "source",
-    "text",
-    "label",
-    "pred_label",
-    "reason",
-    "reasons",
-    "score",
-    "confidence",
-    "dup_cluster",
-    "status",
-    "reviewed_label",
-    "review_run",
-    "reviewed_at",
-    "select_run",
-    "silver_version",
-    "selected_at",
-)
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -201,21 +181,8 @@ def quality_control(labelled: DataFrame, max_rows: int | None) -> DataFrame:
     candidates = base.where(F.col("_sel_reason").isNull())
     rest = base.where(F.col("_sel_reason").isNotNull()).withColumn("_sel_route", F.lit(None).cast("string"))
     if max_rows is not None:
-        key = F.coalesce(F.col("confidence"), F.lit(-1.0))
-        marked = mark_first_k(
-            candidates.withColumn("_sel_key", key)
-            .withColumn("_sel_bucket", F.floor(key * BUCKET_SCALE))
-            .withColumn("_sel_quota", F.lit(max_rows).cast("long"))
-            .withColumn("_sel_cell", F.lit(0)),
-            ["_sel_cell"],
-            key="_sel_key",
-            tiebreak="id",
-            quota="_sel_quota",
-            bucket="_sel_bucket",
-        )
-        candidates = marked.withColumn("_sel_reason", F.when(~F.col(IN_FIRST_K), F.lit(QC_OVER_CAP))).drop(
-            IN_FIRST_K, "_sel_key", "_sel_bucket", "_sel_quota", "_sel_cell"
-        )
+        marked = first_k(candidates, F.coalesce(F.col("confidence"), F.lit(-1.0)), F.lit(max_rows))
+        candidates = marked.withColumn("_sel_reason", F.when(~F.col(IN_FIRST_K), F.lit(QC_OVER_CAP))).drop(IN_FIRST_K)
     queued = F.col("_sel_reason").isNull()
     candidates = candidates.withColumn("_sel_route", F.when(queued, F.lit("qc"))).withColumn(
         "_sel_reason", F.coalesce(F.col("_sel_reason"), F.element_at("reasons", 1))
@@ -241,44 +208,39 @@ def active_learning(unlabelled: DataFrame, cfg: SelectSettings) -> DataFrame:
         )
         rest = rest.unionByName(candidates.where(F.col("_sel_reason").isNotNull()))
         candidates = candidates.where(F.col("_sel_reason").isNull())
-    key = F.lit(0.0) - F.col("score")
-    keyed = candidates.withColumn("_sel_key", key).withColumn("_sel_bucket", F.floor(key * BUCKET_SCALE))
+    most_uncertain = F.lit(0.0) - F.col("score")
     if cfg.quotas:
-        quota = F.coalesce(
-            F.create_map(*[F.lit(x) for kv in cfg.quotas.items() for x in kv])[F.col("pred_label")], F.lit(cfg.budget)
-        )
-        keyed = mark_first_k(
-            keyed.withColumn("_sel_quota", quota.cast("long")),
-            ["pred_label"],
-            key="_sel_key",
-            tiebreak="id",
-            quota="_sel_quota",
-            bucket="_sel_bucket",
-        )
-        rest = rest.unionByName(
-            keyed.where(~F.col(IN_FIRST_K)).withColumn("_sel_reason", F.lit(OVER_QUOTA)).drop(*_SCRATCH)
-        )
-        keyed = keyed.where(F.col(IN_FIRST_K)).drop(IN_FIRST_K, "_sel_quota")
-    marked = mark_first_k(
-        keyed.withColumn("_sel_quota", F.lit(cfg.budget).cast("long")).withColumn("_sel_cell", F.lit(0)),
-        ["_sel_cell"],
-        key="_sel_key",
-        tiebreak="id",
-        quota="_sel_quota",
-        bucket="_sel_bucket",
-    )
+        quotas = F.create_map(*[F.lit(x) for kv in cfg.quotas.items() for x in kv])
+        quota = F.coalesce(quotas[F.col("pred_label")], F.lit(cfg.budget))
+        marked = first_k(candidates, most_uncertain, quota, cell="pred_label")
+        over = marked.where(~F.col(IN_FIRST_K)).withColumn("_sel_reason", F.lit(OVER_QUOTA))
+        rest = rest.unionByName(over.drop(IN_FIRST_K))
+        candidates = marked.where(F.col(IN_FIRST_K)).drop(IN_FIRST_K)
+    marked = first_k(candidates, most_uncertain, F.lit(cfg.budget))
     chosen = marked.withColumn(
         "_sel_reason", F.when(F.col(IN_FIRST_K), F.lit(ACTIVE_LEARNING)).otherwise(F.lit(OVER_BUDGET))
     ).withColumn("_sel_route", F.when(F.col(IN_FIRST_K), F.lit(ACTIVE_LEARNING)))
     rest = rest.withColumn("_sel_route", F.lit(None).cast("string"))
-    return chosen.drop(*_SCRATCH).unionByName(rest)
+    return chosen.drop(IN_FIRST_K).unionByName(rest)
 
 
-_SCRATCH = (IN_FIRST_K, "_sel_key", "_sel_bucket", "_sel_quota", "_sel_cell")
+def first_k(frame: DataFrame, key: Column, quota: Column, cell: str | None = None) -> DataFrame:
+    """``frame`` with :data:`~refinery.spark.top_k.IN_FIRST_K`: the row is among the first
+    ``quota`` rows of its ``cell`` (all rows one cell when ``None``) by ``key`` ascending, then
+    ``id`` (:func:`refinery.spark.top_k.mark_first_k`, bucketed on ``floor(key · BUCKET_SCALE)``)."""
+    scratch = ("_sel_key", "_sel_bucket", "_sel_quota", "_sel_cell")
+    keyed = (
+        frame.withColumn("_sel_key", key)
+        .withColumn("_sel_bucket", F.floor(F.col("_sel_key") * BUCKET_SCALE))
+        .withColumn("_sel_quota", quota.cast("long"))
+        .withColumn("_sel_cell", F.col(cell) if cell else F.lit(0))
+    )
+    marked = mark_first_k(keyed, ["_sel_cell"], key="_sel_key", tiebreak="id", quota="_sel_quota", bucket="_sel_bucket")
+    return marked.drop(*scratch)
 
 
 def queue_rows(chosen: DataFrame, run_id: str, version: int) -> DataFrame:
-    """The queued rows in :data:`QUEUE_COLUMNS`, status ``pending``."""
+    """The queued rows in review_queue's columns, status ``pending``."""
     return chosen.select(
         "id",
         "source",
