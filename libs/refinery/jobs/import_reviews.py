@@ -29,6 +29,7 @@ from refinery.config import ConfigError, Settings
 from refinery.jobs.context import JobContext, JobResult, pinned_silver
 from refinery.report.metrics import StageMetrics
 from refinery.sources.reviews import Review, read_reviews
+from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.tables import add_missing_columns, replace_slice, sql_string, table_exists, update_rows
 
 STAGE = "import_reviews"
@@ -66,12 +67,18 @@ def run(ctx: JobContext) -> JobResult:
         raise ConfigError(f"config key 'import_reviews.path': {exc}") from None
 
     frame = spark.createDataFrame([(r.line, r.id, r.label, r.problem) for r in reviews], _REVIEWS)
-    checked = checked_reviews(frame, silver, allowed_labels(settings)).cache()
+    # read several times, around writes to silver: a checkpoint, not a cache that a write to
+    # silver would invalidate (refinery.spark.checkpoint)
+    checked = checkpointed(checked_reviews(frame, silver, allowed_labels(settings)))
     try:
-        counts = Counter(
-            {r["problem"]: int(r["n"]) for r in checked.groupBy("problem").agg(F.count(F.lit(1)).alias("n")).collect()}
+        relabels = ~F.col("label").eqNullSafe(F.col("new_label"))
+        found = (
+            checked.groupBy("problem")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum(relabels.cast("long")).alias("changed"))
+            .collect()
         )
-        changed = checked.where(F.col("problem").isNull() & ~F.col("label").eqNullSafe(F.col("new_label"))).count()
+        counts = Counter({r["problem"]: int(r["n"]) for r in found})
+        changed = sum(int(r["changed"]) for r in found if r["problem"] is None)
         valid = checked.where(F.col("problem").isNull())
         applied = 0
         if counts.get(None):
@@ -109,7 +116,7 @@ def run(ctx: JobContext) -> JobResult:
             ["stage"],
         )
     finally:
-        checked.unpersist()
+        release(checked)
     superseded = counts.get(SUPERSEDED, 0)
     outcomes = [("ok", None, counts.get(None, 0))]
     outcomes += [("quarantine", p, n) for p, n in counts.items() if p is not None and p != SUPERSEDED]
