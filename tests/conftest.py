@@ -28,7 +28,7 @@ def spark():
     """A local[2] SparkSession built by refinery's own builder (Delta configured)."""
     from refinery.spark.session import build_spark
 
-    settings = load_settings([ROOT / "conf" / "local.yaml"], ["spark.shuffle_partitions=2"])
+    settings = load_settings([ROOT / "conf" / "local.yaml"], ["spark.shuffle_partitions=2", "spark.progress_bar=false"])
     session = build_spark(settings.spark, "refinery-tests")
     yield session
     session.stop()

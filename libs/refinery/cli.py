@@ -1,6 +1,7 @@
 """The ``refinery`` command.
 
-refinery <job> --conf FILE [--set key=value ...] [--run-id ID]   one job (see ``jobs``)
+refinery <job> --conf FILE [--set key=value ...] [--run-id ID] [--log-level LEVEL]
+                                                                one job (see ``jobs``)
 refinery pipeline --conf FILE [...]                             every job, in order (not import_reviews)
 refinery summary --conf FILE [...]                              rows per table, reasons
 refinery jobs                                                   list the jobs
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from refinery.config import ConfigError, load_settings
 from refinery.jobs.runner import ALL_JOBS, EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
+from refinery.logs import set_log_level
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(ALL_JOBS))
         return EXIT_OK
     if command in ("pipeline", "summary"):
-        args = argument_parser(f"refinery {command}").parse_args(rest)
+        try:
+            args = argument_parser(f"refinery {command}").parse_args(rest)
+        except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
+            return int(exc.code or 0)
+        set_log_level(args.log_level)
         try:
             settings = load_settings(args.conf, args.overrides)
         except ConfigError as exc:

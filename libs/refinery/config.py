@@ -62,7 +62,11 @@ class SparkSettings(_Strict):
     #: Folder holding the Delta jars resolved by ``make jars`` (relative to the project root).
     jars_dir: str = ".jars"
     ui_enabled: bool = False
-    log_level: str = "WARN"
+    #: Spark's console progress bar (``[Stage 3:====>   (2 + 2) / 4]`` on stderr) for stages
+    #: that run longer than half a second; off for tests and log collectors that dislike ``\r``.
+    progress_bar: bool = True
+    #: Log level of Spark's own (log4j) logging; Refinery's JSON lines follow ``--log-level``.
+    log_level: Literal["ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = "WARN"
     #: Extra Spark properties passed through as they are (``--set spark.conf.KEY=VALUE``,
     #: where KEY is the whole dotted Spark property name).
     conf: dict[str, str] = Field(default_factory=dict)

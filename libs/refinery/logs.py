@@ -38,8 +38,12 @@ class _JobAdapter(logging.LoggerAdapter):
         return msg, kwargs
 
 
-def job_logger(job: str, run_id: str) -> logging.LoggerAdapter:
-    """A logger whose lines all carry ``job`` and ``run_id``."""
+#: The levels ``--log-level`` accepts, most verbose first.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def refinery_logger() -> logging.Logger:
+    """The ``refinery`` logger, writing JSON lines to stderr (set up once, INFO by default)."""
     logger = logging.getLogger("refinery")
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
@@ -47,4 +51,16 @@ def job_logger(job: str, run_id: str) -> logging.LoggerAdapter:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
-    return _JobAdapter(logger, {"job": job, "run_id": run_id})
+    return logger
+
+
+def set_log_level(level: str) -> None:
+    """Set the level of every Refinery log line (one of :data:`LOG_LEVELS`)."""
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r}: use one of {', '.join(LOG_LEVELS)}")
+    refinery_logger().setLevel(level)
+
+
+def job_logger(job: str, run_id: str) -> logging.LoggerAdapter:
+    """A logger whose lines all carry ``job`` and ``run_id``."""
+    return _JobAdapter(refinery_logger(), {"job": job, "run_id": run_id})

@@ -1,11 +1,16 @@
 """The job contract shared by ``spark-submit jobs/<job>.py`` and ``refinery <job>``.
 
 Arguments: ``--conf FILE`` (repeatable, later files win), ``--set dotted.key=value``
-(repeatable), ``--run-id ID`` (default: a new one). Exit codes: 0 success, 1 the job failed
-(or its counts did not reconcile), 2 bad configuration or arguments, reported before Spark
-starts whenever the problem is in the config itself.
+(repeatable), ``--run-id ID`` (default: a new one), ``--log-level LEVEL`` (Refinery's JSON
+lines: DEBUG, INFO (default), WARNING or ERROR; Spark's own level is ``spark.log_level``).
 
-Each run writes one ``metrics`` row per stage and logs JSON lines carrying its run_id.
+Exit codes: 0 success, 1 the job failed (or its counts did not reconcile), 2 bad configuration
+or arguments, reported before Spark starts whenever the problem is in the config itself.
+
+Each run writes one ``metrics`` row per stage and logs JSON lines carrying its run_id: one
+``job started``, one ``stage finished`` per stage with its counts and seconds, one ``job
+finished``. Spark's console progress bar (``spark.progress_bar``) shows the running stage, and
+every Spark job of a run is in the job group named by its run_id (the Spark UI groups them).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import UTC, datetime
 
 from refinery.config import ConfigError, Settings, load_settings
 from refinery.jobs.context import JobContext, JobResult
-from refinery.logs import job_logger
+from refinery.logs import LOG_LEVELS, job_logger, set_log_level
 
 #: Job name → module with ``run(ctx: JobContext) -> JobResult``, in pipeline order.
 JOBS: dict[str, str] = {
@@ -37,6 +42,10 @@ ON_DEMAND_JOBS: dict[str, str] = {
     "import_reviews": "refinery.jobs.import_reviews",
 }
 ALL_JOBS: dict[str, str] = {**JOBS, **ON_DEMAND_JOBS}
+#: Job name → its spark-submit entry script, relative to the project root. ``select`` is the
+#: one exception to ``jobs/<job>.py``: spark-submit puts ``jobs/`` first on ``sys.path``, where
+#: a ``select.py`` would shadow the standard library's ``select`` module.
+ENTRY_SCRIPTS: dict[str, str] = {job: f"jobs/{'select_for_review' if job == 'select' else job}.py" for job in ALL_JOBS}
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+-]{1,128}$")
@@ -48,6 +57,7 @@ def argument_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--conf", action="append", default=[], metavar="FILE", help="YAML config; repeatable")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
     parser.add_argument("--run-id", default=None, help="reuse an id to rerun a run idempotently")
+    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="level of Refinery's log lines")
     return parser
 
 
@@ -63,6 +73,7 @@ def main_for(job: str, argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
+    set_log_level(args.log_level)
     try:
         settings = load_settings(args.conf, args.overrides)
         if args.run_id is not None and not _RUN_ID.match(args.run_id):
@@ -100,6 +111,7 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
     ctx = JobContext(job=job, settings=settings, spark=spark, run_id=run_id, log=log)
     started = datetime.now(UTC)
     log.info("job started")
+    spark.sparkContext.setJobGroup(run_id, f"refinery {job} {run_id}")
     try:
         result: JobResult = importlib.import_module(ALL_JOBS[job]).run(ctx)
     except ConfigError as exc:

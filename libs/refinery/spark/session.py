@@ -61,7 +61,7 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
         "spark.sql.execution.arrow.maxBytesPerBatch": str(64 << 20),
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.ui.enabled": str(settings.ui_enabled).lower(),
-        "spark.ui.showConsoleProgress": "false",
+        "spark.ui.showConsoleProgress": str(settings.progress_bar).lower(),
         # Delta's own defaults favour clusters; these keep local runs quick and quiet.
         "spark.databricks.delta.snapshotPartitions": str(max(1, settings.shuffle_partitions)),
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
