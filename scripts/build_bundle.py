@@ -5,7 +5,9 @@ python scripts/build_bundle.py dist/refinery.zip
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -14,12 +16,28 @@ PACKAGE = ROOT / "libs" / "refinery"
 
 
 def build_bundle(target: Path) -> int:
-    """Zip every ``.py`` file of the package (paths relative to ``libs/``); return the count."""
+    """Zip every ``.py`` file of the package (paths relative to ``libs/``); return the count.
+
+    The zip is written beside ``target`` and moved over it only when its bytes differ, in one
+    atomic rename: a spark-submit that is importing from the old bundle (``zipimport`` reopens
+    the file for every module) never reads a half-written or shifted one.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     files = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in files:
-            bundle.write(path, path.relative_to(PACKAGE.parent).as_posix())
+    handle, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(scratch, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in files:
+                bundle.write(path, path.relative_to(PACKAGE.parent).as_posix())
+        if target.exists() and Path(scratch).read_bytes() == target.read_bytes():
+            os.unlink(scratch)
+        else:
+            os.chmod(scratch, 0o644)
+            os.replace(scratch, target)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
     return len(files)
 
 
