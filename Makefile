@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 JARS_DIR := .jars
 INSTALLED := $(VENV)/.installed
 JARS := $(JARS_DIR)/.resolved
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 CONF ?= conf/local.yaml
 PYTEST_ARGS ?=
 
@@ -14,7 +16,8 @@ export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: all install jars run test test-fast bench lint format bundle constraints clean distclean
+.PHONY: all install jars airflow run test test-fast bench lint format bundle dist dist-code dist-env \
+	cluster-start cluster-stop constraints constraints-airflow clean distclean
 
 all: install jars
 
@@ -31,17 +34,26 @@ $(INSTALLED): requirements.txt constraints.txt setup.py
 $(JARS): scripts/delta-jars/pom.xml scripts/fetch_jars.sh
 	bash scripts/fetch_jars.sh $(JARS_DIR)
 
+## airflow: Apache Airflow and its Spark provider in .venv-airflow (their pins clash with ours)
+airflow: $(AIRFLOW_INSTALLED)
+
+$(AIRFLOW_INSTALLED): requirements-airflow.txt constraints-airflow.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-airflow.txt -c constraints-airflow.txt
+	touch $@
+
 ## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/
 run: install jars
 	$(BIN)/refinery pipeline --conf $(CONF)
 	$(BIN)/refinery summary --conf $(CONF)
 
 ## test: the whole suite (slow tests included), real Spark and real Delta
-test: install jars
+test: install jars airflow
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: skip tests marked slow
-test-fast: install jars
+test-fast: install jars airflow
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## bench: benchmarks, results as JSON under bench/results/
@@ -61,13 +73,38 @@ format: install
 bundle: install
 	$(BIN)/python scripts/build_bundle.py dist/refinery.zip
 
+## dist: what a cluster needs, under dist/: the wheel, the --py-files zip and the executors'
+## packed virtualenv (--archives dist/refinery-env.tar.gz#environment; several GB: torch)
+dist: dist-code dist-env
+
+## dist-code: the refinery wheel and the --py-files zip (seconds)
+dist-code: install
+	rm -f dist/refinery-*.whl
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist .
+	$(BIN)/python scripts/build_bundle.py dist/refinery.zip
+
+## dist-env: dist/refinery-env.tar.gz, a fresh venv of the pinned requirements and the wheel, packed
+dist-env: dist-code
+	bash scripts/pack_env.sh dist/refinery-env.tar.gz
+
+## cluster-start / cluster-stop: a Spark standalone master and worker on 127.0.0.1:7077
+cluster-start: install
+	bash scripts/local_cluster.sh start
+cluster-stop:
+	bash scripts/local_cluster.sh stop
+
 ## constraints: re-pin every transitive dependency after changing requirements.txt
 constraints: install
 	{ echo "# Every installed package, pinned (pip freeze of a working venv); regenerate with: make constraints"; \
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^refinery'; } > constraints.txt
 
+## constraints-airflow: re-pin .venv-airflow after changing requirements-airflow.txt
+constraints-airflow: airflow
+	{ echo "# Every package of .venv-airflow, pinned (pip freeze of a working venv); regenerate with: make constraints-airflow"; \
+	  $(AIRFLOW_VENV)/bin/pip freeze; } > constraints-airflow.txt
+
 clean:
-	rm -rf data dist spark-warehouse .pytest_cache .ruff_cache
+	rm -rf data dist spark-warehouse .pytest_cache .ruff_cache .cluster
 
 distclean: clean
-	rm -rf $(VENV) $(JARS_DIR)
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(JARS_DIR)

@@ -3,40 +3,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from subprocess_helpers import json_lines, sample_overrides, subprocess_env
 
-from refinery.config import TABLE_NAMES
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow
-
-
-def _env() -> dict[str, str]:
-    from conftest import ROOT
-
-    env = dict(os.environ)
-    env.update(REFINERY_HOME=str(ROOT), PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    return env
-
-
-def _overrides(tables: Path) -> list[str]:
-    from conftest import corpora_dir
-
-    pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
-    pairs += [f"ingest.input_root={corpora_dir()}", "ingest.only=[sms_spam]", "spark.shuffle_partitions=2"]
-    pairs += [f"select.export_dir={tables.parent / 'exports'}"]
-    return [arg for pair in pairs for arg in ("--set", pair)]
-
-
-def _json_lines(stderr: str) -> list[dict]:
-    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
 
 
 def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
@@ -44,8 +21,8 @@ def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
 
     tables = tmp_path / "tables"
     command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", "local[2]", str(ROOT / "jobs" / "ingest.py")]
-    command += ["--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables), "--run-id", "submit-test-1"]
-    done = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    command += ["--conf", str(ROOT / "conf" / "local.yaml"), *sample_overrides(tables), "--run-id", "submit-test-1"]
+    done = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
     bronze = str(tables / "bronze")
@@ -56,7 +33,7 @@ def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
     metrics = read_table(spark, str(tables / "metrics")).where("run_id = 'submit-test-1'").collect()
     assert {m.stage for m in metrics} == {"ingest", "ingest/sms_spam"} and all(m.reconciled for m in metrics)
     # spark-submit's PythonRunner merges the driver's stderr into its stdout.
-    logged = _json_lines(done.stdout + done.stderr)
+    logged = json_lines(done.stdout + done.stderr)
     assert logged and all(entry["run_id"] == "submit-test-1" for entry in logged)
     assert any(entry["event"] == "stage finished" and entry.get("rows_out") == 5_574 for entry in logged)
 
@@ -66,8 +43,8 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
 
     tables = tmp_path / "tables"
     script = Path(sys.executable).with_name("refinery")
-    command = [str(script), "pipeline", "--conf", str(ROOT / "conf" / "local.yaml"), *_overrides(tables)]
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=1200)
+    command = [str(script), "pipeline", "--conf", str(ROOT / "conf" / "local.yaml"), *sample_overrides(tables)]
+    done = subprocess.run(command, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     assert read_table(spark, str(tables / "bronze")).count() == 5_574
     silver = read_table(spark, str(tables / "silver"))
@@ -106,7 +83,7 @@ def test_bad_config_exits_2_before_spark_starts(tmp_path):
     bad = ["--set", "spark.shuffle_partitions=many", "--set", "ingest.sorces={}"]
     done = subprocess.run(
         [str(script), "ingest", "--conf", str(ROOT / "conf" / "local.yaml"), *bad],
-        env=_env(),
+        env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -123,3 +100,13 @@ def test_entry_scripts_do_not_shadow_the_standard_library():
 
     scripts = {path.stem for path in (ROOT / "jobs").glob("*.py")}
     assert scripts and not scripts & set(sys.stdlib_module_names)
+
+
+def test_every_job_has_an_entry_script_that_runs_it():
+    from conftest import ROOT
+
+    from refinery.jobs.runner import ALL_JOBS, ENTRY_SCRIPTS
+
+    assert set(ENTRY_SCRIPTS) == set(ALL_JOBS)
+    for job, script in ENTRY_SCRIPTS.items():
+        assert f'main_for("{job}")' in (ROOT / script).read_text(encoding="utf-8"), script
