@@ -2,7 +2,7 @@
 
 refinery <job> --conf FILE [--set key=value ...] [--run-id ID]   one job (see ``jobs``)
 refinery pipeline --conf FILE [...]                             every job, in order (not import_reviews)
-refinery summary --conf FILE [...]                              rows per table, reasons
+refinery summary --conf FILE [...]                              rows per table, reasons, the report's path
 refinery jobs                                                   list the jobs
 """
 
