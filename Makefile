@@ -14,7 +14,7 @@ export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: all install jars run test test-fast bench lint format bundle constraints clean distclean
+.PHONY: all install jars chromium run test test-fast bench lint format bundle constraints clean distclean
 
 all: install jars
 
@@ -31,13 +31,18 @@ $(INSTALLED): requirements.txt constraints.txt setup.py
 $(JARS): scripts/delta-jars/pom.xml scripts/fetch_jars.sh
 	bash scripts/fetch_jars.sh $(JARS_DIR)
 
-## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/
+## chromium: headless Chromium (Debian's package) for the test that renders the run report
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/. The
+## pipeline ends with the report job; the summary's last line is the HTML report's path.
 run: install jars
 	$(BIN)/refinery pipeline --conf $(CONF)
 	$(BIN)/refinery summary --conf $(CONF)
 
 ## test: the whole suite (slow tests included), real Spark and real Delta
-test: install jars
+test: install jars chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: skip tests marked slow
