@@ -16,8 +16,8 @@ export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: all install jars airflow run test test-fast bench lint format bundle dist dist-code dist-env \
-	cluster-start cluster-stop constraints constraints-airflow clean distclean
+.PHONY: all install jars airflow chromium run test test-fast bench lint format bundle dist dist-code \
+	dist-env cluster-start cluster-stop constraints constraints-airflow clean distclean
 
 all: install jars
 
@@ -43,13 +43,18 @@ $(AIRFLOW_INSTALLED): requirements-airflow.txt constraints-airflow.txt
 	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-airflow.txt -c constraints-airflow.txt
 	touch $@
 
-## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/
+## chromium: headless Chromium (Debian's package) for the test that renders the run report
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## run: the whole pipeline on the shared corpora sample; Delta tables under ./data/. The
+## pipeline ends with the report job; the summary's last line is the HTML report's path.
 run: install jars
 	$(BIN)/refinery pipeline --conf $(CONF)
 	$(BIN)/refinery summary --conf $(CONF)
 
 ## test: the whole suite (slow tests included), real Spark and real Delta
-test: install jars airflow
+test: install jars airflow chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: skip tests marked slow

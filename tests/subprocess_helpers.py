@@ -23,13 +23,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 def sample_overrides(tables: Path, source: str = "sms_spam", input_root: Path | None = None) -> list[str]:
     """``--set`` arguments: every table under ``tables``, one source read from ``input_root``
-    (default: the shared corpora), few shuffle partitions, and select's exports beside the tables."""
+    (default: the shared corpora), few shuffle partitions, and select's exports and the run reports beside the tables."""
     from conftest import corpora_dir
 
     pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
     pairs += [f"ingest.input_root={input_root or corpora_dir()}", f"ingest.only=[{source}]"]
     pairs += ["spark.shuffle_partitions=2"]
-    pairs += [f"select.export_dir={tables.parent / 'exports'}"]
+    pairs += [f"select.export_dir={tables.parent / 'exports'}", f"report.dir={tables.parent / 'reports'}"]
     return [arg for pair in pairs for arg in ("--set", pair)]
 
 

@@ -51,7 +51,8 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
     metrics = read_table(spark, str(tables / "metrics")).collect()
-    assert {row.job for row in metrics} == {"ingest", "clean", "dedup", "score", "rebalance", "drift", "select"}
+    jobs = {"ingest", "clean", "dedup", "score", "rebalance", "drift", "select", "report"}
+    assert {row.job for row in metrics} == jobs
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
@@ -73,6 +74,11 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     assert queue.where("reason = 'low_confidence'").count() == min(low, queue.count())
     (run_dir,) = (tmp_path / "exports").iterdir()
     assert len((run_dir / "review_queue.jsonl").read_text(encoding="utf-8").splitlines()) == queue.count()
+    # report: the last job, one page naming every other job's run, its path in the metrics
+    (report,) = [row for row in metrics if row.job == "report"]
+    assert report.reconciled and Path(report.details["path"]).parent.parent == tmp_path / "reports"
+    assert "<h2>Drift timeline</h2>" in Path(report.details["path"]).read_text(encoding="utf-8")
+    assert {key[4:] for key in report.details if key.startswith("run.")} == jobs - {"report"}
     assert not (tmp_path / "data").exists()  # tables went where the config said
 
 

@@ -3,7 +3,7 @@
 refinery <job> --conf FILE [--set key=value ...] [--run-id ID] [--log-level LEVEL]
                                                                 one job (see ``jobs``)
 refinery pipeline --conf FILE [...]                             every job, in order (not import_reviews)
-refinery summary --conf FILE [...]                              rows per table, reasons
+refinery summary --conf FILE [...]                              rows per table, reasons, the report's path
 refinery jobs                                                   list the jobs
 """
 

@@ -762,6 +762,23 @@ class ImportReviewsSettings(_Strict):
         return resolve_path(value) if value is not None else None
 
 
+class ReportSettings(_Strict):
+    """The ``report`` job: one self-contained HTML page per run (see :mod:`refinery.jobs.report`)."""
+
+    #: Folder of the reports: each run writes ``<dir>/<run_id>/report.html``. A local folder
+    #: (the driver writes the file), relative to the working folder.
+    dir: str = "data/reports"
+    #: Bins of the confidence histogram over [0, 1].
+    confidence_bins: int = Field(default=20, ge=2, le=200)
+
+    @field_validator("dir")
+    @classmethod
+    def _local(cls, value: str) -> str:
+        if "://" in value or value.startswith((CATALOG_PREFIX, "file:")):
+            raise ValueError(f"{value!r} is not a local folder; fix: name a folder on the driver, e.g. data/reports")
+        return resolve_path(value)
+
+
 class Settings(_Strict):
     """The whole configuration of a Refinery run."""
 
@@ -776,6 +793,7 @@ class Settings(_Strict):
     drift: DriftSettings = Field(default_factory=DriftSettings)
     select: SelectSettings = Field(default_factory=SelectSettings)
     import_reviews: ImportReviewsSettings = Field(default_factory=ImportReviewsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 # --------------------------------------------------------------------------------------------

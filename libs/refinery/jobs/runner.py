@@ -36,6 +36,7 @@ JOBS: dict[str, str] = {
     "rebalance": "refinery.jobs.rebalance",
     "drift": "refinery.jobs.drift",
     "select": "refinery.jobs.select",
+    "report": "refinery.jobs.report",
 }
 #: Jobs run by name only, not by ``refinery pipeline``: they need an input of their own.
 ON_DEMAND_JOBS: dict[str, str] = {

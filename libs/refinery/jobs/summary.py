@@ -1,6 +1,7 @@
 """A short, human-readable account of the tables after a run: rows per table, quarantine
-reasons, drift alerts per group, the latest run's reconciliation and where the tables are.
-Counts only, no text."""
+reasons, drift alerts per group, the latest run's reconciliation, where the tables are and,
+last, the latest run report's path. Counts only, no text. The aggregations here are shared
+with the HTML run report (:mod:`refinery.jobs.report`)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,9 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
     """The summary, one line per fact."""
     tables = settings.tables
     lines = ["Refinery tables (Delta Lake):"]
-    for name in TABLE_NAMES:
-        location = getattr(tables, name)
-        if table_exists(spark, location):
-            lines.append(f"  {name:<13} {read_table(spark, location).count():>9,} rows  {location}")
+    for name, rows, location in table_counts(spark, settings):
+        if rows is not None:
+            lines.append(f"  {name:<13} {rows:>9,} rows  {location}")
         else:
             lines.append(f"  {name:<13} {'-':>9}       {location} (not written yet)")
     if table_exists(spark, tables.bronze):
@@ -64,9 +64,8 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
             lines.append(f"  {r.group:<24} {r.windows:>9,} {r.alerting:>7,}  {r.alerts:,} statistics")
     if table_exists(spark, tables.review_queue):
         lines.append("review_queue by status and reason (select):")
-        grouped = read_table(spark, tables.review_queue).groupBy("status", "reason").count().orderBy("status", "reason")
-        for row in grouped.collect():
-            lines.append(f"  {row.status:<10} {row.reason:<24} {row['count']:>9,}")
+        for reason, status, rows in review_queue_counts(read_table(spark, tables.review_queue)):
+            lines.append(f"  {status:<10} {reason:<24} {rows:>9,}")
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
@@ -78,7 +77,36 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
                 f"  {r.job:<10} {r.run_id}: in {r.rows_in:,} = out {r.rows_out:,} + quarantined "
                 f"{r.rows_quarantined:,} + filtered {r.rows_filtered:,}  [{verdict}]"
             )
+        if (path := report_path(metrics)) is not None:
+            lines.append(f"run report: {path}")
     return lines
+
+
+def table_counts(spark: SparkSession, settings: Settings) -> list[tuple[str, int | None, str]]:
+    """``(table, rows, location)`` of every table; rows ``None`` when it is not written yet."""
+    counts = []
+    for name in TABLE_NAMES:
+        location = getattr(settings.tables, name)
+        rows = read_table(spark, location).count() if table_exists(spark, location) else None
+        counts.append((name, rows, location))
+    return counts
+
+
+def review_queue_counts(queue) -> list[tuple[str, str, int]]:
+    """``(reason, status, rows)`` of ``review_queue``, ordered by status then reason."""
+    grouped = queue.groupBy("status", "reason").count().orderBy("status", "reason").collect()
+    return [(row.reason, row.status, row["count"]) for row in grouped]
+
+
+def report_path(metrics) -> str | None:
+    """The HTML file the latest ``report`` run wrote (its metrics ``details['path']``)."""
+    latest = (
+        metrics.where((F.col("job") == "report") & (F.col("stage") == "report"))
+        .orderBy(F.col("finished_at").desc())
+        .select(F.col("details")["path"].alias("path"))
+        .first()
+    )
+    return None if latest is None else latest.path
 
 
 def rule_flag_counts(silver) -> list:

@@ -1,0 +1,241 @@
+"""The ``report`` job: one self-contained HTML page of the latest run of each job.
+
+read (``metrics``: the latest run of every other job, by ``finished_at``; ``silver``,
+``gold`` and ``review_queue`` as they are now: counts only) → collect
+(:func:`collect_report`: plain :class:`~refinery.report.data.ReportData`, a few rows per
+aggregation to the driver; the aggregations of :mod:`refinery.jobs.summary` and
+:func:`refinery.jobs.dedup.duplicate_counts` are reused) → render
+(:func:`refinery.report.html.render_report`, matplotlib on the Agg canvas) → write
+``<report.dir>/<run_id>/report.html`` on the driver.
+
+Where each plot's numbers come from:
+
+* rows through each stage: every job's latest run row (the stage without ``/``);
+* languages, PII by type, annotation rules: the clean run's ``details`` (``lang.<code>``,
+  ``pii.<TYPE>``, ``rule.<name>.blocked`` / ``.flagged``), every PII type shown;
+* classes before and after rebalance: the rebalance run's ``before.<cell>`` / ``after.<cell>``
+  details, cells read with this config's ``rebalance.group_by`` and ``stratify_by_lang``
+  (a label may contain ``/``: ``ag_news/Sci/Tech``), summed over languages;
+* confidence: silver's labelled rows scored by the latest score run (``score_run``), binned
+  in Spark, split by ``is_noisy``; the thresholds that act on confidence in this config;
+* drift: the drift run's ``kind=window`` and ``kind=statistic`` rows and its ``note``;
+* review queue: ``review_queue`` per reason and status.
+
+Metrics: one ``report`` row, ``rows_in = rows_out`` = the metrics rows of the runs reported
+on; details ``path``, ``tables_read``, ``no_data`` (sections without data) and
+``run.<job>`` (each run id covered).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from refinery.config import Settings
+from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.dedup import duplicate_counts
+from refinery.jobs.runner import ALL_JOBS
+from refinery.jobs.summary import gold_counts, review_queue_counts, score_counts, table_counts
+from refinery.report.data import ConfidenceHistogram, DriftValue, DriftWindow, ReportData, RuleCount, RunCounts
+from refinery.report.html import build_report
+from refinery.report.metrics import StageMetrics
+from refinery.spark.tables import read_table
+from refinery.text.pii import ALL_TYPES
+
+STAGE = "report"
+FILE_NAME = "report.html"
+
+
+def run(ctx: JobContext) -> JobResult:
+    """Collect, render and write this run's report."""
+    started = time.monotonic()
+    data, metrics_rows, tables_read = collect_report(ctx.spark, ctx.settings, ctx.run_id)
+    page, no_data = build_report(data)
+    path = write_report(page, Path(ctx.settings.report.dir) / ctx.run_id / FILE_NAME)
+    stage = StageMetrics(STAGE, metrics_rows, metrics_rows, seconds=time.monotonic() - started)
+    stage.details = {
+        "path": str(path),
+        "bytes": str(path.stat().st_size),
+        "tables_read": ",".join(tables_read),
+        "no_data": ",".join(no_data),
+        **{f"run.{r.job}": r.run_id for r in data.runs},
+    }
+    ctx.log.info("report written", extra={"path": str(path), "no_data": stage.details["no_data"]})
+    return JobResult(batch=None, stages=[stage])
+
+
+def write_report(page: str, path: Path) -> Path:
+    """Write ``page`` to ``path`` (via a temporary file, so a reader never sees half a page)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tuple[ReportData, int, list[str]]:
+    """The report's data, the number of metrics rows of the runs it covers, and the tables read."""
+    tables = settings.tables
+    data = ReportData(run_id=run_id, generated_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    data.tables = table_counts(spark, settings)
+    present = {name for name, rows, _ in data.tables if rows is not None}
+    read = ["metrics"] if "metrics" in present else []
+    metrics_rows = 0
+    details: dict[str, dict[str, str]] = {}
+    if "metrics" in present:
+        metrics = read_table(spark, tables.metrics)
+        data.runs, details, metrics_rows = latest_runs(metrics)
+        data.languages, data.pii, data.rules = clean_counts(details.get("clean", {}))
+        group_by, stratified = settings.rebalance.group_by is not None, settings.rebalance.stratify_by_lang
+        data.classes_before, data.classes_after = class_counts(details.get("rebalance", {}), group_by, stratified)
+        drift_run = next((r.run_id for r in data.runs if r.job == "drift"), None)
+        if drift_run is not None:
+            data.drift_windows, data.drift_values = drift_rows(metrics, drift_run)
+            data.drift_note = details["drift"].get("note", "")
+    if "silver" in present:
+        read.append("silver")
+        silver = read_table(spark, tables.silver)
+        if "dup_kind" in silver.columns:
+            data.duplicates = duplicate_counts(silver)
+        if {"confidence", "is_noisy"} <= set(silver.columns):
+            score_run = next((r.run_id for r in data.runs if r.job == "score"), None)
+            data.confidence = confidence_histogram(silver, score_run, settings)
+            data.scores = [row.asDict() for row in score_counts(silver)]
+    if "gold" in present:
+        read.append("gold")
+        data.gold = [row.asDict() for row in gold_counts(read_table(spark, tables.gold))]
+    if "review_queue" in present:
+        read.append("review_queue")
+        for reason, status, rows in review_queue_counts(read_table(spark, tables.review_queue)):
+            data.review_queue.setdefault(reason, {})[status] = rows
+    return data, metrics_rows, read
+
+
+def latest_runs(metrics: DataFrame) -> tuple[list[RunCounts], dict[str, dict[str, str]], int]:
+    """Each job's latest run (the report job's own excepted), in pipeline order: its run row,
+    the run row's details by job, and how many metrics rows those runs wrote."""
+    runs = metrics.where((F.col("job") != STAGE) & ~F.col("stage").contains("/"))
+    latest = runs.groupBy("job").agg(F.max_by("run_id", "finished_at").alias("run_id"))
+    rows = runs.join(latest, ["job", "run_id"]).collect()
+    order = {job: i for i, job in enumerate(ALL_JOBS)}
+    rows.sort(key=lambda r: (order.get(r.job, len(order)), r.job, r.finished_at))
+    result = [
+        RunCounts(
+            job=r.job,
+            run_id=r.run_id,
+            finished_at=f"{r.finished_at:%Y-%m-%d %H:%M:%S}",
+            rows_in=r.rows_in,
+            rows_out=r.rows_out,
+            quarantined_by_reason=dict(r.quarantined_by_reason or {}),
+            filtered_by_reason=dict(r.filtered_by_reason or {}),
+            reconciled=bool(r.reconciled),
+        )
+        for r in rows
+    ]
+    covered = metrics.join(latest, ["job", "run_id"]).count() if rows else 0
+    return result, {r.job: dict(r.details or {}) for r in rows}, covered
+
+
+def clean_counts(details: dict[str, str]) -> tuple[dict[str, int], dict[str, int], list[RuleCount]]:
+    """From the clean run's details: documents per language, PII per type (every type, zero
+    included, in :data:`~refinery.text.pii.ALL_TYPES` order) and rows per rule."""
+    if not details:
+        return {}, {}, []
+    languages = {key[5:]: int(v) for key, v in details.items() if key.startswith("lang.")}
+    pii = {name: int(details.get(f"pii.{name}", 0)) for name in ALL_TYPES}
+    rules = []
+    for key, value in details.items():
+        if key.startswith("rule."):
+            name, _, severity = key[5:].rpartition(".")
+            rules.append(RuleCount(name, severity, int(value)))
+    return languages, pii, sorted(rules, key=lambda r: r.name)
+
+
+def class_counts(
+    details: dict[str, str], grouped: bool, stratified: bool
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """group → label → rows before and after, from the rebalance run's ``before.<cell>`` and
+    ``after.<cell>`` details (cell ``[<group>/]<label>[/<lang>]``; languages summed)."""
+    before: dict[str, dict[str, int]] = {}
+    after: dict[str, dict[str, int]] = {}
+    for key, value in details.items():
+        side, _, cell = key.partition(".")
+        if side not in ("before", "after"):
+            continue
+        group, label = split_cell(cell, grouped, stratified)
+        target = before if side == "before" else after
+        target.setdefault(group, {})
+        target[group][label] = target[group].get(label, 0) + int(value)
+    return before, after
+
+
+def split_cell(cell: str, grouped: bool, stratified: bool) -> tuple[str, str]:
+    """``(group, label)`` of a rebalance cell key; the group is ``""`` without grouping."""
+    group = ""
+    if grouped and "/" in cell:
+        group, cell = cell.split("/", 1)
+    if stratified and "/" in cell:
+        cell = cell.rsplit("/", 1)[0]
+    return group, cell
+
+
+def confidence_histogram(silver: DataFrame, score_run: str | None, settings: Settings) -> ConfidenceHistogram:
+    """Labelled rows with a confidence (of ``score_run`` when silver records it) per bin."""
+    bins = settings.report.confidence_bins
+    rows = silver.where(F.col("label").isNotNull() & F.col("confidence").isNotNull())
+    if score_run is not None and "score_run" in silver.columns:
+        rows = rows.where(F.col("score_run") == score_run)
+    bucket = F.least(F.greatest(F.floor(F.col("confidence") * bins), F.lit(0)), F.lit(bins - 1)).cast("int")
+    noisy = F.coalesce(F.col("is_noisy"), F.lit(False))
+    counts = rows.groupBy(bucket.alias("bucket"), noisy.alias("noisy")).count().collect()
+    series = {"kept": [0] * bins, "flagged noisy": [0] * bins}
+    for row in counts:
+        series["flagged noisy" if row.noisy else "kept"][row.bucket] += row["count"]
+    return ConfidenceHistogram([i / bins for i in range(bins + 1)], series, confidence_thresholds(settings))
+
+
+def confidence_thresholds(settings: Settings) -> dict[str, float]:
+    """The thresholds on ``confidence`` this config applies, by what they do."""
+    thresholds = {}
+    if settings.select.qc.enabled:
+        thresholds["review below (select.qc.min_confidence)"] = settings.select.qc.min_confidence
+    if settings.score.noise_method == "threshold":
+        thresholds["noisy below (score.threshold)"] = settings.score.threshold
+    if settings.rebalance.filters.noise == "confidence":
+        thresholds["not in gold below (rebalance.filters.min_confidence)"] = settings.rebalance.filters.min_confidence
+    return thresholds
+
+
+def drift_rows(metrics: DataFrame, run_id: str) -> tuple[list[DriftWindow], list[DriftValue]]:
+    """The windows and statistics of one drift run (see :mod:`refinery.jobs.drift`)."""
+    kind = F.col("details")["kind"]
+    rows = metrics.where((F.col("job") == "drift") & (F.col("run_id") == run_id) & kind.isin("window", "statistic"))
+    windows, values = [], []
+    for row in rows.select("details").collect():
+        d = row.details
+        if d["kind"] == "window":
+            windows.append(
+                DriftWindow(
+                    d["group"], d["window"], d.get("window_start") or "", int(d["rows"]), d["alert"] == "true",
+                    d.get("alerts", ""),
+                )
+            )  # fmt: skip
+        else:
+            values.append(
+                DriftValue(
+                    d["group"], d["window"], d["distribution"], d["statistic"], d["baseline"],
+                    _number(d.get("value")), _number(d.get("threshold")), d["alert"] == "true",
+                )
+            )  # fmt: skip
+    return windows, values
+
+
+def _number(value: str | None) -> float | None:
+    if value in (None, "", "none", "nan"):
+        return None
+    number = float(value)
+    return number if number == number and abs(number) != float("inf") else None
