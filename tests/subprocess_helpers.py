@@ -23,7 +23,8 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 def sample_overrides(tables: Path, source: str = "sms_spam", input_root: Path | None = None) -> list[str]:
     """``--set`` arguments: every table under ``tables``, one source read from ``input_root``
-    (default: the shared corpora), few shuffle partitions, and select's exports and the run reports beside the tables."""
+    (default: the shared corpora), few shuffle partitions, select's exports and the run reports
+    beside the tables."""
     from conftest import corpora_dir
 
     pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]

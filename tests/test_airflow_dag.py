@@ -1,7 +1,8 @@
 """The Airflow DAG ``jobs/dags/refinery_dag.py`` under real Apache Airflow, from its own
 virtualenv (``make airflow``: Airflow's pins clash with ours): it imports without errors, its
 task graph is the pipeline, and ``airflow dags test`` runs one logical date end to end against
-local Spark — then a date whose input is missing fails at ingest and leaves the tables alone."""
+local Spark — then a date whose input is missing fails at ingest, leaves the data tables alone,
+still gets its report, and the run is marked failed."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from refinery.config import TABLE_NAMES
 from refinery.jobs.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
 
-#: The tables a pipeline run writes (signatures is dedup's own).
-JOBS_TABLES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue")
+#: The tables the data jobs write (metrics is also the report's; signatures is dedup's own).
+DATA_TABLES = ("bronze", "silver", "quarantine", "gold", "review_queue")
 
 
 def _airflow_bin() -> Path:
@@ -58,17 +59,22 @@ def test_the_dag_imports_and_its_tasks_are_the_pipeline_in_order(airflow_env):
     assert dag["max_active_runs"] == 1 and dag["catchup"] is False and dag["params"] == ["conf", "landing"]
 
     tasks = dag["tasks"]
-    assert list(tasks) == list(JOBS)
+    assert list(tasks) == [*JOBS, "fail_if_a_job_failed"]
     for previous, job in zip([None, *JOBS], JOBS, strict=False):
         task = tasks[job]
         assert task["operator"] == "SparkSubmitOperator" and task["retries"] == 0  # REFINERY_DAG_RETRIES
         assert task["upstream"] == ([previous] if previous else [])
+        # the report describes a failed batch too; every other job needs its predecessor's success
+        assert task["trigger_rule"] == ("all_done" if job == "report" else "all_success")
         assert task["application"] == str(ROOT / ENTRY_SCRIPTS[job])
         assert task["py_files"] == str(ROOT / "dist" / "refinery.zip")
         args = task["application_args"]
         # the logical date names the run ids (a retry reuses them) and the batch
         assert args[args.index("--run-id") + 1] == "refinery-{{ ds_nodash }}-" + job
         assert (f"{job}.batch={{{{ ds }}}}" in args) == (job in {"ingest", "clean", "dedup"})
+    # ... and a run whose report succeeded still fails when any job failed
+    watcher = tasks["fail_if_a_job_failed"]
+    assert watcher["trigger_rule"] == "one_failed" and watcher["upstream"] == sorted(set(JOBS) - {"report"})
 
 
 def _dag_test(airflow_env: dict[str, str], day: str, conf: Path, landing: Path) -> subprocess.CompletedProcess:
@@ -89,7 +95,7 @@ def test_dags_test_runs_one_logical_date_end_to_end(airflow_env, spark, tmp_path
         f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
         "spark: {shuffle_partitions: 2, progress_bar: false}\n"
         "tables:\n" + "".join(f"  {name}: {tables / name}\n" for name in TABLE_NAMES) + "ingest: {only: [sms_spam]}\n"
-        f"select: {{export_dir: {tmp_path / 'exports'}}}\n",
+        f"select: {{export_dir: {tmp_path / 'exports'}}}\nreport: {{dir: {tmp_path / 'reports'}}}\n",
         encoding="utf-8",
     )
     migrated = subprocess.run(
@@ -114,10 +120,16 @@ def test_dags_test_runs_one_logical_date_end_to_end(airflow_env, spark, tmp_path
     assert read_table(spark, str(tables / "gold")).count() > 0
     assert read_table(spark, str(tables / "review_queue")).count() > 0
 
-    # failure path: the next date has no input; ingest exits 2, nothing after it runs, no table moves
-    versions = {name: DeltaTable.forPath(spark, str(tables / name)).history(1).first().version for name in JOBS_TABLES}
+    (page,) = (tmp_path / "reports" / "refinery-20240129-report").glob("*.html")
+    assert "refinery-20240129-select" in page.read_text(encoding="utf-8")
+
+    # failure path: the next date has no input. ingest exits 2, the jobs after it do not run and
+    # no data table moves; the report still describes the tables, and the run is marked failed.
+    versions = {name: DeltaTable.forPath(spark, str(tables / name)).history(1).first().version for name in DATA_TABLES}
     failed = _dag_test(airflow_env, "2024-01-30", conf, tmp_path / "landing")
     assert failed.returncode != 0 and "state=failed" in failed.stdout + failed.stderr
-    after = {name: DeltaTable.forPath(spark, str(tables / name)).history(1).first().version for name in JOBS_TABLES}
+    after = {name: DeltaTable.forPath(spark, str(tables / name)).history(1).first().version for name in DATA_TABLES}
     assert after == versions
-    assert read_table(spark, str(tables / "metrics")).where("run_id LIKE 'refinery-20240130-%'").count() == 0
+    next_day = read_table(spark, str(tables / "metrics")).where("run_id LIKE 'refinery-20240130-%'").collect()
+    assert [row.job for row in next_day] == ["report"]
+    assert (tmp_path / "reports" / "refinery-20240130-report").is_dir()

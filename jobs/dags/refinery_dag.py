@@ -1,5 +1,5 @@
 """Airflow DAG ``refinery``: one Refinery batch per logical date, one ``SparkSubmitOperator`` per
-job, in pipeline order (ingest → clean → dedup → score → rebalance → drift → select).
+job, in pipeline order (ingest → clean → dedup → score → rebalance → drift → select → report).
 
 **One logical date is one idempotent batch.** The date ``ds`` names the batch and its input:
 
@@ -11,9 +11,12 @@ job, in pipeline order (ingest → clean → dedup → score → rebalance → d
 
 **Failure.** Each job commits its tables atomically (Delta), so a task that fails or is killed
 leaves every table at its last committed version; its retry (``REFINERY_DAG_RETRIES``, default 2,
-five minutes apart) starts from there, and the tasks after it wait (``upstream_failed``) rather
-than run on a half-finished batch. Runs of the DAG go one at a time (``max_active_runs=1``):
-later jobs read all of silver, so two dates at once would race on the same tables.
+five minutes apart) starts from there, and the jobs after it do not run (``upstream_failed``)
+rather than work on a half-finished batch. ``report`` runs whatever happened before it
+(``all_done``), so a failed date still gets its HTML report of the tables as they stand; and
+because a succeeding last task would mark the whole run a success, ``fail_if_a_job_failed``
+(``one_failed``) fails the run whenever a job did. Runs of the DAG go one at a time
+(``max_active_runs=1``): later jobs read all of silver, so two dates at once would race.
 
 **Deployment** (read when the scheduler parses this file):
 
@@ -39,7 +42,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG, Param, chain
+from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
 #: (job, entry script) in pipeline order; a test checks it against ``refinery.jobs.runner``.
 PIPELINE: tuple[tuple[str, str], ...] = (
@@ -50,7 +53,10 @@ PIPELINE: tuple[tuple[str, str], ...] = (
     ("rebalance", "jobs/rebalance.py"),
     ("drift", "jobs/drift.py"),
     ("select", "jobs/select_for_review.py"),
+    ("report", "jobs/report.py"),
 )
+#: Jobs that run even when a job before them failed: the report describes the failed run too.
+ALWAYS_RUN = frozenset({"report"})
 #: Jobs that take the logical date's batch: ``--set <job>.batch=<ds>``.
 BATCH_JOBS = frozenset({"ingest", "clean", "dedup"})
 DELTA_PACKAGE = "io.delta:delta-spark_2.13:4.0.1"
@@ -76,6 +82,7 @@ def submit_task(job: str, script: str) -> SparkSubmitOperator:
     """``spark-submit [jars] --py-files dist/refinery.zip <script> <job_arguments>``."""
     return SparkSubmitOperator(
         task_id=job,
+        trigger_rule=TriggerRule.ALL_DONE if job in ALWAYS_RUN else TriggerRule.ALL_SUCCESS,
         conn_id=SPARK_CONN,
         application=str(HOME / script),
         application_args=job_arguments(job),
@@ -106,4 +113,12 @@ with DAG(
     },
     tags=["refinery", "spark", "delta"],
 ) as dag:
-    chain(*(submit_task(job, script) for job, script in PIPELINE))
+    tasks = [submit_task(job, script) for job, script in PIPELINE]
+    chain(*tasks)
+
+    @task(task_id="fail_if_a_job_failed", trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def fail_if_a_job_failed() -> None:
+        """Runs only when a job failed: fails the run, which the report's success would hide."""
+        raise RuntimeError("a Refinery job of this batch failed; its tables stay at their last commit")
+
+    [t for t in tasks if t.task_id not in ALWAYS_RUN] >> fail_if_a_job_failed()

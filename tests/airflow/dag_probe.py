@@ -20,6 +20,7 @@ def describe(folder: str) -> dict:
                 "operator": type(task).__name__,
                 "upstream": sorted(task.upstream_task_ids),
                 "retries": task.retries,
+                "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
                 "application": getattr(task, "application", None),
                 "application_args": getattr(task, "application_args", None),
                 "py_files": getattr(task, "py_files", None),
