@@ -18,5 +18,6 @@ rm -rf "$env"
 "$env/bin/pip" install --quiet --disable-pip-version-check --no-deps "$wheel"
 # level 1: the env is GBs of already-compressed wheels' contents; higher levels cost minutes for ~5%
 "$root/.venv/bin/venv-pack" --prefix "$env" --output "$out" --compress-level 1 --force --quiet
+chmod 644 "$out"
 rm -rf "$env"
 echo "$out: $(du -h "$out" | cut -f1)"
