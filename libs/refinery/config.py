@@ -650,6 +650,14 @@ class DriftSettings(_Strict):
     #: The categorical distributions compared: ``label`` (labelled rows) and ``lang``.
     distributions: list[Literal["label", "lang"]] = Field(default_factory=lambda: ["label", "lang"])
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    #: Report and alert on only the last N windows of each group (``None``: every window).
+    #: Earlier windows are still counted and still serve as the ``previous`` window and the
+    #: ``reference`` of the reported ones; their rows are counted as filtered
+    #: (``before_last_windows``) and they get no window or statistic rows.
+    last_windows: int | None = Field(default=None, ge=1)
+    #: Exit with code 3 (:data:`refinery.jobs.runner.EXIT_ALERT`) when any reported comparison
+    #: alerts, after the metrics are written, so a scheduler can fail the batch on drift.
+    fail_on_alert: bool = False
 
     @field_validator("reference", mode="before")
     @classmethod
