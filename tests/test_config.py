@@ -494,3 +494,8 @@ def test_cli_invalid_rule_exits_2_naming_the_rule(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "refinery clean" in result.stderr and "rule 'short_reviews'" in result.stderr
     assert "Traceback" not in result.stderr and "SparkSession" not in result.stderr
+
+
+def test_select_budget_is_one_over_all_rows_unless_grouped() -> None:
+    assert load_settings([LOCAL]).select.group_by is None  # one budget ranked over every source
+    assert load_settings([LOCAL], ["select.group_by=source"]).select.group_by == "source"

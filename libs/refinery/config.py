@@ -724,9 +724,15 @@ class SelectSettings(_Strict):
 
     #: Uncertainty sampling over unlabelled rows (see :mod:`refinery.quality.active_learning`).
     strategy: Literal["least_confidence", "margin", "entropy", "random"] = "margin"
-    #: Unlabelled rows queued per run.
+    #: Unlabelled rows queued per run, or per group with ``group_by``.
     budget: int = Field(default=100, ge=0)
+    #: ``None``: one budget over all unlabelled rows, ranked by raw uncertainty. A silver column
+    #: (e.g. ``source``): each of its values gets its own ``budget`` (and its own ``quotas``),
+    #: ranked within the group, so a source with many classes, whose uncertainties run higher
+    #: (entropy up to ln C), does not take the whole budget from a two-class one.
+    group_by: str | None = None
     #: At most this many queued rows per predicted class (``{Sports: 20}``); others unlimited.
+    #: With ``group_by``, per class within each group.
     quotas: dict[str, int] = Field(default_factory=dict)
     #: At most one row per dedup cluster (the most uncertain one).
     skip_duplicates: bool = True
