@@ -419,6 +419,7 @@ def test_drift_defaults_and_the_local_overlay() -> None:
         "source",
     )
     assert base.thresholds.model_dump() == {"kl": 0.1, "js": 0.025, "psi": 0.2, "p_value": 0.01}
+    assert (base.last_windows, base.fail_on_alert) == (None, False)  # report every window, exit 0 on alerts
     assert load_settings([LOCAL]).drift.window == "batch"  # the demo corpora have no timestamps
 
 
@@ -447,6 +448,8 @@ def test_drift_reference_forms() -> None:
         (["drift.thresholds.p_value=1"], "drift.thresholds.p_value", "less than 1"),
         (["drift.thresholds.chi2=1"], "drift.thresholds.chi2", "remove it"),
         (["drift.smoothing=0"], "drift.smoothing", "greater than 0"),
+        (["drift.last_windows=0"], "drift.last_windows", "greater than or equal to 1"),
+        (["drift.fail_on_alert=maybe"], "drift.fail_on_alert", "bool"),
         (["drift.min_rows=0"], "drift.min_rows", "greater than or equal to 1"),
         (["drift.distributions=[label, label]"], "drift.distributions", "once"),
         (["drift.distributions=[topic]"], "drift.distributions.0", "'label' or 'lang'"),
@@ -491,3 +494,8 @@ def test_cli_invalid_rule_exits_2_naming_the_rule(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "refinery clean" in result.stderr and "rule 'short_reviews'" in result.stderr
     assert "Traceback" not in result.stderr and "SparkSession" not in result.stderr
+
+
+def test_select_budget_is_one_over_all_rows_unless_grouped() -> None:
+    assert load_settings([LOCAL]).select.group_by is None  # one budget ranked over every source
+    assert load_settings([LOCAL], ["select.group_by=source"]).select.group_by == "source"

@@ -19,7 +19,7 @@ from spark_helpers import metrics_by_stage
 
 from refinery.config import TABLE_NAMES, load_settings
 from refinery.jobs.drift import STATISTICS, Window, compare_groups
-from refinery.jobs.runner import EXIT_CONFIG, main_for, new_run_id, run_one
+from refinery.jobs.runner import EXIT_ALERT, EXIT_CONFIG, main_for, new_run_id, run_one
 from refinery.jobs.summary import summary_lines
 from refinery.quality.drift import kl_divergence
 
@@ -185,6 +185,85 @@ def test_a_date_range_reference(spark, series):
     assert p["baseline_window"] == "2024-01-01..2024-01-14" and p["n_baseline"] == str(weeks_1_2)
     assert p["alert"] == "true"
     assert stat(metrics, "ag_news", week(3), "label", "kl", "reference")["alert"] == "false"
+
+
+# --------------------------------------------------------------------------------------------
+# drift.last_windows and drift.fail_on_alert on the same series
+
+
+@slow
+def test_last_windows_reports_only_the_newest_against_all_earlier_baselines(spark, series):
+    settings, rows, full, _ = series
+    last = settings_in(Path(settings.tables.silver).parent, WEEKLY, "drift.last_windows=3")
+    code, metrics, logged = run_drift(spark, last)
+    assert code == 0
+    run = metrics["drift"]
+    # weeks 1-7 are still counted (as baselines), filtered by reason: the run reconciles
+    assert run.reconciled and run.rows_in == len(rows) and run.rows_out == 3 * WEEK_ROWS
+    assert run.filtered_by_reason == {"no_event_ts": UNDATED, "before_last_windows": 7 * WEEK_ROWS}
+    windows = sorted(m.details["window"] for m in metrics.values() if m.details.get("kind") == "window")
+    assert windows == [week(8), week(9), week(10)]
+    assert run.details["windows"] == "3" and run.details["windows_before"] == "7"
+    assert run.details["last_windows"] == "3" and run.details["comparisons"] == str(2 * (3 + 3))
+    assert {m.details["window"] for m in metrics.values() if m.details.get("kind") == "statistic"} == set(windows)
+    # the first reported week is still compared with the week before it and with week 1,
+    # giving exactly the full run's statistics
+    assert stat(metrics, "ag_news", week(8), "label", "kl", "previous")["baseline_window"] == week(7)
+    assert stat(metrics, "ag_news", week(8), "label", "kl", "reference")["baseline_window"] == week(1)
+    for n in (8, 9, 10):
+        for baseline in ("previous", "reference"):
+            for statistic in STATISTICS:
+                assert stat(metrics, "ag_news", week(n), "label", statistic, baseline) == stat(
+                    full, "ag_news", week(n), "label", statistic, baseline
+                )
+    # alerts and their log lines only for the reported weeks (week 5's change is not repeated)
+    assert run.details["alert_windows"] == ", ".join(f"ag_news/{week(n)}" for n in (8, 9, 10))
+    assert {r.window for r in logged if r.getMessage() == "drift alert"} == {week(8), week(9), week(10)}
+    assert sum(r.getMessage() == "stage finished" for r in logged) == 1 + 3
+
+
+@slow
+def test_last_windows_larger_than_the_series_reports_everything(spark, series):
+    settings, _, full, _ = series
+    code, metrics, _ = run_drift(
+        spark, settings_in(Path(settings.tables.silver).parent, WEEKLY, "drift.last_windows=50")
+    )
+    assert code == 0
+    assert metrics["drift"].filtered_by_reason == {"no_event_ts": UNDATED}
+    assert metrics["drift"].details["windows_before"] == "0"
+    assert {k for k in metrics} == {k for k in full}
+
+
+@slow
+def test_fail_on_alert_exits_3_after_writing_the_metrics(spark, series):
+    settings, _, _, _ = series
+    failing = settings_in(Path(settings.tables.silver).parent, WEEKLY, "drift.fail_on_alert=true")
+    code, metrics, logged = run_drift(spark, failing)
+    assert code == EXIT_ALERT == 3
+    run = metrics["drift"]  # written before the exit: Airflow can still read what alerted
+    assert run.reconciled and run.details["fail_on_alert"] == "true"
+    assert run.details["alert_windows"].startswith(f"ag_news/{week(5)}")
+    assert any(r.getMessage() == "alert raised, exiting with code 3" for r in logged)
+
+
+@slow
+def test_fail_on_alert_exits_0_when_nothing_alerts(spark, series, tmp_path):
+    """Weeks 1-4 (before the change) only: no comparison alerts, so the run succeeds."""
+    _, rows, _, _ = series
+    quiet = settings_in(tmp_path, WEEKLY, "drift.fail_on_alert=true")
+    before = [r for r in rows if r[5] is not None and r[5] < START + timedelta(days=28)]
+    spark.createDataFrame(before, SCORED).write.format("delta").save(quiet.tables.silver)
+    code, metrics, logged = run_drift(spark, quiet)
+    assert code == 0
+    assert metrics["drift"].details["alerts"] == "0" and metrics["drift"].details["comparisons"] == str(2 * (3 + 3))
+    assert not any(r.getMessage() == "drift alert" for r in logged)
+    # and the same quiet weeks with the change week added do fail the run
+    week5 = [r for r in rows if r[5] is not None and START + timedelta(days=28) <= r[5] < START + timedelta(days=35)]
+    spark.createDataFrame(week5, SCORED).write.format("delta").mode("append").save(quiet.tables.silver)
+    code, metrics, _ = run_drift(
+        spark, settings_in(tmp_path, WEEKLY, "drift.fail_on_alert=true", "drift.last_windows=1")
+    )
+    assert code == EXIT_ALERT and metrics["drift"].details["alert_windows"] == f"ag_news/{week(5)}"
 
 
 # --------------------------------------------------------------------------------------------

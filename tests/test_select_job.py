@@ -103,6 +103,73 @@ def test_active_learning_picks_equal_the_numpy_oracle(spark, rows, silver, strat
     assert by_class["World"] <= 5 and by_class["Business"] <= 3
 
 
+N_THUC = 300
+
+
+@pytest.fixture
+def two_sources(spark, rows, make_settings, tmp_path):
+    """The AG News rows (4 classes) plus 300 unlabelled THUCNews titles (10 classes, Dirichlet
+    probabilities): least confidence and entropy run higher on ten classes."""
+    from drift_corpora import THUC_LABELS, thucnews_rows
+
+    data, _ = rows
+    rng = np.random.default_rng(9)
+    probs = rng.dirichlet([0.6] * 10, N_THUC)
+    thuc = []
+    for i, (rid, title, _) in enumerate(thucnews_rows()[:N_THUC]):
+        p = probs[i]
+        top = np.sort(p)[::-1]
+        thuc.append(
+            dict(id=rid, text=title, label=None, confidence=None, pred_label=THUC_LABELS[int(p.argmax())],
+                 pred_prob=float(top[0]), margin=float(top[0] - top[1]),
+                 entropy=float(uncertainty(p[None, :], "entropy")[0]),
+                 dup_cluster=None, label_conflict=False, rule_violations=[])
+        )  # fmt: skip
+    frame = spark.createDataFrame(
+        [(*(r[k] for k in SCHEMA_NAMES), "ag_news") for r in data]
+        + [(*(r[k] for k in SCHEMA_NAMES), "thucnews") for r in thuc],
+        SCHEMA + ", source string",
+    )
+    settings = make_settings(f"select.export_dir={tmp_path / 'exports'}")
+    frame.write.format("delta").save(settings.tables.silver)
+    return settings, probs, np.asarray([r["id"] for r in thuc]), np.asarray([r["pred_label"] for r in thuc])
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "entropy"])
+def test_a_budget_per_group_equals_the_oracle_within_each_source(spark, rows, two_sources, strategy):
+    _, ag_probs = rows
+    settings, thuc_probs, thuc_ids, thuc_classes = two_sources
+    quotas = {"World": 4, "finance": 2}  # an AG News and a THUCNews class
+    # one budget over both sources: the ten-class source's higher uncertainties take (nearly) all
+    own_queue = {"review_queue": settings.tables.review_queue + "_pooled"}  # queued rows are never re-selected
+    pooled_settings = with_select(settings, strategy=strategy, budget=30, quotas=quotas)
+    pooled_settings = pooled_settings.model_copy(update={"tables": settings.tables.model_copy(update=own_queue)})
+    _, pooled = run_select(spark, pooled_settings)
+    pooled_sources = Counter(r.source for r in pooled if r.reason == "active_learning")
+    assert pooled_sources["thucnews"] >= 25, pooled_sources
+
+    run_id, queue = run_select(
+        spark, with_select(settings, strategy=strategy, budget=15, quotas=quotas, group_by="source")
+    )
+    picked = {r.id for r in queue if r.reason == "active_learning"}
+    ag_ids = np.asarray([f"ag_news:u{i}" for i in range(N_UNLABELLED)])
+    ag_classes = np.asarray([CLASSES[int(p.argmax())] for p in ag_probs])
+    ag_clusters = np.asarray([CLUSTER[0] if i in CLUSTER else i for i in ag_ids])
+    oracle_ag = select(uncertainty(ag_probs, strategy), 15, classes=ag_classes, quotas=quotas, clusters=ag_clusters)
+    oracle_thuc = select(uncertainty(thuc_probs, strategy), 15, classes=thuc_classes, quotas=quotas)
+    assert picked == set(ag_ids[oracle_ag].tolist()) | set(thuc_ids[oracle_thuc].tolist())
+    assert Counter(r.source for r in queue if r.reason == "active_learning") == {"ag_news": 15, "thucnews": 15}
+    details = metrics_by_stage(spark, settings, run_id)["select"].details
+    assert details["group_by"] == "source" and details["queued.active_learning"] == "30"
+    assert details["queued.active_learning.ag_news"] == details["queued.active_learning.thucnews"] == "15"
+
+
+def test_select_group_by_a_missing_column_exits_2(spark, silver, capsys):
+    bad = with_select(silver, group_by="no_such_column")
+    assert run_one("select", bad, spark, new_run_id("select")) == 2
+    assert "config key 'select.group_by'" in capsys.readouterr().err
+
+
 def test_qc_routes_low_confidence_conflicts_and_rule_violations(spark, rows, silver):
     data, _ = rows
     run_id, queue = run_select(spark, with_select(silver, budget=10))

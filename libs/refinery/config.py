@@ -654,6 +654,14 @@ class DriftSettings(_Strict):
     #: The categorical distributions compared: ``label`` (labelled rows) and ``lang``.
     distributions: list[Literal["label", "lang"]] = Field(default_factory=lambda: ["label", "lang"])
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    #: Report and alert on only the last N windows of each group (``None``: every window).
+    #: Earlier windows are still counted and still serve as the ``previous`` window and the
+    #: ``reference`` of the reported ones; their rows are counted as filtered
+    #: (``before_last_windows``) and they get no window or statistic rows.
+    last_windows: int | None = Field(default=None, ge=1)
+    #: Exit with code 3 (:data:`refinery.jobs.runner.EXIT_ALERT`) when any reported comparison
+    #: alerts, after the metrics are written, so a scheduler can fail the batch on drift.
+    fail_on_alert: bool = False
 
     @field_validator("reference", mode="before")
     @classmethod
@@ -720,9 +728,15 @@ class SelectSettings(_Strict):
 
     #: Uncertainty sampling over unlabelled rows (see :mod:`refinery.quality.active_learning`).
     strategy: Literal["least_confidence", "margin", "entropy", "random"] = "margin"
-    #: Unlabelled rows queued per run.
+    #: Unlabelled rows queued per run, or per group with ``group_by``.
     budget: int = Field(default=100, ge=0)
+    #: ``None``: one budget over all unlabelled rows, ranked by raw uncertainty. A silver column
+    #: (e.g. ``source``): each of its values gets its own ``budget`` (and its own ``quotas``),
+    #: ranked within the group, so a source with many classes, whose uncertainties run higher
+    #: (entropy up to ln C), does not take the whole budget from a two-class one.
+    group_by: str | None = None
     #: At most this many queued rows per predicted class (``{Sports: 20}``); others unlimited.
+    #: With ``group_by``, per class within each group.
     quotas: dict[str, int] = Field(default_factory=dict)
     #: At most one row per dedup cluster (the most uncertain one).
     skip_duplicates: bool = True

@@ -28,10 +28,13 @@ class JobContext:
 
 @dataclass
 class JobResult:
-    """A job's outcome: the batch it processed and the counts of each of its stages."""
+    """A job's outcome: the batch it processed, the counts of each of its stages, and
+    ``alert``: the job finished but raised an alert its config asks to fail on (the runner
+    writes the metrics, then exits with :data:`refinery.jobs.runner.EXIT_ALERT`)."""
 
     batch: str | None
     stages: list[StageMetrics] = field(default_factory=list)
+    alert: bool = False
 
 
 def silver_location(ctx: JobContext) -> str:

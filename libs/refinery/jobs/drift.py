@@ -54,6 +54,18 @@ whatever their window; ``none``. A comparison alerts when a statistic crosses it
 
 So a report plots ``value`` by ``window_start`` per ``group``/``distribution``/``statistic``/
 ``baseline``, and Airflow asks ``details['alert'] = 'true'`` of one ``run_id``.
+
+**Last windows.** With ``drift.last_windows: N`` only the last N windows of each group are
+reported: they alone get window and statistic rows, comparisons, alerts and log lines. The
+earlier windows are still counted and still serve as the ``previous`` window of the first
+reported one and as the ``reference`` (``first`` picks among all windows); their rows are
+counted as filtered (``before_last_windows``), so the run row still reconciles, and the run's
+details add ``last_windows`` and ``windows_before`` (the windows not reported). A daily run
+with ``last_windows: 1`` so reports the newest window once, against everything before it.
+
+**Failing on drift.** With ``drift.fail_on_alert: true`` a run in which any reported
+comparison alerts writes all its metrics and log lines as usual, then exits with code 3
+(:data:`refinery.jobs.runner.EXIT_ALERT`) instead of 0, so Airflow or a shell fails the batch.
 """
 
 from __future__ import annotations
@@ -74,6 +86,8 @@ from refinery.report.metrics import StageMetrics
 
 STAGE = "drift"
 NO_EVENT_TS, NO_INGEST_BATCH = "no_event_ts", "no_ingest_batch"
+#: Filter reason of rows in windows before ``drift.last_windows``: baselines, not reported.
+BEFORE_LAST_WINDOWS = "before_last_windows"
 STATISTICS = ("kl", "js", "psi", "p_value")
 PREVIOUS, REFERENCE = "previous", "reference"
 #: The group of every row when ``drift.group_by`` is null, and of a row whose group is null.
@@ -144,8 +158,11 @@ def run(ctx: JobContext) -> JobResult:
     comparisons, notes = compare_groups(ordered, ranges, cfg)
 
     reason = NO_INGEST_BATCH if cfg.window == "batch" else NO_EVENT_TS
-    in_windows = sum(w.rows for ws in ordered.values() for w in ws)
-    outcomes = [("ok", None, in_windows)] + ([("filter", reason, filtered)] if filtered else [])
+    shown = {group: reported(ws, cfg.last_windows) for group, ws in ordered.items()}
+    in_shown = sum(w.rows for ws in shown.values() for w in ws)
+    before = sum(w.rows for ws in ordered.values() for w in ws) - in_shown
+    outcomes = [("ok", None, in_shown)] + ([("filter", reason, filtered)] if filtered else [])
+    outcomes += [("filter", BEFORE_LAST_WINDOWS, before)] if before else []
     stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
     if not has_scores:
         notes.append("confidence_mean, noisy_share: silver has no score columns (run score first)")
@@ -154,7 +171,7 @@ def run(ctx: JobContext) -> JobResult:
     by_window: dict[tuple[str, str], list[Comparison]] = defaultdict(list)
     for c in comparisons:
         by_window[(c.group, c.window)].append(c)
-    for group, group_windows in sorted(ordered.items()):
+    for group, group_windows in sorted(shown.items()):
         for w in group_windows:
             stages.append(window_stage(w, by_window[(group, w.key)]))
     keyed = by_key(ordered)
@@ -166,7 +183,13 @@ def run(ctx: JobContext) -> JobResult:
         "drift finished",
         extra={"windows": stage.details["windows"], "comparisons": len(comparisons), "alerts": stage.details["alerts"]},
     )
-    return JobResult(batch=f"v{snapshot.version}", stages=stages)
+    alerted = any(c.alerts for c in comparisons)
+    return JobResult(batch=f"v{snapshot.version}", stages=stages, alert=cfg.fail_on_alert and alerted)
+
+
+def reported(windows: list[Window], last: int | None) -> list[Window]:
+    """The windows (in order) that are reported: the last ``last`` of them, or all."""
+    return windows if last is None else windows[-last:]
 
 
 def check_columns(columns: list[str], cfg: DriftSettings) -> None:
@@ -303,8 +326,9 @@ def compare_groups(
     ordered: Mapping[str, list[Window]], ranges: Mapping[tuple[str, str], Counter], cfg: DriftSettings
 ) -> tuple[list[Comparison], list[str]]:
     """Every comparison of every group (windows in order, then distributions, previous before
-    reference), and notes on what could not be compared. A named reference window that no
-    group has is a :class:`ConfigError`."""
+    reference), and notes on what could not be compared. Only the windows
+    :func:`reported` under ``drift.last_windows`` are compared; all of them serve as
+    baselines. A named reference window that no group has is a :class:`ConfigError`."""
     comparisons: list[Comparison] = []
     notes: list[str] = []
     named = isinstance(cfg.reference, str) and cfg.reference not in ("first", "none")
@@ -320,9 +344,10 @@ def compare_groups(
             reference = reference_counts(group, windows, distribution, ranges, cfg)
             if reference is None and cfg.reference != "none":
                 notes.append(f"{group}: no {distribution} reference")
+            first_reported = len(windows) - len(reported(windows, cfg.last_windows))
             for i, w in enumerate(windows):
                 current = w.counts.get(distribution, Counter())
-                if not current:
+                if i < first_reported or not current:
                     continue
                 if i > 0 and windows[i - 1].counts.get(distribution):
                     baseline = windows[i - 1]
@@ -417,13 +442,17 @@ def run_details(
         "smoothing": _num(cfg.smoothing),
         "min_rows": str(cfg.min_rows),
         "groups": str(len(ordered)),
-        "windows": str(sum(len(ws) for ws in ordered.values())),
+        "windows": str(sum(len(reported(ws, cfg.last_windows)) for ws in ordered.values())),
         "comparisons": str(len(comparisons)),
         "alerts": str(sum(len(c.alerts) for c in comparisons)),
         "alert_windows": ", ".join(f"{g}/{w}" for g, w in alerting),
     }
     for statistic in STATISTICS:
         details[f"threshold.{statistic}"] = _num(getattr(cfg.thresholds, statistic))
+    if cfg.last_windows is not None:
+        details["last_windows"] = str(cfg.last_windows)
+        details["windows_before"] = str(sum(len(ws) - len(reported(ws, cfg.last_windows)) for ws in ordered.values()))
+    details["fail_on_alert"] = str(cfg.fail_on_alert).lower()
     if notes:
         details["note"] = "; ".join(notes)
     return details

@@ -5,7 +5,10 @@ Arguments: ``--conf FILE`` (repeatable, later files win), ``--set dotted.key=val
 lines: DEBUG, INFO (default), WARNING or ERROR; Spark's own level is ``spark.log_level``).
 
 Exit codes: 0 success, 1 the job failed (or its counts did not reconcile), 2 bad configuration
-or arguments, reported before Spark starts whenever the problem is in the config itself.
+or arguments, reported before Spark starts whenever the problem is in the config itself, 3 the
+job finished and wrote its metrics but raised an alert its config asks to fail on
+(``drift.fail_on_alert``: drift detected). Like 1 and 2, a 3 stops ``refinery pipeline`` after
+that job.
 
 Each run writes one ``metrics`` row per stage and logs JSON lines carrying its run_id: one
 ``job started``, one ``stage finished`` per stage with its counts and seconds, one ``job
@@ -48,7 +51,7 @@ ALL_JOBS: dict[str, str] = {**JOBS, **ON_DEMAND_JOBS}
 #: a ``select.py`` would shadow the standard library's ``select`` module.
 ENTRY_SCRIPTS: dict[str, str] = {job: f"jobs/{'select_for_review' if job == 'select' else job}.py" for job in ALL_JOBS}
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_ALERT = 0, 1, 2, 3
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+-]{1,128}$")
 
 
@@ -86,7 +89,7 @@ def main_for(job: str, argv: Sequence[str] | None = None) -> int:
 
 
 def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None) -> int:
-    """Run ``jobs`` in order in one SparkSession; stop at the first failure."""
+    """Run ``jobs`` in order in one SparkSession; stop at the first non-zero exit code."""
     from refinery.spark.session import build_spark
 
     try:
@@ -105,7 +108,8 @@ def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None)
 
 
 def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
-    """Run one job, write its metrics, check that its counts reconcile."""
+    """Run one job, write its metrics, check that its counts reconcile; its exit code (a
+    failure to reconcile, 1, wins over an alert, 3)."""
     from refinery.spark.metrics_table import write_metrics
 
     log = job_logger(job, run_id)
@@ -142,4 +146,9 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
             log.error("counts do not reconcile", extra={"stage": stage.stage})
             failed = True
     log.info("job finished", extra={"batch": result.batch, "seconds": (finished - started).total_seconds()})
-    return EXIT_FAILED if failed else EXIT_OK
+    if failed:
+        return EXIT_FAILED
+    if result.alert:
+        log.warning("alert raised, exiting with code 3", extra={"exit_code": EXIT_ALERT})
+        return EXIT_ALERT
+    return EXIT_OK

@@ -10,7 +10,11 @@ Two routes into the queue:
   uncertain rows by ``select.strategy`` (:mod:`refinery.quality.active_learning`:
   ``least_confidence`` = 1 − ``pred_prob``, ``margin`` = 1 − ``margin``, ``entropy``, or a
   seeded ``random`` baseline), at most ``select.quotas[c]`` per predicted class, and at most one
-  row per dedup cluster (``dup_cluster``): the most uncertain one;
+  row per dedup cluster (``dup_cluster``): the most uncertain one. With ``select.group_by``
+  (e.g. ``source``) every value of that column is ranked on its own and gets its own budget
+  and quotas: uncertainties of label sets of different sizes are not comparable (entropy
+  reaches ln C, least confidence 1 − 1/C), and one budget over all sources would go to the
+  source with the most classes;
 * **quality control** (labelled rows, the seed's automated check): ``confidence`` below
   ``select.qc.min_confidence`` (τ, default 0.85), ``label_conflict`` (dedup found the same text
   with another label) or a flagged annotation-rule violation (``rule_violations``); at most
@@ -35,7 +39,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from refinery.config import SelectSettings
-from refinery.jobs.context import JobContext, JobResult, pinned_silver
+from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
@@ -59,6 +63,9 @@ FILTER_REASONS = (LABELLED_OK, NOT_SCORED, ALREADY_QUEUED, DUPLICATE_IN_BATCH, O
 PENDING = "pending"
 #: Score → top-k bucket: ``floor(key · SCALE)`` is monotone in the key.
 BUCKET_SCALE = 4096.0
+#: The group of every row without ``select.group_by``, and of a row whose group is null.
+ALL_ROWS, NULL_GROUP = "all", "null"
+GROUP = "_sel_group"
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -67,6 +74,7 @@ def run(ctx: JobContext) -> JobResult:
     started = time.monotonic()
     snapshot = pinned_silver(ctx)
     silver = snapshot.frame
+    check_group_by(silver.columns, "select.group_by", cfg.group_by)
     if cfg.budget > 0 and "pred_prob" not in silver.columns:
         ctx.log.warning("silver has no scores yet: active learning selects nothing (run score first)")
     queued = None
@@ -75,10 +83,12 @@ def run(ctx: JobContext) -> JobResult:
             F.col("select_run") != F.lit(ctx.run_id)
         )  # a rerun of this run replaces its own rows, so they must not exclude themselves
     chosen = choose_rows(silver, queued, cfg)
-    counts = {
-        (r["_sel_route"], r["_sel_reason"]): int(r["n"])
-        for r in chosen.groupBy("_sel_route", "_sel_reason").agg(F.count(F.lit(1)).alias("n")).collect()
-    }
+    by_group = Counter()
+    counts = Counter()
+    for r in chosen.groupBy("_sel_route", "_sel_reason", GROUP).agg(F.count(F.lit(1)).alias("n")).collect():
+        counts[(r["_sel_route"], r["_sel_reason"])] += int(r["n"])
+        if r["_sel_route"] == ACTIVE_LEARNING:
+            by_group[r[GROUP]] += int(r["n"])
     rows = queue_rows(chosen.where(F.col("_sel_route").isNotNull()), ctx.run_id, snapshot.version)
     replace_slice(rows, settings.tables.review_queue, f"select_run = {sql_string(ctx.run_id)}")
     exported = None
@@ -97,8 +107,11 @@ def run(ctx: JobContext) -> JobResult:
     stage.details = {
         "silver_version": str(snapshot.version),
         "strategy": cfg.strategy,
+        "group_by": cfg.group_by or "null",
         **{f"queued.{reason}": str(n) for reason, n in sorted(by_reason.items())},
     }
+    if cfg.group_by is not None:  # group values are column values such as source names, never text
+        stage.details.update({f"queued.active_learning.{g}": str(n) for g, n in sorted(by_group.items())})
     if exported is not None:
         stage.details["export_dir"] = str(exported)
     ctx.log.info("select finished", extra={"queued": stage.rows_out, **dict(by_reason)})
@@ -121,7 +134,9 @@ def uncertainty(strategy: str, seed: int) -> Column:
 def choose_rows(silver: DataFrame, queued: DataFrame | None, cfg: SelectSettings) -> DataFrame:
     """Every silver row with ``_sel_route`` (``active_learning`` / ``qc``, null when not
     queued), ``_sel_reason`` (the queue reason, or the filter reason), ``score`` (uncertainty,
-    or confidence for QC rows), ``reasons`` (every QC reason that applies) and ``_cluster``.
+    or confidence for QC rows), ``reasons`` (every QC reason that applies), ``_cluster`` and
+    :data:`GROUP` (the ``select.group_by`` value as a string, :data:`NULL_GROUP` for a null one,
+    :data:`ALL_ROWS` without grouping).
 
     Missing score, dedup or rule columns (their job has not run) count as absent values."""
     frame = silver
@@ -138,6 +153,8 @@ def choose_rows(silver: DataFrame, queued: DataFrame | None, cfg: SelectSettings
         if name not in frame.columns:
             frame = frame.withColumn(name, F.lit(None).cast(kind))
     frame = frame.withColumn("_cluster", F.coalesce(F.col("dup_cluster"), F.col("id")))
+    group = F.coalesce(F.col(cfg.group_by).cast("string"), F.lit(NULL_GROUP)) if cfg.group_by else F.lit(ALL_ROWS)
+    frame = frame.withColumn(GROUP, group)
     if queued is not None:
         ids = queued.select("id").distinct().withColumn("_in_queue", F.lit(True))
         clusters = (
@@ -192,7 +209,8 @@ def quality_control(labelled: DataFrame, max_rows: int | None) -> DataFrame:
 
 def active_learning(unlabelled: DataFrame, cfg: SelectSettings) -> DataFrame:
     """Unlabelled rows: the most uncertain row of each cluster, within the class quotas, up to
-    the budget (:func:`refinery.spark.top_k.mark_first_k` twice: per class, then overall)."""
+    the budget (:func:`refinery.spark.top_k.mark_first_k` twice: per class, then overall), the
+    quotas and the budget applied per :data:`GROUP` (one group without ``select.group_by``)."""
     base = unlabelled.withColumn("score", uncertainty(cfg.strategy, cfg.seed)).withColumn(
         "_sel_reason",
         F.when(F.col("pred_label").isNull() | F.col("score").isNull(), F.lit(NOT_SCORED)).when(
@@ -212,11 +230,11 @@ def active_learning(unlabelled: DataFrame, cfg: SelectSettings) -> DataFrame:
     if cfg.quotas:
         quotas = F.create_map(*[F.lit(x) for kv in cfg.quotas.items() for x in kv])
         quota = F.coalesce(quotas[F.col("pred_label")], F.lit(cfg.budget))
-        marked = first_k(candidates, most_uncertain, quota, cell="pred_label")
+        marked = first_k(candidates, most_uncertain, quota, cells=[GROUP, "pred_label"])
         over = marked.where(~F.col(IN_FIRST_K)).withColumn("_sel_reason", F.lit(OVER_QUOTA))
         rest = rest.unionByName(over.drop(IN_FIRST_K))
         candidates = marked.where(F.col(IN_FIRST_K)).drop(IN_FIRST_K)
-    marked = first_k(candidates, most_uncertain, F.lit(cfg.budget))
+    marked = first_k(candidates, most_uncertain, F.lit(cfg.budget), cells=[GROUP])
     chosen = marked.withColumn(
         "_sel_reason", F.when(F.col(IN_FIRST_K), F.lit(ACTIVE_LEARNING)).otherwise(F.lit(OVER_BUDGET))
     ).withColumn("_sel_route", F.when(F.col(IN_FIRST_K), F.lit(ACTIVE_LEARNING)))
@@ -224,18 +242,20 @@ def active_learning(unlabelled: DataFrame, cfg: SelectSettings) -> DataFrame:
     return chosen.drop(IN_FIRST_K).unionByName(rest)
 
 
-def first_k(frame: DataFrame, key: Column, quota: Column, cell: str | None = None) -> DataFrame:
+def first_k(frame: DataFrame, key: Column, quota: Column, cells: list[str] | None = None) -> DataFrame:
     """``frame`` with :data:`~refinery.spark.top_k.IN_FIRST_K`: the row is among the first
-    ``quota`` rows of its ``cell`` (all rows one cell when ``None``) by ``key`` ascending, then
-    ``id`` (:func:`refinery.spark.top_k.mark_first_k`, bucketed on ``floor(key · BUCKET_SCALE)``)."""
-    scratch = ("_sel_key", "_sel_bucket", "_sel_quota", "_sel_cell")
+    ``quota`` rows of its cell (the values of ``cells``; all rows one cell when empty) by ``key``
+    ascending, then ``id`` (:func:`refinery.spark.top_k.mark_first_k`, bucketed on
+    ``floor(key · BUCKET_SCALE)``)."""
+    scratch = ["_sel_key", "_sel_bucket", "_sel_quota"]
     keyed = (
         frame.withColumn("_sel_key", key)
         .withColumn("_sel_bucket", F.floor(F.col("_sel_key") * BUCKET_SCALE))
         .withColumn("_sel_quota", quota.cast("long"))
-        .withColumn("_sel_cell", F.col(cell) if cell else F.lit(0))
     )
-    marked = mark_first_k(keyed, ["_sel_cell"], key="_sel_key", tiebreak="id", quota="_sel_quota", bucket="_sel_bucket")
+    if not cells:
+        keyed, cells, scratch = keyed.withColumn("_sel_cell", F.lit(0)), ["_sel_cell"], [*scratch, "_sel_cell"]
+    marked = mark_first_k(keyed, cells, key="_sel_key", tiebreak="id", quota="_sel_quota", bucket="_sel_bucket")
     return marked.drop(*scratch)
 
 
