@@ -189,6 +189,10 @@ class IngestSettings(_Strict):
     max_partition_bytes: int = Field(8 << 20, ge=1 << 20)
     #: Original payload kept in quarantine rows, in characters.
     payload_max_chars: int = Field(4_000, ge=16)
+    #: Mask PII in the payload of the records ingest quarantines (with ``clean.pii``'s types and
+    #: tokens, before truncation). Off by default: a refused record is kept as it came, to
+    #: show what was wrong with it, so ``tables.quarantine`` is as sensitive as the input.
+    payload_mask: bool = False
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @field_validator("batch", mode="before")
@@ -270,6 +274,17 @@ class PiiSettings(_Strict):
     tokens: dict[str, str] = Field(default_factory=dict)
     #: Mask only public IP addresses (private, loopback and reserved ranges are kept).
     public_ip_only: bool = False
+
+
+def pii_options(pii: PiiSettings) -> Any:
+    """The :class:`refinery.text.pii.PiiOptions` that ``clean.pii`` describes."""
+    from refinery.text.pii import ALL_TYPES, PiiOptions
+
+    return PiiOptions(
+        types=tuple(pii.types) if pii.types is not None else ALL_TYPES,
+        tokens=pii.tokens,  # overrides the defaults type by type
+        public_ip_only=pii.public_ip_only,
+    )
 
 
 class CleanSettings(_Strict):
