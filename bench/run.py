@@ -22,6 +22,7 @@ BENCHMARKS = {
     "ingest": "bench.ingest_bench",
     "normalize": "bench.normalize_bench",
     "pii": "bench.pii_bench",
+    "redos": "bench.redos_bench",
     "langid": "bench.langid_bench",
     "segment": "bench.segment_bench",
     "clean": "bench.clean_bench",

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import uuid
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -96,7 +98,7 @@ class TablesSettings(_Strict):
     @classmethod
     def _non_empty(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must be a non-empty path or catalog:db.name")
+            raise ValueError("must be a non-empty path or catalog:db.name; fix: e.g. data/<table>")
         return resolve_path(value)
 
 
@@ -187,6 +189,10 @@ class IngestSettings(_Strict):
     max_partition_bytes: int = Field(8 << 20, ge=1 << 20)
     #: Original payload kept in quarantine rows, in characters.
     payload_max_chars: int = Field(4_000, ge=16)
+    #: Mask PII in the payload of the records ingest quarantines (with ``clean.pii``'s types and
+    #: tokens, before truncation). Off by default: a refused record is kept as it came, to
+    #: show what was wrong with it, so ``tables.quarantine`` is as sensitive as the input.
+    payload_mask: bool = False
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @field_validator("batch", mode="before")
@@ -268,6 +274,17 @@ class PiiSettings(_Strict):
     tokens: dict[str, str] = Field(default_factory=dict)
     #: Mask only public IP addresses (private, loopback and reserved ranges are kept).
     public_ip_only: bool = False
+
+
+def pii_options(pii: PiiSettings) -> Any:
+    """The :class:`refinery.text.pii.PiiOptions` that ``clean.pii`` describes."""
+    from refinery.text.pii import ALL_TYPES, PiiOptions
+
+    return PiiOptions(
+        types=tuple(pii.types) if pii.types is not None else ALL_TYPES,
+        tokens=pii.tokens,  # overrides the defaults type by type
+        public_ip_only=pii.public_ip_only,
+    )
 
 
 class CleanSettings(_Strict):
@@ -888,29 +905,76 @@ def apply_override(tree: dict[str, Any], assignment: str) -> None:
 def _read_with_parents(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in seen:
-        raise ConfigError(f"{path}: 'extends' forms a cycle through {resolved}; remove one link")
+        raise ConfigError(
+            f"{seen[-1]}: 'extends' forms a cycle through {resolved}; fix: remove one extends link of the cycle"
+        )
     if not resolved.is_file():
-        raise ConfigError(f"config file {path} not found; pass an existing YAML file to --conf")
+        if seen:
+            raise ConfigError(
+                f"{seen[-1]}: extends: {path} not found; fix: name an existing YAML file, "
+                "absolute or relative to the file that extends it"
+            )
+        raise ConfigError(f"config file {path} not found; fix: pass an existing YAML file to --conf")
     try:
         data = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); fix: save the file as UTF-8") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, not a {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, not a {type(data).__name__}; "
+            "fix: write 'key: value' lines at the top level, as in conf/base.yaml"
+        )
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ConfigError(f"{path}: extends must be a file path string")
-    base = _read_with_parents(resolved.parent / parent, (*seen, resolved))
+        raise ConfigError(
+            f"{path}: extends must be one file path, not a {type(parent).__name__}; fix: e.g. extends: base.yaml"
+        )
+    base = _read_with_parents(resolved.parent / os.path.expanduser(parent), (*seen, resolved))
     return deep_merge(base, data)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what a YAML syntax error is, without PyYAML's multi-line dump of the text."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    what = f"{problem} ({context})" if context else problem
+    return (
+        f"{where}not valid YAML: {what}; fix: correct the syntax there (indent with spaces, not tabs; "
+        "close every bracket and quote; quote values that contain ': ' or start with * & ! % @)"
+    )
+
+
+#: The fix named for each kind of pydantic error (``{ge}`` etc. come from the error's context).
 _FIXES = {
     "missing": "add it to your config file or pass --set {key}=VALUE",
     "extra_forbidden": "remove it, or check its spelling against conf/base.yaml",
     "literal_error": "use one of the allowed values",
+    "greater_than_equal": "use a number >= {ge}",
+    "greater_than": "use a number > {gt}",
+    "less_than_equal": "use a number <= {le}",
+    "less_than": "use a number < {lt}",
+    "int_parsing": "use a whole number",
+    "int_type": "use a whole number",
+    "int_from_float": "use a whole number",
+    "float_parsing": "use a number",
+    "float_type": "use a number",
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "string_type": "use a string (quote it)",
+    "list_type": "use a list, e.g. [a, b]",
+    "dict_type": "use a mapping of 'key: value' lines",
+    "model_type": "use a mapping of 'key: value' lines",
+    "model_attributes_type": "use a mapping of 'key: value' lines",
+    "date_from_datetime_parsing": "use a date like 2024-01-29",
+    "date_parsing": "use a date like 2024-01-29",
 }
+_DEFAULT_FIX = "fix the value's type or range as described"
 
 
 def _describe_errors(exc: ValidationError) -> str:
@@ -919,12 +983,87 @@ def _describe_errors(exc: ValidationError) -> str:
         key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union")))
         # pydantic reports union members as loc parts like 'int' / 'str'; keep the user's key.
         key = ".".join(p for p in key.split(".") if p not in ("int", "str", "list[union[int,str]]")) or "(top level)"
-        fix = _FIXES.get(error["type"], "fix the value's type or range as described")
+        try:
+            fix = _FIXES.get(error["type"], _DEFAULT_FIX).format(key=key, **error.get("ctx", {}))
+        except (KeyError, IndexError):
+            fix = _DEFAULT_FIX
         if "; fix: " in error["msg"]:  # the validator named the fix itself
             lines.append(f"config key '{key}': {error['msg']}")
         else:
-            lines.append(f"config key '{key}': {error['msg']}; fix: {fix.format(key=key)}")
+            lines.append(f"config key '{key}': {error['msg']}{_given(error)}; fix: {fix}")
     return "invalid configuration:\n  " + "\n  ".join(dict.fromkeys(lines))
+
+
+def _given(error: dict[str, Any]) -> str:
+    """`` (got 'many')`` for a scalar input; nothing for missing keys, mappings and lists."""
+    value = error.get("input")
+    if error["type"] in ("missing", "extra_forbidden") or not isinstance(value, str | int | float | bool):
+        return ""
+    shown = repr(value)
+    return f" (got {shown[:40]}{'…' if len(shown) > 40 else ''})"
+
+
+# --------------------------------------------------------------------------------------------
+# Output locations
+
+
+def check_writable(settings: Settings, keys: Iterable[str]) -> None:
+    """Raise :class:`ConfigError` naming every key of ``keys`` (``tables.bronze``,
+    ``report.dir`` …) whose local location cannot be written: a file where a folder must be
+    (the location itself, or a parent), or a folder in which no sub-folder can be created
+    (read-only, no permission, a pseudo file system). Checked before Spark starts, so a run
+    that could not write its tables stops with exit code 2 and writes nothing.
+
+    What is checked: table locations in local mode, and ``file:`` URIs in any mode (a plain
+    path on a cluster is resolved by the cluster's default file system, HDFS for instance,
+    which the driver cannot see); ``report.dir``, ``select.export_dir`` and ``score.work_dir``
+    always, since the driver writes them itself. Catalog tables and other URI schemes are
+    left to Spark. Nothing is created: the check makes and removes one empty probe folder in
+    the nearest existing folder."""
+    problems = []
+    for key in keys:
+        section, name = key.split(".", 1)
+        location = getattr(getattr(settings, section), name)
+        path = _local_path(location, is_table=section == "tables", local_mode=settings.spark.mode == "local")
+        if path is None:
+            continue
+        problem = _write_problem(path)
+        if problem is not None:
+            problems.append(
+                f"config key '{key}': {location} cannot be written: {problem}; fix: point {key} at a folder "
+                "this user can create and write (a path under a writable folder, not under a file)"
+            )
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _local_path(location: str | None, is_table: bool, local_mode: bool) -> Path | None:
+    if location is None or location.startswith(CATALOG_PREFIX):
+        return None
+    if location.startswith("file:"):
+        rest = location[len("file:") :]
+        return Path("/" + rest.lstrip("/")) if rest.startswith("//") or rest.startswith("/") else Path(rest).resolve()
+    if "://" in location or (is_table and not local_mode):
+        return None
+    return Path(location)
+
+
+def _write_problem(path: Path) -> str | None:
+    """Why no folder can be created (or written) at ``path``, or ``None`` when it can."""
+    existing = path
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == path:
+            return f"{path} is a file, not a folder"
+        return f"{existing} is a file, not a folder, so nothing can be created under it"
+    probe = existing / f".refinery-write-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.mkdir()
+    except OSError as exc:
+        return f"cannot create folders in {existing} ({exc.strerror or exc})"
+    probe.rmdir()
+    return None
 
 
 def rules_file(path: str) -> Path:

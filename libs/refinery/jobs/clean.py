@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from refinery.config import CleanSettings, ConfigError
+from refinery.config import pii_options as pii_options_of
 from refinery.jobs.context import JobContext, JobResult
 from refinery.quality.rules import BLOCK, Rule, RuleSet
 from refinery.report.metrics import StageMetrics
@@ -35,7 +36,7 @@ from refinery.spark.tables import (
 from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK, QUARANTINE, CleanOptions
 from refinery.text.langid import LangIdOptions
 from refinery.text.normalize import STEPS, NormalizeOptions
-from refinery.text.pii import ALL_TYPES, PiiOptions
+from refinery.text.pii import ALL_TYPES
 from refinery.text.segment import SegmentOptions
 
 STAGE = "clean"
@@ -105,11 +106,7 @@ def run(ctx: JobContext) -> JobResult:
 def clean_options(cfg: CleanSettings) -> CleanOptions:
     """The pure chain's options from the validated config."""
     n, lid, seg, pii = cfg.normalize, cfg.langid, cfg.segment, cfg.pii
-    pii_options = PiiOptions(
-        types=tuple(pii.types) if pii.types is not None else ALL_TYPES,
-        tokens=pii.tokens,  # overrides the defaults type by type
-        public_ip_only=pii.public_ip_only,
-    )
+    pii_options = pii_options_of(pii)
     return CleanOptions(
         normalize=NormalizeOptions(**n.model_dump()),
         langid=LangIdOptions(

@@ -27,15 +27,17 @@ import time
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, IngestSettings, SourceSettings, resolve_path
+from refinery.config import ConfigError, IngestSettings, SourceSettings, pii_options, resolve_path
 from refinery.jobs.context import JobContext, JobResult
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.clean_udf import mask_pii
 from refinery.spark.ingest_read import read_source
 from refinery.spark.session import session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
+from refinery.text.pii import PiiOptions
 
 STAGE = "ingest"
 _ID_HEX_CHARS = 32  # 128 bits: collisions stay negligible far beyond 10^12 rows
@@ -71,9 +73,10 @@ def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
     if table_exists(spark, tables.bronze):
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
+    mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
     # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
     # and the quarantine write and counts would classify every input again
-    classified = checkpointed(classify_records(records, batch, ctx.run_id, existing, payload_chars))
+    classified = checkpointed(classify_records(records, batch, ctx.run_id, existing, payload_chars, mask))
     try:
         replace_slice(
             bronze_rows(classified), tables.bronze, f"ingest_batch = {sql_string(batch)}", partition_by=["ingest_batch"]
@@ -154,13 +157,19 @@ def with_event_ts(records: DataFrame, spec: SourceSettings) -> DataFrame:
 
 
 def classify_records(
-    records: DataFrame, batch: str, run_id: str, existing: DataFrame | None, payload_max_chars: int
+    records: DataFrame,
+    batch: str,
+    run_id: str,
+    existing: DataFrame | None,
+    payload_max_chars: int,
+    payload_mask: PiiOptions | None = None,
 ) -> DataFrame:
     """Give good records their id and settle duplicate ids; every row keeps an ``outcome``.
 
     ``existing`` is bronze without this batch (or ``None`` for an empty table). The result
     has the parsed-record columns plus ``id``, ``ingest_batch``, ``run_id`` and ``payload``
-    filled for every quarantined row.
+    filled for every quarantined row: PII-masked with ``payload_mask`` when given (before the
+    payload is cut to ``payload_max_chars``, so no half of a number survives the cut).
     """
     # One window settles both kinds of id, so the records are shuffled once: a column id
     # groups the records that claim it, a hashed id the identical records of a source.
@@ -197,6 +206,8 @@ def classify_records(
         records = mark(records, seen & ~same_known, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, other_detail)
 
     payload = F.coalesce(F.col("payload"), F.to_json(_record_struct()))
+    if payload_mask is not None:
+        payload = mask_pii(F.when(F.col("outcome") == QUARANTINE, payload), payload_mask)
     records = records.withColumn(
         "payload", F.when(F.col("outcome") == QUARANTINE, F.substring(payload, 1, payload_max_chars))
     )

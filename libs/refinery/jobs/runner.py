@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from refinery.config import ConfigError, Settings, load_settings
+from refinery.config import ConfigError, Settings, check_writable, load_settings
 from refinery.jobs.context import JobContext, JobResult
 from refinery.logs import LOG_LEVELS, job_logger, set_log_level
 
@@ -50,6 +50,19 @@ ALL_JOBS: dict[str, str] = {**JOBS, **ON_DEMAND_JOBS}
 #: one exception to ``jobs/<job>.py``: spark-submit puts ``jobs/`` first on ``sys.path``, where
 #: a ``select.py`` would shadow the standard library's ``select`` module.
 ENTRY_SCRIPTS: dict[str, str] = {job: f"jobs/{'select_for_review' if job == 'select' else job}.py" for job in ALL_JOBS}
+
+#: Job name → the config keys of the locations it writes (checked before Spark starts).
+JOB_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "ingest": ("tables.bronze", "tables.quarantine", "tables.metrics"),
+    "clean": ("tables.silver", "tables.quarantine", "tables.metrics"),
+    "dedup": ("tables.silver", "tables.signatures", "tables.metrics"),
+    "score": ("tables.silver", "tables.metrics", "score.work_dir"),
+    "rebalance": ("tables.gold", "tables.metrics"),
+    "drift": ("tables.metrics",),
+    "select": ("tables.review_queue", "tables.metrics", "select.export_dir"),
+    "report": ("tables.metrics", "report.dir"),
+    "import_reviews": ("tables.silver", "tables.review_queue", "tables.quarantine", "tables.metrics"),
+}
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_ALERT = 0, 1, 2, 3
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+-]{1,128}$")
@@ -89,13 +102,16 @@ def main_for(job: str, argv: Sequence[str] | None = None) -> int:
 
 
 def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None) -> int:
-    """Run ``jobs`` in order in one SparkSession; stop at the first non-zero exit code."""
+    """Run ``jobs`` in order in one SparkSession; stop at the first non-zero exit code. Every
+    location the jobs write is checked first: one that cannot be written is a configuration
+    error (exit 2) found before Spark starts."""
     from refinery.spark.session import build_spark
 
     try:
+        check_writable(settings, dict.fromkeys(key for job in jobs for key in JOB_OUTPUTS[job]))
         spark = build_spark(settings.spark, settings.app_name)
     except ConfigError as exc:
-        print(f"refinery: {exc}", file=sys.stderr)
+        print(f"refinery {jobs[0] if len(jobs) == 1 else 'pipeline'}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         for job in jobs:

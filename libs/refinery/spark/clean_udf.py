@@ -16,13 +16,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
 from refinery.quality.rules import RuleSet, evaluate
 from refinery.spark.schemas import CLEANED, STRING_MAP
 from refinery.text.chain import OK, QUARANTINE, CleanOptions, clean_frame
+from refinery.text.pii import PiiOptions, mask_series
 
 #: Quarantine reason of a document that violates a rule of severity ``block``.
 RULE_VIOLATION = "rule_violation"
@@ -113,3 +114,14 @@ def _detail(blocking: list[str], violated: list[str]) -> str:
     flagged = [name for name in violated if name not in blocking]
     detail = "block: " + ", ".join(blocking)
     return detail + ("; flag: " + ", ".join(flagged) if flagged else "")
+
+
+def mask_pii(column: Column, options: PiiOptions) -> Column:
+    """``column`` (strings) with every PII span replaced by its token
+    (:func:`refinery.text.pii.mask_series`, one Arrow batch at a time); nulls stay null."""
+
+    @F.pandas_udf(StringType())
+    def masked(texts: pd.Series) -> pd.Series:
+        return mask_series(texts, options)["text"]
+
+    return masked(column)
