@@ -69,6 +69,11 @@ class SparkSettings(_Strict):
     progress_bar: bool = True
     #: Log level of Spark's own (log4j) logging; Refinery's JSON lines follow ``--log-level``.
     log_level: Literal["ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = "WARN"
+    #: How often a Delta write that lost its commit to a concurrent writer is run again
+    #: (see :mod:`refinery.spark.commit_retry`); 0 fails at the first conflict.
+    commit_retries: int = Field(4, ge=0, le=20)
+    #: Wait before the first retry, doubled for each further one, with ±50 % jitter (seconds).
+    commit_retry_wait_seconds: float = Field(1.0, ge=0, le=300)
     #: Extra Spark properties passed through as they are (``--set spark.conf.KEY=VALUE``,
     #: where KEY is the whole dotted Spark property name).
     conf: dict[str, str] = Field(default_factory=dict)

@@ -24,6 +24,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from refinery.config import ConfigError, SparkSettings
+from refinery.spark.commit_retry import RETRIES_PROPERTY, WAIT_PROPERTY
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -65,6 +66,8 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
         # Delta's own defaults favour clusters; these keep local runs quick and quiet.
         "spark.databricks.delta.snapshotPartitions": str(max(1, settings.shuffle_partitions)),
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        RETRIES_PROPERTY: str(settings.commit_retries),
+        WAIT_PROPERTY: str(settings.commit_retry_wait_seconds),
     }
     if not under_spark_submit():
         if settings.mode == "cluster" and not settings.master:

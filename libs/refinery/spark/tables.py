@@ -2,18 +2,27 @@
 
 A location is a path (local, ``hdfs://``, ``s3a://`` …) or ``catalog:db.name``. Writes are
 idempotent by construction: a job replaces exactly the slice it owns (``replaceWhere`` on the
-batch, the stage or the run), so rerunning it leaves the table as one run would.
+batch, the stage or the run), so rerunning it leaves the table as one run would. For the same
+reason a write that loses its commit to a concurrent writer is simply run again on the new
+snapshot (:func:`refinery.spark.commit_retry.retry_on_conflict`, ``spark.commit_retries``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
 from refinery.config import CATALOG_PREFIX
+from refinery.spark.commit_retry import retry_on_conflict, session_retry_policy
+
+T = TypeVar("T")
+#: Error conditions of creating a table (save mode ``errorifexists``) that already exists.
+_ALREADY_EXISTS = {"DELTA_PATH_EXISTS", "TABLE_OR_VIEW_ALREADY_EXISTS"}
 
 
 def is_catalog_name(location: str) -> bool:
@@ -53,7 +62,7 @@ def replace_slice(
     Creates the table on first write. Every row of ``df`` must satisfy ``predicate``; Delta
     checks that and fails the commit otherwise, so a job can never overwrite another slice.
     """
-    _overwrite(df, location, partition_by, replaceWhere=predicate)
+    _retried(df.sparkSession, location, lambda: _overwrite(df, location, partition_by, replaceWhere=predicate))
 
 
 def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object] | None = None) -> None:
@@ -64,7 +73,7 @@ def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object]
     options = {"overwriteSchema": "true"}
     if metadata is not None:
         options["userMetadata"] = json.dumps(metadata, sort_keys=True, separators=(",", ":"), default=str)
-    _overwrite(df, location, None, **options)
+    _retried(df.sparkSession, location, lambda: _overwrite(df, location, None, **options))
 
 
 def sql_string(value: str) -> str:
@@ -91,23 +100,35 @@ def merge_rows(
 
     ``properties`` (Delta table properties) are set when the table is created, and on an
     existing table whose values differ, before the MERGE.
+
+    The first write creates the table only if it is still absent when the write starts (and
+    Delta refuses a second creator's commit): a table another writer created since the check
+    is MERGEd into, never overwritten with ``df`` alone.
     """
-    if not table_exists(spark, location):
-        _overwrite(df, location, partition_by, **(properties or {}))
-        return
-    if properties:
-        set_properties(spark, location, properties)
-    columns = {name: f"s.`{name}`" for name in df.columns}
-    merge = (
-        delta_table(spark, location)
-        .alias("t")
-        .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
-        .whenMatchedUpdate(set=columns)
-        .whenNotMatchedInsert(values=columns)
-    )
-    if scope is not None:
-        merge = merge.whenNotMatchedBySourceDelete(condition=scope)
-    merge.execute()
+
+    def write() -> None:
+        if not table_exists(spark, location):
+            try:
+                _create(df, location, partition_by, **(properties or {}))
+                return
+            except AnalysisException as error:
+                if error.getCondition() not in _ALREADY_EXISTS:
+                    raise
+        if properties:
+            set_properties(spark, location, properties)
+        columns = {name: f"s.`{name}`" for name in df.columns}
+        merge = (
+            delta_table(spark, location)
+            .alias("t")
+            .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+            .whenMatchedUpdate(set=columns)
+            .whenNotMatchedInsert(values=columns)
+        )
+        if scope is not None:
+            merge = merge.whenNotMatchedBySourceDelete(condition=scope)
+        merge.execute()
+
+    _retried(spark, location, write)
 
 
 def table_properties(spark: SparkSession, location: str) -> dict[str, str]:
@@ -123,7 +144,8 @@ def set_properties(spark: SparkSession, location: str, properties: dict[str, str
     if not changed:
         return
     assignments = ", ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in sorted(changed.items()))
-    spark.sql(f"ALTER TABLE {_sql_target(location)} SET TBLPROPERTIES ({assignments})")
+    statement = f"ALTER TABLE {_sql_target(location)} SET TBLPROPERTIES ({assignments})"
+    _retried(spark, location, lambda: spark.sql(statement))
 
 
 def add_missing_columns(spark: SparkSession, location: str, columns: dict[str, str]) -> None:
@@ -133,7 +155,8 @@ def add_missing_columns(spark: SparkSession, location: str, columns: dict[str, s
     present = set(read_table(spark, location).columns)
     missing = [f"`{name}` {kind}" for name, kind in columns.items() if name not in present]
     if missing:
-        spark.sql(f"ALTER TABLE {_sql_target(location)} ADD COLUMNS ({', '.join(missing)})")
+        statement = f"ALTER TABLE {_sql_target(location)} ADD COLUMNS ({', '.join(missing)})"
+        _retried(spark, location, lambda: spark.sql(statement))
 
 
 def update_rows(
@@ -153,14 +176,24 @@ def update_rows(
     the key and those columns, never a file rewrite."""
     columns = {name: f"s.`{name}`" for name in df.columns if name != key}
     condition = " OR ".join(f"NOT (t.`{name}` <=> s.`{name}`)" for name in changed) or None
-    result = (
-        delta_table(spark, location)
-        .alias("t")
-        .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
-        .whenMatchedUpdate(condition=condition, set=columns)
-        .execute()
-    )
-    return int(result.first()["num_updated_rows"])
+
+    def write() -> int:
+        result = (
+            delta_table(spark, location)
+            .alias("t")
+            .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+            .whenMatchedUpdate(condition=condition, set=columns)
+            .execute()
+        )
+        return int(result.first()["num_updated_rows"])
+
+    return _retried(spark, location, write)
+
+
+def _retried(spark: SparkSession, location: str, write: Callable[[], T]) -> T:
+    """``write`` run again after a lost commit race, as often as the session allows."""
+    retries, wait_seconds = session_retry_policy(spark)
+    return retry_on_conflict(write, location, retries, wait_seconds)
 
 
 def _sql_target(location: str) -> str:
@@ -170,8 +203,14 @@ def _sql_target(location: str) -> str:
     return f"delta.`{location.replace('`', '``')}`"
 
 
-def _overwrite(df: DataFrame, location: str, partition_by: list[str] | None, **options: str) -> None:
-    writer = df.write.format("delta").mode("overwrite").options(**options)
+def _create(df: DataFrame, location: str, partition_by: list[str] | None, **options: str) -> None:
+    _overwrite(df, location, partition_by, mode="errorifexists", **options)
+
+
+def _overwrite(
+    df: DataFrame, location: str, partition_by: list[str] | None, mode: str = "overwrite", **options: str
+) -> None:
+    writer = df.write.format("delta").mode(mode).options(**options)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     if is_catalog_name(location):
