@@ -666,6 +666,14 @@ def test_jsonl_line_json_loads_would_raise_on_is_malformed_json(line: str, detai
     assert rows[0]["payload"] == line[:4_000]
 
 
+def test_jsonl_nesting_just_under_the_recursion_limit_is_malformed_not_a_crash() -> None:
+    # json.loads follows ~990 levels; converting such a value into meta text then overflowed
+    for depth in range(985, 1_000):
+        line = '{"text": "t", "x": ' + "[" * depth + "]" * depth + "}"
+        row = only(parse(line.encode() + b"\n", JSONL, limits=Limits(200, 4_000)))
+        assert row["reason"] == reasons.MALFORMED_JSON and "nesting deeper" in row["detail"]
+
+
 @pytest.mark.parametrize(
     ("line", "field"),
     [

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
-from refinery.sources.strict_json import JsonError, loads
+from refinery.sources.strict_json import MAX_DEPTH, JsonError, loads
 
 
 def test_well_formed_json_parses_as_json_loads_does() -> None:
@@ -41,14 +42,18 @@ def test_integer_just_under_the_digit_limit_still_parses() -> None:
     assert loads("[" + "9" * digits + "]")[0] == int("9" * digits)
 
 
-@pytest.mark.parametrize("depth", [10, 500, 900, 990, 1_000, 1_100])
-def test_any_depth_either_parses_or_is_a_json_error(depth: int) -> None:
-    try:
-        value = loads("[" * depth + "]" * depth)
-    except JsonError as exc:
-        assert "nesting deeper" in str(exc)
-    else:
-        assert isinstance(value, list)
+@pytest.mark.parametrize("depth", [2, 10, MAX_DEPTH])
+def test_nesting_up_to_the_limit_parses_and_serialises_again(depth: int) -> None:
+    value = loads('{"x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}")
+    assert json.loads(json.dumps(value)) == value
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 990, 995, 1_000, 1_100])
+def test_nesting_over_the_limit_is_a_json_error_at_any_depth(depth: int) -> None:
+    # just under the recursion limit json.loads succeeds, and json.dumps of the value would
+    # then raise RecursionError: the fixed limit refuses the whole range
+    with pytest.raises(JsonError, match=f"nesting deeper than {MAX_DEPTH} levels"):
+        loads("[" * depth + "]" * depth)
 
 
 def test_nan_and_infinity_stay_accepted() -> None:

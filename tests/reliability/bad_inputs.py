@@ -390,6 +390,14 @@ def _json_structure(w: _Writer) -> None:
         format="jsonl",
     )
     w.add(
+        "json_nesting_at_recursion_limit",
+        {"a.jsonl": jsonl('{"text": "just parses", "extra": ' + nested(992) + "}", fine)},
+        2,
+        {"ok": 1, "quarantine:malformed_json": 1},
+        "992 levels: json.loads copes, turning the value into meta text overflowed the stack",
+        format="jsonl",
+    )
+    w.add(
         "json_moderate_nesting",
         {"a.jsonl": jsonl('{"text": "deep but fine", "extra": ' + nested(400) + "}")},
         1,

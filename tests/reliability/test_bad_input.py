@@ -6,7 +6,8 @@ input (:mod:`bad_inputs`, one ingest source per kind) plus 300 labelled SMS mess
   (``rows_in = rows_out + quarantined + filtered``, the reason maps summing to their totals);
 * per kind, ``ingest/<source>`` counted the generator's records and split them as expected;
 * ingest: each input record is one bronze or ingest-quarantine row (its file and line unique
-  across both) or one counted filter, and the totals add up to the records written;
+  across both) or one counted filter, the totals add up to the records written, and the
+  quarantine table holds per source and reason what the metrics say;
 * clean: every bronze id is in silver or clean's quarantine, never both, never neither;
 * gold and the review queue hold silver rows only, each once (gold: once per copy);
 * the 1 MB of PII-like digits reached clean and left it masked.
@@ -120,10 +121,19 @@ def test_every_job_survives_the_bad_input_corpus(spark, tmp_path: Path) -> None:
     assert ingest.rows_in == total
     bronze = read_table(spark, str(tables / "bronze")).select("id", "source_path", "source_line").collect()
     quarantine = read_table(spark, str(tables / "quarantine"))
-    ingest_q = quarantine.where("stage = 'ingest'").select("source_path", "source_line").collect()
+    ingest_q = quarantine.where("stage = 'ingest'").select("source", "reason", "source_path", "source_line").collect()
     places = Counter((r.source_path, r.source_line) for r in [*bronze, *ingest_q])
     assert not [place for place, n in places.items() if n > 1]
     assert len(bronze) == ingest.rows_out and len(ingest_q) == ingest.rows_quarantined
+    # the quarantine table holds exactly what each source's metrics say it quarantined
+    per_source = {
+        (stage.split("/", 1)[1], reason): n
+        for (job, stage), row in stages.items()
+        if job == "ingest" and stage.startswith("ingest/")
+        for reason, n in (row.quarantined_by_reason or {}).items()
+        if n
+    }
+    assert Counter((r.source, r.reason) for r in ingest_q) == per_source
     assert len(bronze) + len(ingest_q) + ingest.rows_filtered == total
 
     # Clean: every bronze id in exactly one of silver and clean's quarantine.

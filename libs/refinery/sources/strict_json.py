@@ -4,7 +4,10 @@
 reached ingest's Spark task as a crash, failing the whole job for one bad line:
 
 * ``RecursionError`` for nesting deeper than the interpreter's recursion limit (about 1,000
-  levels; a line of 10,000 ``[`` is enough);
+  levels; a line of 10,000 ``[`` is enough). Nesting just under that limit parses, and then
+  fails in the next recursive step (``json.dumps`` of a value into ``meta``), so values
+  deeper than :data:`MAX_DEPTH` are refused outright: whatever this module returns can be
+  walked recursively again with room to spare;
 * ``ValueError`` for an integer literal longer than ``sys.get_int_max_str_digits()`` (4,300
   digits by default, Python's guard against quadratic int parsing);
 
@@ -44,15 +47,41 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object)
 
+#: Deepest nesting accepted (the top-level object or array is level 1). Real records nest a
+#: few levels; Jackson, Spark's JSON parser, stops at 1,000.
+MAX_DEPTH = 500
+
 
 def loads(text: str) -> Any:
-    """Parse ``text`` as JSON, refusing duplicate keys; raise :class:`JsonError` on any problem."""
+    """Parse ``text`` as JSON, refusing duplicate keys and nesting deeper than
+    :data:`MAX_DEPTH`; raise :class:`JsonError` on any problem."""
+    value = _parse(text)
+    # a value nested d levels deep needs at least 2d characters: short texts skip the walk
+    if len(text) > 2 * MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise JsonError(f"nesting deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` containers deep (iteratively: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _parse(text: str) -> Any:
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise JsonError(exc.msg) from None
     except RecursionError:
-        raise JsonError(f"nesting deeper than the parser follows (about {sys.getrecursionlimit()} levels)") from None
+        raise JsonError(f"nesting deeper than {MAX_DEPTH} levels (beyond the parser's recursion limit)") from None
     except _DuplicateKeyError as exc:
         raise JsonError(f"duplicate key {str(exc.args[0])[:64]!r}") from None
     except ValueError as exc:
