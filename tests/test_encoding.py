@@ -12,6 +12,7 @@ from refinery.text.encoding import (
     DecodedLine,
     decode_lines,
     detect_encoding,
+    find_lone_surrogate,
     is_wide_encoding,
     normalize_codec_name,
     printable_payload,
@@ -107,6 +108,30 @@ def test_strict_utf8_is_preferred() -> None:
     data = "café naïve résumé — “quoted” 中文\n".encode()
     assert detect_encoding(data) == "utf-8"
     assert texts(list(decode_lines(data))) == ["café naïve résumé — “quoted” 中文"]
+
+
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_utf16_without_bom_is_not_mistaken_for_utf8(order: str) -> None:
+    # ASCII in BOM-less UTF-16 is valid UTF-8 (letters and NULs alternating)
+    data = "first plain line\nsecond line\n".encode(f"utf-16-{order}")
+    data.decode("utf-8")
+    assert detect_encoding(data) == f"utf-16-{order}"
+    assert texts(list(decode_lines(data))) == ["first plain line", "second line"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"a few NULs\x00 in\x00 utf-8 text\n" * 4, bytes(range(256)) * 4, b"\x00" * 64],
+    ids=["utf8-with-nuls", "binary", "all-nul"],
+)
+def test_utf16_guess_needs_nuls_on_one_side_only(data: bytes) -> None:
+    assert not detect_encoding(data).startswith("utf-16")
+
+
+def test_find_lone_surrogate() -> None:
+    assert find_lone_surrogate("plain 中文 😀") is None
+    assert find_lone_surrogate("ab\ud800c") == 2
+    assert find_lone_surrogate("\udfff") == 0
 
 
 def test_utf8_sample_cut_inside_a_character_is_still_utf8() -> None:

@@ -641,3 +641,76 @@ def test_csv_field_over_the_csv_module_default_limit_is_judged_by_max_text_chars
     assert [(r["outcome"], r["reason"]) for r in rows] == [("quarantine", "text_too_long"), ("ok", None)]
     rows = list(parse_file(data, "x.csv", "s", spec, Limits(max_text_chars=300_000, payload_max_chars=100)))
     assert [r["outcome"] for r in rows] == ["ok", "ok"] and len(rows[0]["text"]) == 200_000
+
+
+# --------------------------------------------------------------------------------------------
+# JSON the standard parser raises on, and strings that have no UTF-8 form (issue 9)
+
+
+@pytest.mark.parametrize(
+    ("line", "detail"),
+    [
+        ('{"text": ' + "[" * 10_000 + "]" * 10_000 + "}", "nesting deeper"),
+        ('{"text": "deep meta", "x": ' + '{"a": ' * 10_000 + "1" + "}" * 10_000 + "}", "nesting deeper"),
+        ('{"text": "big", "n": 1' + "0" * 5_000 + "}", "integer literal too long"),
+        ('{"text": "first", "text": "second"}', "duplicate key 'text'"),
+    ],
+    ids=["deep-text", "deep-meta", "huge-int", "duplicate-key"],
+)
+def test_jsonl_line_json_loads_would_raise_on_is_malformed_json(line: str, detail: str) -> None:
+    rows = parse(line.encode() + b'\n{"text": "after"}\n', JSONL, limits=Limits(200, 4_000))
+    assert_row_contract(rows, Limits(200, 4_000))
+    assert [r["outcome"] for r in rows] == ["quarantine", "ok"]
+    assert rows[0]["reason"] == reasons.MALFORMED_JSON
+    assert detail in rows[0]["detail"]
+    assert rows[0]["payload"] == line[:4_000]
+
+
+def test_jsonl_nesting_just_under_the_recursion_limit_is_malformed_not_a_crash() -> None:
+    # json.loads follows ~990 levels; converting such a value into meta text then overflowed
+    for depth in range(985, 1_000):
+        line = '{"text": "t", "x": ' + "[" * depth + "]" * depth + "}"
+        row = only(parse(line.encode() + b"\n", JSONL, limits=Limits(200, 4_000)))
+        assert row["reason"] == reasons.MALFORMED_JSON and "nesting deeper" in row["detail"]
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (r'{"text": "half \ud800 a pair"}', "text"),
+        (r'{"text": "swapped \ude00\ud83d"}', "text"),
+        (r'{"text": "t", "label": "\udfff"}', "label"),
+        (r'{"text": "t", "note": "x\udc80"}', "meta"),
+        (r'{"text": "t", "\ud800key": "v"}', "meta"),
+        (r'{"text": "t", "deep": {"k": ["\udbff"]}}', "meta"),
+    ],
+)
+def test_jsonl_lone_surrogate_is_undecodable_not_a_crash(line: str, field: str) -> None:
+    row = only(parse(line.encode() + b"\n", JSONL))
+    assert_row_contract([row])
+    assert row["reason"] == reasons.UNDECODABLE
+    assert f"lone surrogate in {field}" in row["detail"]
+    row["payload"].encode("utf-8")  # what reaches Arrow must have a UTF-8 form
+
+
+def test_lone_surrogate_id_is_undecodable() -> None:
+    source = spec(format="jsonl", columns={"text": "text", "id": "id"}, label_required=False)
+    row = only(parse(rb'{"id": "a\ud800", "text": "x"}' + b"\n", source))
+    assert row["reason"] == reasons.UNDECODABLE and "lone surrogate in raw_id" in row["detail"]
+
+
+def test_escaped_surrogate_pair_is_one_character_and_ok() -> None:
+    row = only(parse(rb'{"text": "smile \ud83d\ude00"}' + b"\n", JSONL))
+    assert row["outcome"] == "ok" and row["text"] == "smile 😀"
+
+
+def test_record_from_mapping_lone_surrogate_is_undecodable() -> None:
+    source = spec(format="parquet", columns={"text": "body"}, label_required=False)
+    row = record_from_mapping({"body": "a\ud800"}, "p", 1, "src", source, LIMITS, '{"body": "a\\ud800"}')
+    assert row["outcome"] == "quarantine" and row["reason"] == reasons.UNDECODABLE
+
+
+def test_jsonl_nan_reads_as_missing() -> None:
+    rows = parse(b'{"text": "a", "score": NaN, "v": Infinity}\n{"text": NaN}\n', JSONL)
+    assert rows[0]["outcome"] == "ok" and rows[0]["meta"] == {"v": "inf"}
+    assert rows[1]["reason"] == reasons.EMPTY_TEXT

@@ -8,8 +8,12 @@ filtered records are counted only, because the output already holds an identical
 from __future__ import annotations
 
 # --- quarantined by ingest -----------------------------------------------------------------
-UNDECODABLE = "undecodable"  #: bytes that no configured encoding decodes
-MALFORMED_JSON = "malformed_json"  #: a JSONL line that is not a JSON object
+#: bytes that no configured encoding decodes, or a decoded value holding a lone surrogate (a
+#: JSON ``"\ud800"`` escape of half a UTF-16 pair): a string with no UTF-8 form either way
+UNDECODABLE = "undecodable"
+#: a JSONL line that is not one JSON object: syntax, nesting deeper than the parser follows,
+#: an integer literal over Python's digit limit, or a duplicate key
+MALFORMED_JSON = "malformed_json"
 MALFORMED_RECORD = "malformed_record"  #: CSV/TSV with the wrong field count or broken quoting
 MISSING_COLUMN = "missing_column"  #: a record without the column(s) mapped to text
 EMPTY_TEXT = "empty_text"  #: text null, empty or whitespace only

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from refinery.config import ColumnRef, SourceSettings
-from refinery.sources import reasons
-from refinery.text.encoding import DecodedLine, decode_lines, printable_payload
+from refinery.sources import reasons, strict_json
+from refinery.text.encoding import DecodedLine, decode_lines, find_lone_surrogate, printable_payload
 
 OK, QUARANTINE, FILTER = "ok", "quarantine", "filter"
 
@@ -131,9 +131,9 @@ def _jsonl_records(lines: Iterable[DecodedLine], path: str, source: str, limits:
             yield _filtered(source, path, line.line_no, reasons.BLANK_LINE)
             continue
         try:
-            value = json.loads(line.text)
-        except json.JSONDecodeError as exc:
-            yield _rejected(source, path, line.line_no, reasons.MALFORMED_JSON, exc.msg, line.text, limits)
+            value = strict_json.loads(line.text)
+        except strict_json.JsonError as exc:
+            yield _rejected(source, path, line.line_no, reasons.MALFORMED_JSON, str(exc), line.text, limits)
             continue
         if not isinstance(value, dict):
             detail = f"a JSON {type(value).__name__}, not an object"
@@ -244,6 +244,10 @@ def _finish(row: dict[str, Any], spec: SourceSettings, limits: Limits, path_labe
         row = _mapped(mapping, row["path"], row["line"], row["source"], spec, limits, row["payload"], row["encoding"])
         if row["outcome"] != OK:
             return row
+    if (where := _lone_surrogate_field(row)) is not None:
+        payload = (row.get("payload") or row["text"] or "").encode("utf-8", "backslashreplace").decode("utf-8")
+        detail = f"lone surrogate in {where}: half a UTF-16 pair (a JSON \\u escape), not encodable as UTF-8"
+        return _rejected(row["source"], row["path"], row["line"], reasons.UNDECODABLE, detail, payload, limits)
     if path_label is not None and row["label"] is None:
         row["label"] = path_label
     if row["label"] is not None:
@@ -267,6 +271,20 @@ def _finish(row: dict[str, Any], spec: SourceSettings, limits: Limits, path_labe
     row["payload"] = None  # good rows carry their content in the typed columns
     row["content_hash"] = content_hash(text, row["label"], row["meta"])
     return row
+
+
+def _lone_surrogate_field(row: Mapping[str, Any]) -> str | None:
+    """The first field of a parsed row holding a lone surrogate (``"\\ud800"`` decoded from a
+    JSON escape): such a ``str`` has no UTF-8 form, so Arrow, Spark and the content hash would
+    all fail on it. ``None`` when every field is encodable."""
+    for name in ("text", "label", "raw_id", "raw_event_ts"):
+        value = row[name]
+        if value is not None and find_lone_surrogate(value) is not None:
+            return name
+    for key, value in (row["meta"] or {}).items():
+        if find_lone_surrogate(key) is not None or (value is not None and find_lone_surrogate(value) is not None):
+            return "meta"
+    return None
 
 
 def content_hash(text: str, label: str | None, meta: Mapping[str, str]) -> str:

@@ -16,6 +16,7 @@ decoded whole and then split on ``"\\n"``.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -65,13 +66,16 @@ def is_wide_encoding(encoding: str) -> bool:
 def detect_encoding(sample: bytes) -> str:
     """Best guess of the encoding of ``sample`` (the head of a file).
 
-    Order: a BOM decides; else strict UTF-8 (by far the most common, and a false positive is
+    Order: a BOM decides; else UTF-16 without a BOM when every other byte is NUL (see
+    :func:`_utf16_without_bom`); else strict UTF-8 (by far the most common, and a false positive is
     very unlikely on non-UTF-8 text with any byte ≥ 0x80); else charset-normalizer's best
     candidate; else Windows-1252, which decodes all but five byte values.
     """
     body, bom_encoding = strip_bom(sample)
     if bom_encoding:
         return bom_encoding
+    if wide := _utf16_without_bom(body):
+        return wide
     if _decodes_as_utf8(body):
         return "utf-8"
     from charset_normalizer import from_bytes
@@ -80,6 +84,30 @@ def detect_encoding(sample: bytes) -> str:
     if best is not None and best.encoding:
         return normalize_codec_name(best.encoding)
     return "cp1252"
+
+
+#: Share of code units whose high byte is NUL for a BOM-less sample to read as UTF-16, and the
+#: most NULs allowed on the other side. Mostly-Latin UTF-16 text is close to 100% / 0%; text
+#: in an 8-bit encoding has no NUL at all, and a binary file has NULs on both sides.
+_UTF16_NUL_SHARE, _UTF16_OTHER_NUL_SHARE = 0.4, 0.05
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` for BOM-less UTF-16 of mostly Latin text, else ``None``.
+
+    Such text is *valid UTF-8* (NUL and ASCII bytes alternating), so the UTF-8 test would
+    accept it and every line would come out with a NUL between its letters and be split at the
+    wrong byte. Its signature is a NUL in one byte of most 2-byte code units and (almost) never
+    in the other. Mostly-CJK UTF-16 has no such signature; it is not valid UTF-8 either and is
+    left to charset detection."""
+    units = len(sample) // 2
+    if units < 2:
+        return None
+    even, odd = sample[0 : 2 * units : 2].count(0), sample[1 : 2 * units : 2].count(0)
+    for nuls, other, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if nuls >= _UTF16_NUL_SHARE * units and other <= _UTF16_OTHER_NUL_SHARE * units:
+            return name
+    return None
 
 
 def _decodes_as_utf8(data: bytes) -> bool:
@@ -154,6 +182,20 @@ def _decode_wide(body: bytes, encoding: str) -> Iterator[DecodedLine]:
         if raw.endswith(carriage_return) and (len(raw) - unit) % unit == 0:
             raw = raw[:-unit]
         yield decode_one(raw, index, encoding)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def find_lone_surrogate(text: str) -> int | None:
+    """Index of the first surrogate code point in ``text``, or ``None``.
+
+    Decoding bytes never yields one, but JSON's ``\\ud800`` escape of half a UTF-16 pair does:
+    Python keeps it in the ``str``, which then has no UTF-8 form (``encode`` raises). A proper
+    escaped pair (``\\ud83d\\ude00``) is joined into one character by the JSON parser and is
+    not a surrogate here."""
+    match = _SURROGATE.search(text)
+    return None if match is None else match.start()
 
 
 def printable_payload(raw: bytes, limit: int) -> str:
