@@ -143,7 +143,11 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
         log.exception("job failed")
         return EXIT_FAILED
     finished = datetime.now(UTC)
-    write_metrics(spark, settings.tables.metrics, run_id, job, result.batch, started, finished, result.stages)
+    try:
+        write_metrics(spark, settings.tables.metrics, run_id, job, result.batch, started, finished, result.stages)
+    except Exception:  # the job's tables are written; without its metrics row the run is not done
+        log.exception("writing the metrics row failed")
+        return EXIT_FAILED
     failed = False
     for stage in result.stages:
         counts = {
