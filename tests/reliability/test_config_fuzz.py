@@ -131,6 +131,11 @@ CASES = [
         ("'ingest.sources.sms_spam.encoding'", "codec"),
     ),
     Case("bad-run-id", "clean", ("--run-id", "A-Z a-z 0-9"), extra_args=("--run-id", "a b/c")),
+    # --- inputs that are not there: found before Spark, like the outputs
+    Set(
+        "input-root-missing", "ingest", "ingest.input_root={tmp}/no_landing", ("'ingest.sources.", "nothing at", "fix:")
+    ),
+    Set("source-path-missing", "ingest", "ingest.sources.sms_spam.path=gone.tsv", ("'ingest.sources.sms_spam.path'",)),
 ]
 
 

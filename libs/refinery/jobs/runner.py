@@ -103,12 +103,17 @@ def main_for(job: str, argv: Sequence[str] | None = None) -> int:
 
 def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None) -> int:
     """Run ``jobs`` in order in one SparkSession; stop at the first non-zero exit code. Every
-    location the jobs write is checked first: one that cannot be written is a configuration
-    error (exit 2) found before Spark starts."""
+    location the jobs write, and every local input ``ingest`` reads, is checked first: one that
+    cannot be written or is not there is a configuration error (exit 2) found before Spark
+    starts."""
     from refinery.spark.session import build_spark
 
     try:
         check_writable(settings, dict.fromkeys(key for job in jobs for key in JOB_OUTPUTS[job]))
+        if "ingest" in jobs:
+            from refinery.jobs.ingest import source_locations
+
+            source_locations(settings.ingest)  # a local input that is not there: exit 2 now
         spark = build_spark(settings.spark, settings.app_name)
     except ConfigError as exc:
         print(f"refinery {jobs[0] if len(jobs) == 1 else 'pipeline'}: {exc}", file=sys.stderr)
