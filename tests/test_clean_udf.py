@@ -56,6 +56,20 @@ def test_clean_records_keeps_every_row_and_drops_the_raw_text(spark):
     assert all(row.rule_violations is None for row in rows.values())  # no rules: not checked
 
 
+def test_pii_in_meta_values_is_masked_unless_configured_off(spark):
+    schema = StructType([StructField(f.name, f.dataType, True) for f in BRONZE.fields])
+    rows = bronze_rows()[:2]
+    rows[0] = (*rows[0][:6], {"contact": f"call {MOBILE}", "mail": "wang.fang@example.cn", "row": "0"}, *rows[0][7:])
+    bronze = spark.createDataFrame(rows, schema)
+    masked = {r.id: r.meta for r in clean_records(bronze, CleanOptions()).collect()}
+    assert masked["r0"]["row"] == "0" and set(masked["r0"]) == {"contact", "mail", "row"}
+    assert MOBILE not in masked["r0"]["contact"] and masked["r0"]["contact"].startswith("call [")
+    assert "wang.fang" not in masked["r0"]["mail"]
+    assert masked["r1"] == {"row": "1"}
+    kept = {r.id: r.meta for r in clean_records(bronze, CleanOptions(mask_meta=False)).collect()}
+    assert kept["r0"]["contact"] == f"call {MOBILE}" and kept["r0"]["mail"] == "wang.fang@example.cn"
+
+
 RULES = parse_rules(
     [
         {"name": "no_phone", "severity": "block", "require": [{"field": "text", "not_matches": r"\[PHONE\]"}]},

@@ -444,3 +444,18 @@ def test_sms_corpus_masks_without_crash() -> None:
     assert totals.get(INTL_PHONE, 0) >= 2
     assert totals.get(EMAIL, 0) >= 3
     assert not math.isnan(sum(totals.values()))
+
+
+def test_mask_json_objects_masks_every_value_and_keeps_keys_and_nulls() -> None:
+    import json
+
+    import pandas as pd
+
+    objects = pd.Series(
+        ['{"phone": "13812345678", "n": "7"}', None, "{}", '{"m": "a.b@example.com 好"}'], index=[3, 4, 5, 6]
+    )
+    out = pii.mask_json_objects(objects)
+    assert list(out.index) == [3, 4, 5, 6] and out[4] is None and json.loads(out[5]) == {}
+    first = json.loads(out[3])
+    assert list(first) == ["phone", "n"] and first["n"] == "7" and "13812345678" not in first["phone"]
+    assert "a.b@example.com" not in json.loads(out[6])["m"] and json.loads(out[6])["m"].endswith(" 好")

@@ -279,6 +279,9 @@ class PiiSettings(_Strict):
     tokens: dict[str, str] = Field(default_factory=dict)
     #: Mask only public IP addresses (private, loopback and reserved ranges are kept).
     public_ip_only: bool = False
+    #: Mask the values of ``meta`` (a source's other columns) too; ``false`` keeps them as
+    #: they came, so silver's ``meta`` is as sensitive as the input.
+    meta: bool = True
 
 
 def pii_options(pii: PiiSettings) -> Any:

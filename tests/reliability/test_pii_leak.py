@@ -11,8 +11,10 @@ quarantines them). Then every original PII string of the cases is searched for:
   (the scope ``bench/pii_bench.py`` scores, where recall is 1.0);
 * in ingest's quarantine payloads, with ``ingest.payload_mask: true``.
 
-Zero hits everywhere. (Silver's ``meta`` is not searched: it carries a source's other columns
-as they are, here the cases' own ``span_texts``; see the README's Tables section.)
+* in silver's ``meta``, row by row: the cases' other columns, whose ``span_texts`` are the PII
+  strings themselves, masked by ``clean.pii.meta``.
+
+Zero hits everywhere.
 """
 
 from __future__ import annotations
@@ -225,6 +227,8 @@ def test_no_pii_string_leaks_from_a_debug_pipeline_run(spark, tmp_path: Path) ->
 
     silver = read_table(spark, str(tables / "silver"))
     search_rows("silver text + tokens", silver.select("id", "text", F.concat_ws(" ", "tokens")).collect())
+    # the cases' other columns (span_texts: the PII itself) ride in meta, masked by clean.pii.meta
+    search_rows("silver meta", silver.select("id", F.to_json("meta")).collect())
     search_rows("gold text", read_table(spark, str(tables / "gold")).select("id", "text").collect())
     if table_exists(spark, str(tables / "review_queue")):
         search_rows("review_queue text", read_table(spark, str(tables / "review_queue")).select("id", "text").collect())
@@ -235,6 +239,7 @@ def test_no_pii_string_leaks_from_a_debug_pipeline_run(spark, tmp_path: Path) ->
     print(f"PII strings: {len(searchable)} searched in the text-free places, {counts}")
     print("searched (string x place):", json.dumps(searched, ensure_ascii=False))
     assert searched["silver text + tokens rows"] >= 100 and searched["gold text rows"] >= 20
+    assert searched["silver meta rows"] >= 100
     assert searched["review_queue text rows"] > 0 and searched["review export files rows"] > 0
 
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)

@@ -117,6 +117,7 @@ def clean_options(cfg: CleanSettings) -> CleanOptions:
             mixed_min_share=lid.mixed_min_share,
         ),
         pii=pii_options,
+        mask_meta=pii.meta,
         segment=SegmentOptions(
             engine=seg.engine, hmm=seg.hmm, user_dict=seg.user_dict, cache_dir=seg.cache_dir, lowercase=seg.lowercase
         ),

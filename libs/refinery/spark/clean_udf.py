@@ -23,7 +23,7 @@ from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 from refinery.quality.rules import RuleSet, evaluate
 from refinery.spark.schemas import CLEANED, STRING_MAP
 from refinery.text.chain import OK, QUARANTINE, CleanOptions, clean_frame
-from refinery.text.pii import PiiOptions, mask_series
+from refinery.text.pii import PiiOptions, mask_json_objects, mask_series
 
 #: Quarantine reason of a document that violates a rule of severity ``block``.
 RULE_VIOLATION = "rule_violation"
@@ -51,11 +51,14 @@ _OUTPUT = StructType(_RETURNED.fields + CLEANED.fields)
 
 def clean_records(bronze: DataFrame, options: CleanOptions, rules: RuleSet | None = None) -> DataFrame:
     """Every bronze row with the chain's columns (:data:`refinery.spark.schemas.CLEANED`)
-    in place of ``text``, ``meta`` kept; one output row per input row. With ``rules``, the
+    in place of ``text``, ``meta`` kept (its values PII-masked with ``options.mask_meta``);
+    one output row per input row. With ``rules``, the
     accepted rows are checked against them (:func:`apply_rules`)."""
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
+            if options.mask_meta:
+                frame["meta_json"] = mask_json_objects(frame["meta_json"], options.pii)
             yield apply_rules(clean_frame(frame, options), rules)[[*_RETURNED.names, *CLEANED.names]]
 
     carried = bronze.select(*[c for c in _CARRIED.names if c != "meta_json"], F.to_json("meta").alias("meta_json"))

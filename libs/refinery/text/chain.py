@@ -63,6 +63,8 @@ class CleanOptions:
     normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
     langid: LangIdOptions = field(default_factory=LangIdOptions)
     pii: PiiOptions = field(default_factory=PiiOptions)
+    #: Mask PII in the values of ``meta`` too (the source's other columns), not only in the text.
+    mask_meta: bool = True
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     #: Segment at all; ``False`` leaves ``tokens`` and ``n_tokens`` ``None`` ("not computed").
     segment_enabled: bool = True
