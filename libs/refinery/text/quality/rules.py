@@ -78,33 +78,41 @@ def _r(name: str, signal: str, op: str, threshold: float, severity: str = "flag"
 
 
 _ZH = ("zh",)
-_NOT_ZH: tuple[str, ...] = ("en",)
+_EN = ("en",)
 
 #: Language-aware defaults; see the module docstring and the tuning test for the evidence.
 DEFAULT_RULES: tuple[QualityRule, ...] = (
-    # Encoding damage that repair could not undo.
-    _r("replacement_chars", "replacement_share", "gt", 0.02, "drop"),
-    _r("mojibake", "mojibake_share", "gt", 0.02, "drop"),
+    # Encoding damage that repair could not undo: one U+FFFD is a lost character (flag), 2 % is a
+    # lost text (drop); ftfy's badness markers do not occur in clean text at all.
+    _r("replacement_char", "replacement_share", "gt", 0.0, "flag"),
+    _r("replacement_flood", "replacement_share", "gt", 0.02, "drop"),
+    _r("mojibake", "mojibake_share", "gt", 0.005, "drop"),
     # Floods and mash.
-    _r("long_char_run", "max_char_run", "ge", 15, "flag"),
+    _r("long_char_run", "max_char_run", "ge", 20, "flag"),
     _r("symbol_flood", "symbol_share", "gt", 0.2, "drop"),
-    _r("punct_flood", "punct_share", "gt", 0.35, "drop"),
+    _r("punct_flood", "punct_share", "gt", 0.5, "drop", min_tokens=3),
     _r("mostly_digits", "digit_share", "gt", 0.5, "drop"),
     _r("mostly_urls", "url_share", "gt", 0.5, "drop"),
     _r("mostly_emails", "email_share", "gt", 0.5, "drop"),
-    _r("few_words", "word_share", "lt", 0.4, "drop", min_tokens=3),
-    # Gopher repetition.
+    _r("few_words", "word_share", "lt", 0.4, "drop", min_tokens=5),
+    # Gopher repetition (looser than Gopher's 0.20/0.18/0.16 and 0.15..0.10: short texts).
     _r("dup_lines", "dup_line_char_share", "gt", 0.2, "drop"),
-    _r("top2_ngram", "top2_ngram_char_share", "gt", 0.3, "flag", min_tokens=10),
-    _r("top3_ngram", "top3_ngram_char_share", "gt", 0.25, "flag", min_tokens=10),
-    _r("top4_ngram", "top4_ngram_char_share", "gt", 0.2, "flag", min_tokens=10),
+    _r("top2_ngram", "top2_ngram_char_share", "gt", 0.4, "flag", min_tokens=20),
+    _r("top3_ngram", "top3_ngram_char_share", "gt", 0.35, "flag", min_tokens=20),
+    _r("top4_ngram", "top4_ngram_char_share", "gt", 0.3, "flag", min_tokens=20),
     _r("dup5_ngram", "dup5_ngram_char_share", "gt", 0.3, "drop"),
     _r("dup10_ngram", "dup10_ngram_char_share", "gt", 0.2, "drop"),
-    # Word shape: English words are 3-10 letters, Chinese words 1-3 characters.
-    _r("en_long_words", "mean_token_len", "gt", 12.0, "flag", languages=_NOT_ZH, min_tokens=3),
-    _r("en_no_stopwords", "stopword_share", "lt", 0.05, "flag", languages=_NOT_ZH, min_tokens=12),
+    # Word shape. English: words of 3-10 letters, common letter pairs, stop words.
+    _r("en_long_words", "mean_token_len", "gt", 12.0, "flag", languages=_EN, min_tokens=3),
+    _r("en_no_stopwords", "stopword_share", "lt", 0.03, "flag", languages=_EN, min_tokens=15),
+    _r("en_vowelless_words", "vowelless_word_share", "gt", 0.35, "flag", languages=_EN, min_tokens=8),
+    _r("en_rare_bigrams", "en_bigram_share", "lt", 0.12, "flag", languages=_EN, min_tokens=4),
+    _r("en_rare_bigrams_long", "en_bigram_share", "lt", 0.2, "flag", languages=_EN, min_tokens=10),
+    _r("en_inner_caps", "inner_caps_share", "gt", 0.15, "flag", languages=_EN, min_tokens=8),
+    # Chinese: words of 1-3 characters, mostly Han, adjacent characters that form words.
     _r("zh_long_words", "mean_token_len", "gt", 4.0, "flag", languages=_ZH, min_tokens=3),
     _r("zh_no_cjk", "cjk_share", "lt", 0.1, "flag", languages=_ZH, min_tokens=3),
+    _r("zh_implausible_pairs", "cjk_dict_pair_share", "lt", 0.22, "flag", languages=_ZH, min_tokens=3),
 )
 
 
@@ -126,7 +134,8 @@ def violations(signals: pd.DataFrame, langs: pd.Series | None, rules: Iterable[Q
     n = len(signals)
     if langs is not None and len(langs) != n:
         raise ValueError(f"violations: {n} signal rows but {len(langs)} languages")
-    base = pd.Series([_lang_base(x) for x in (langs.tolist() if langs is not None else [None] * n)], index=signals.index)
+    values = langs.tolist() if langs is not None else [None] * n
+    base = pd.Series([_lang_base(x) for x in values], index=signals.index, dtype=object)
     out = {}
     for rule in rules:
         values = pd.to_numeric(signals[rule.signal], errors="coerce").astype("float64")
@@ -146,9 +155,8 @@ def apply_quality_rules(
     hits = violations(signals, langs, rules)
     names = list(hits.columns)
     matrix = hits.to_numpy()
-    return pd.Series(
-        [[names[j] for j in row.nonzero()[0]] for row in matrix], index=signals.index, name="quality_flags", dtype=object
-    )
+    flags = [[names[j] for j in row.nonzero()[0]] for row in matrix]
+    return pd.Series(flags, index=signals.index, name="quality_flags", dtype=object)
 
 
 def is_dropped(flags: pd.Series, rules: Iterable[QualityRule] = DEFAULT_RULES) -> pd.Series:

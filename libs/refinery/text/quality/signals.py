@@ -38,6 +38,20 @@ an empty or missing text):
   language: both) / word tokens. With fallback tokens every CJK character is a token, so only
   one-character Chinese stop words (的, 了, 是 …) can match.
 
+* ``cjk_dict_pair_share``: adjacent Han character pairs that are a word or the start of a word
+  in jieba's dictionary / all adjacent Han pairs (NaN when the text has none). Chinese text scores
+  high (≈ 0.5-0.7: most pairs lie inside a word); shuffled characters or random Han low (≈ 0.1-0.2).
+* ``vowelless_word_share``: Latin words of ≥ 3 letters with none of ``aeiouy`` / Latin words of
+  ≥ 3 letters (NaN when there are none): English has a few (``txt``, ``TV``); shuffled letters
+  and keyboard mash have many.
+* ``en_bigram_share``: adjacent letter pairs inside Latin words (case-folded) that are among the 50
+  most frequent English letter bigrams (:data:`EN_BIGRAMS`, Norvig's counts over Google Books) /
+  all such pairs (NaN when none). English ≈ 0.4-0.6; the same letters shuffled ≈ 0.2-0.3, since
+  a random pair hits the list only with probability Σ p(a) p(b) over its pairs.
+* ``inner_caps_share``: Latin words (letter runs of ≥ 2 inside whitespace tokens that are not
+  ``#hashtags``, ``@handles`` or URLs) with a capital right after a small letter (``eBay``,
+  ``aTr``) / such words (NaN when none). Prose: < 0.1; shuffled characters scatter the capitals.
+
 Speed: character classes by one ``str.translate`` over a 65,536-entry table built at import
 (astral characters are classed one by one); everything else is one pass of C-level regexes or
 one Python loop over lines / units, so a 1 MB document costs a fraction of a second.
@@ -83,6 +97,10 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "word_share",
     "mean_token_len",
     "stopword_share",
+    "cjk_dict_pair_share",
+    "vowelless_word_share",
+    "en_bigram_share",
+    "inner_caps_share",
 )
 
 # --- character classes --------------------------------------------------------------------------
@@ -240,6 +258,78 @@ def stopword_set(lang: str | None) -> frozenset[str]:
     return lists["zh"] if lang.split("-")[0].lower() == "zh" else lists["en"]
 
 
+# --- plausibility -------------------------------------------------------------------------------
+_HAN_RUN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_LATIN_WORD_RE = re.compile("[A-Za-z]{3,}")
+_VOWEL_RE = re.compile("[aeiouyAEIOUY]")
+
+
+@lru_cache(maxsize=1)
+def _jieba_prefixes() -> frozenset[str]:
+    """Two-character prefixes of jieba's dictionary words (words of ≥ 2 characters)."""
+    from refinery.text.segment import _jieba_tokenizer
+
+    tokenizer = _jieba_tokenizer(None, None)
+    tokenizer.check_initialized()
+    return frozenset(word[:2] for word, freq in tokenizer.FREQ.items() if freq and len(word) >= 2)
+
+
+def cjk_dict_pair_share(text: str) -> float:
+    """Adjacent Han pairs found among jieba's two-character word prefixes / adjacent Han pairs (NaN if none)."""
+    runs = _HAN_RUN_RE.findall(text)
+    if not runs:
+        return float("nan")
+    prefixes = _jieba_prefixes()
+    total = hits = 0
+    for run in runs:
+        total += len(run) - 1
+        hits += sum(1 for i in range(len(run) - 1) if run[i : i + 2] in prefixes)
+    return hits / total
+
+
+#: The 50 most frequent English letter bigrams (Norvig, "English Letter Frequency Counts", 2012).
+_EN_BIGRAMS_TEXT = (
+    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de "
+    "hi ri ro ic ne ea ra ce li ch ll be ma si om ur"
+)
+EN_BIGRAMS = frozenset(_EN_BIGRAMS_TEXT.split())
+_LATIN_RUN_RE = re.compile("[A-Za-z]{2,}")
+
+
+def en_bigram_share(text: str) -> float:
+    """Letter pairs inside Latin words in :data:`EN_BIGRAMS` / letter pairs inside Latin words (NaN if none)."""
+    total = hits = 0
+    for word in _LATIN_RUN_RE.findall(text):
+        word = word.lower()
+        total += len(word) - 1
+        hits += sum(1 for i in range(len(word) - 1) if word[i : i + 2] in EN_BIGRAMS)
+    return hits / total if total else float("nan")
+
+
+_INNER_CAP_RE = re.compile("[a-z][A-Z]")
+
+
+def inner_caps_share(text: str) -> float:
+    """Latin words with a small letter followed by a capital / Latin words (see the module docstring)."""
+    words = [
+        run
+        for token in text.split()
+        if token[0] not in "#@" and "://" not in token and not token.lower().startswith("www.")
+        for run in _LATIN_RUN_RE.findall(token)
+    ]
+    if not words:
+        return float("nan")
+    return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
+
+
+def vowelless_word_share(text: str) -> float:
+    """Latin words of ≥ 3 letters without a vowel (``aeiouy``) / such words (NaN if none)."""
+    words = _LATIN_WORD_RE.findall(text)
+    if not words:
+        return float("nan")
+    return sum(1 for w in words if not _VOWEL_RE.search(w)) / len(words)
+
+
 # --- one document -------------------------------------------------------------------------------
 def _mojibake_count(text: str) -> int:
     import ftfy.badness
@@ -282,6 +372,10 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
     words = [t for t in toks if _WORDISH_RE.search(t)]
     out["word_share"] = len(words) / len(toks) if toks else 0.0
     out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
+    out["cjk_dict_pair_share"] = cjk_dict_pair_share(text)
+    out["vowelless_word_share"] = vowelless_word_share(text)
+    out["en_bigram_share"] = en_bigram_share(text)
+    out["inner_caps_share"] = inner_caps_share(text)
     stops = stopword_set(lang)
     out["stopword_share"] = sum(1 for w in words if w.lower() in stops) / len(words) if words else 0.0
     return out
@@ -308,7 +402,8 @@ def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd
     frame = pd.DataFrame(rows, index=texts.index, columns=list(SIGNAL_COLUMNS))
     if n == 0:
         ints = ("n_chars", "n_tokens", "n_lines", "max_char_run")
-        frame = frame.astype({c: ("int64" if c in ints else "bool" if c == "tokens_fallback" else "float64") for c in frame})
+        kinds = {c: "int64" if c in ints else "bool" if c == "tokens_fallback" else "float64" for c in frame}
+        frame = frame.astype(kinds)
     return frame
 
 
