@@ -10,7 +10,11 @@ no stop word and is fine).
 
 Defaults (:data:`DEFAULT_RULES`) were tuned on the shared corpora by ``tests/test_text_quality.py``
 and ``bench/quality_bench.py``: they flag < 1 % of THUCNews titles, AG News, ChnSentiCorp and
-SMS Spam and > 95 % of a degenerate set built from them. Chinese and English differ: Chinese has
+SMS Spam and > 95 % of a degenerate set built from them. Measured (seed 10, 3,000 documents a
+corpus, 400 a degenerate kind): clean 0.77 % / 0.23 % / 0.73 % / 0.87 % flagged (most of it real
+damage: U+FFFD in THUCNews titles, GBK garble and run-together English in ChnSentiCorp);
+degenerate 95.7 % (shuffled characters 79.5 %, keyboard mash 89.5 %, the rest ≥ 97.75 %). The
+margins are thin and were tuned on that sample: expect drift on other corpora. Chinese and English differ: Chinese has
 no spaces (``space_share`` means nothing), one- or two-character words (``mean_token_len`` ≈ 1.6)
 and a stop-word list of function characters; so the word-level rules are per language.
 
