@@ -99,6 +99,8 @@ def test_top_ngram_share_by_the_formula() -> None:
 def test_duplicate_ngram_share_scans_like_datatrove() -> None:
     units = list("abcabcx")  # the second abc is a repeat of the first
     assert dup_ngram_char_share(units, 3) == pytest.approx(3 / 7)
+    assert dup_ngram_char_share("abcabcx", 3) == pytest.approx(3 / 7)  # characters as units
+    assert top_ngram_char_share("abcabcx", 3) == pytest.approx(2 * 3 / 7)
     assert dup_ngram_char_share(list("abcdefg"), 3) == 0.0
     # Overlapping repeats are counted once: aaaa... with n=2: "aa" at 0, repeat at 1 (skip to 3), …
     units = ["a"] * 6

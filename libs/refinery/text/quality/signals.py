@@ -62,7 +62,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -163,10 +163,14 @@ def is_cjk_text(lang: str | None, cjk_share: float) -> bool:
     return cjk_share >= CJK_MIN_SHARE
 
 
-def repetition_units(text: str, cjk: bool) -> list[str]:
-    """Words (``str.split``) or, for CJK text, the non-space characters."""
+_SPACE_RE = re.compile(r"\s+")
+
+
+def repetition_units(text: str, cjk: bool) -> list[str] | str:
+    """Words (``str.split``) or, for CJK text, the non-space characters as one string (each
+    character a unit; n-grams are then plain slices, several times cheaper than tuples)."""
     if cjk:
-        return [ch for ch in text if not ch.isspace()]
+        return _SPACE_RE.sub("", text)
     return text.split()
 
 
@@ -189,12 +193,19 @@ def duplicate_lines(text: str) -> tuple[int, float, float]:
     return len(lines), dup_lines / len(lines), dup_chars / total
 
 
+def _grams(units: Sequence[str], n: int) -> Iterator[Sequence[str]]:
+    """The n-grams of ``units``: slices of a string (one character a unit) or tuples of words."""
+    if isinstance(units, str):
+        return (units[i : i + n] for i in range(len(units) - n + 1))
+    return zip(*(units[i:] for i in range(n)), strict=False)
+
+
 def top_ngram_char_share(units: Sequence[str], n: int) -> float:
     """(count × characters of the most frequent n-gram) / characters of all units; 0 unless it repeats."""
-    total = sum(map(len, units))
+    total = len(units) if isinstance(units, str) else sum(map(len, units))
     if total == 0 or len(units) < n:
         return 0.0
-    grams = Counter(zip(*(units[i:] for i in range(n)), strict=False))
+    grams = Counter(_grams(units, n))
     gram, count = grams.most_common(1)[0]
     if count < 2:
         return 0.0
@@ -204,15 +215,16 @@ def top_ngram_char_share(units: Sequence[str], n: int) -> float:
 def dup_ngram_char_share(units: Sequence[str], n: int) -> float:
     """Characters of units inside repeated n-grams / characters of all units (datatrove's scan:
     left to right, an n-gram seen before is counted and skipped whole)."""
-    total = sum(map(len, units))
+    as_text = isinstance(units, str)
+    total = len(units) if as_text else sum(map(len, units))
     if total == 0 or len(units) < n:
         return 0.0
-    seen: set[tuple[str, ...]] = set()
+    seen: set[Sequence[str]] = set()
     dup = 0
     i = 0
     last = len(units) - n
     while i <= last:
-        gram = tuple(units[i : i + n])
+        gram = units[i : i + n] if as_text else tuple(units[i : i + n])
         if gram in seen:
             dup += sum(map(len, gram))
             i += n
