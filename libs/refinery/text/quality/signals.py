@@ -1,0 +1,429 @@
+"""Per-document quality signals: the numbers the quality rules (:mod:`.rules`) compare with thresholds.
+
+Why: raw forum, web and app text carries documents no label can save (unrepaired mojibake,
+keyboard mash, symbol floods, repeated lines, boilerplate, bare digits or URLs). Gopher
+(Rae et al. 2021), C4, NeMo Curator and data-juicer all filter them with cheap per-document
+statistics; these are ours, computed on the chain's normalized (and masked) text.
+
+Columns of :func:`quality_signals` (one row per document; shares are in ``[0, 1]`` and are 0 for
+an empty or missing text):
+
+* ``n_chars`` (int, code points), ``n_tokens`` (int, tokens), ``n_lines`` (int, non-blank lines),
+  ``tokens_fallback`` (bool: ``tokens`` was ``None`` and :func:`fallback_tokens` was used).
+* Character classes, each = characters of the class / ``n_chars``: ``letter_share`` (Unicode
+  ``L*`` outside CJK), ``cjk_share`` (Han, Kana, Hangul, Bopomofo), ``digit_share`` (``N*``),
+  ``punct_share`` (``P*``), ``symbol_share`` (``S*``), ``space_share`` (``Z*`` and whitespace
+  controls); the rest (other controls, marks, unassigned) is ``1 -`` their sum.
+* ``replacement_share``: U+FFFD / ``n_chars``. ``mojibake_share``: ftfy's badness (count of
+  character sequences that are unlikely outside mojibake, ``ftfy.badness.badness``) / ``n_chars``.
+* ``max_char_run`` (int): the longest run of one repeated character (``!!!!!`` → 5).
+* Gopher's repetition measures over *units*: words (whitespace-separated, as Gopher) or, for CJK
+  text (language ``zh``/``ja``, or no language and ``cjk_share`` ≥ 0.3), single non-space characters.
+  ``dup_line_share`` = repeated non-blank lines / non-blank lines and ``dup_line_char_share`` =
+  characters of repeated lines / characters of non-blank lines (lines stripped; the first
+  occurrence is not a repeat, so ``a\\na\\nb\\nc`` gives 1/4 and 1/4 with one-character lines).
+  ``top{n}_ngram_char_share`` = (occurrences of the most frequent n-gram × its characters) /
+  characters of all units, 0 when no n-gram occurs twice. ``dup{n}_ngram_char_share`` =
+  characters of units inside repeated n-grams (scanned left to right, a repeat is counted and
+  skipped whole, the first occurrence not counted, as datatrove) / characters of all units.
+  ``n`` is the word n: 2, 3, 4 (top) and 5, 10 (duplicate), a subset of Gopher's 2..4 and 5..10
+  for speed. A Chinese word is ≈ 1.5-1.7 characters (jieba on THUCNews/ChnSentiCorp), so for CJK
+  units the n-gram is ``2 n`` characters (4, 6, 8 and 10, 20): the same span of text.
+* ``url_share``, ``email_share``: characters inside URLs (``scheme://…``, ``www.…``) / e-mail
+  addresses / ``n_chars``. PII masking runs before this, so masked e-mails read as ``[EMAIL]``;
+  the share then measures only what the masker left.
+* ``word_share``: word tokens (holding a letter, CJK or not) / tokens; ``mean_token_len``: mean
+  characters per word token; ``stopword_share``: word tokens in the stop-word list of the
+  document's language (``zh``: spaCy's Chinese list, anything else: spaCy's English list; no
+  language: both) / word tokens. With fallback tokens every CJK character is a token, so only
+  one-character Chinese stop words (的, 了, 是 …) can match.
+
+* ``cjk_dict_pair_share``: adjacent Han character pairs that are a word or the start of a word
+  in jieba's dictionary / all adjacent Han pairs (NaN when the text has none). Chinese text scores
+  high (≈ 0.5-0.7: most pairs lie inside a word); shuffled characters or random Han low (≈ 0.1-0.2).
+* ``vowelless_word_share``: Latin words of ≥ 3 letters with none of ``aeiouy`` / Latin words of
+  ≥ 3 letters (NaN when there are none): English has a few (``txt``, ``TV``); shuffled letters
+  and keyboard mash have many.
+* ``en_bigram_share``: adjacent letter pairs inside Latin words (case-folded) that are among the 50
+  most frequent English letter bigrams (:data:`EN_BIGRAMS`, Norvig's counts over Google Books) /
+  all such pairs (NaN when none). English ≈ 0.4-0.6; the same letters shuffled ≈ 0.2-0.3, since
+  a random pair hits the list only with probability Σ p(a) p(b) over its pairs.
+* ``inner_caps_share``: Latin words (letter runs of ≥ 2 inside whitespace tokens that are not
+  ``#hashtags``, ``@handles`` or URLs) with a capital right after a small letter (``eBay``,
+  ``aTr``) / such words (NaN when none). Prose: < 0.1; shuffled characters scatter the capitals.
+
+Speed: character classes by one ``str.translate`` over a 65,536-entry table built at import
+(astral characters are classed one by one); everything else is one pass of C-level regexes or
+one Python loop over lines / units, so a 1 MB document costs a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+#: Word n for the top-n-gram shares (Gopher: 2, 3, 4) and the duplicate-n-gram shares (Gopher: 5..10).
+TOP_NS: tuple[int, ...] = (2, 3, 4)
+DUP_NS: tuple[int, ...] = (5, 10)
+#: Characters per n-gram unit for CJK text = ``CJK_CHARS_PER_WORD × n``.
+CJK_CHARS_PER_WORD = 2
+#: Languages whose repetition units are characters.
+CJK_LANGS = frozenset({"zh", "ja"})
+#: Without a language, a text whose CJK share reaches this is treated as CJK.
+CJK_MIN_SHARE = 0.3
+
+CLASS_COLUMNS = ("letter_share", "cjk_share", "digit_share", "punct_share", "symbol_share", "space_share")
+SIGNAL_COLUMNS: tuple[str, ...] = (
+    "n_chars",
+    "n_tokens",
+    "n_lines",
+    "tokens_fallback",
+    *CLASS_COLUMNS,
+    "replacement_share",
+    "mojibake_share",
+    "max_char_run",
+    "dup_line_share",
+    "dup_line_char_share",
+    *(f"top{n}_ngram_char_share" for n in TOP_NS),
+    *(f"dup{n}_ngram_char_share" for n in DUP_NS),
+    "url_share",
+    "email_share",
+    "word_share",
+    "mean_token_len",
+    "stopword_share",
+    "cjk_dict_pair_share",
+    "vowelless_word_share",
+    "en_bigram_share",
+    "inner_caps_share",
+)
+
+# --- character classes --------------------------------------------------------------------------
+_CJK_RANGES = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x2FDF),  # CJK radicals
+    (0x3040, 0x30FF),  # Kana
+    (0x3100, 0x312F),  # Bopomofo
+    (0x3130, 0x318F),  # Hangul compatibility Jamo
+    (0x31A0, 0x31FF),  # Bopomofo ext., Katakana ext.
+    (0x3400, 0x4DBF),  # CJK ext. A
+    (0x4E00, 0x9FFF),  # CJK unified
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility
+    (0x20000, 0x323AF),  # CJK ext. B..H
+)
+
+
+def _class_of(ch: str) -> str:
+    """One-letter class: ``L`` letter, ``C`` CJK, ``D`` digit, ``P`` punct, ``S`` symbol, ``W`` space, ``O`` other."""
+    cp = ord(ch)
+    cat = unicodedata.category(ch)
+    if cat[0] in "LN" and any(lo <= cp <= hi for lo, hi in _CJK_RANGES):
+        return "C"
+    if ch.isspace() or cat[0] == "Z":
+        return "W"
+    return {"L": "L", "N": "D", "P": "P", "S": "S"}.get(cat[0], "O")
+
+
+_TABLE = "".join(_class_of(chr(cp)) if not 0xD800 <= cp <= 0xDFFF else "O" for cp in range(0x10000))
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+def char_classes(text: str) -> dict[str, int]:
+    """Counts of each one-letter class (see :func:`_class_of`) in ``text``."""
+    codes = text.translate(_TABLE)
+    astral = _ASTRAL_RE.findall(codes)
+    counts = {k: codes.count(k) for k in "LCDPSWO"}
+    for ch in astral:
+        counts[_class_of(ch)] += 1
+    return counts
+
+
+# --- fallback tokens and units ------------------------------------------------------------------
+_CJK_CLASS = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _CJK_RANGES)
+_FALLBACK_RE = re.compile(f"[{_CJK_CLASS}]|[^\\W{_CJK_CLASS}]+|[^\\w\\s]", re.UNICODE)
+_WORDISH_RE = re.compile(f"[^\\W\\d_]|[{_CJK_CLASS}]")
+
+
+def fallback_tokens(text: str) -> list[str]:
+    """Tokens when segmentation is off: each CJK character, each run of other word characters
+    (letters, digits, ``_``), each other non-space character."""
+    return _FALLBACK_RE.findall(text)
+
+
+def is_cjk_text(lang: str | None, cjk_share: float) -> bool:
+    """Whether repetition is measured on characters (CJK) or on words."""
+    if lang:
+        return lang.split("-")[0].lower() in CJK_LANGS
+    return cjk_share >= CJK_MIN_SHARE
+
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def repetition_units(text: str, cjk: bool) -> list[str] | str:
+    """Words (``str.split``) or, for CJK text, the non-space characters as one string (each
+    character a unit; n-grams are then plain slices, several times cheaper than tuples)."""
+    if cjk:
+        return _SPACE_RE.sub("", text)
+    return text.split()
+
+
+# --- repetition ---------------------------------------------------------------------------------
+def duplicate_lines(text: str) -> tuple[int, float, float]:
+    """``(non-blank lines, repeated-line share, repeated-line character share)``; lines are stripped."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return 0, 0.0, 0.0
+    seen: set[str] = set()
+    dup_lines = dup_chars = total = 0
+    for line in lines:
+        total += len(line)
+        if line in seen:
+            dup_lines += 1
+            dup_chars += len(line)
+        else:
+            seen.add(line)
+    return len(lines), dup_lines / len(lines), dup_chars / total
+
+
+def _grams(units: Sequence[str], n: int) -> Iterator[Sequence[str]]:
+    """The n-grams of ``units``: slices of a string (one character a unit) or tuples of words."""
+    if isinstance(units, str):
+        return (units[i : i + n] for i in range(len(units) - n + 1))
+    return zip(*(units[i:] for i in range(n)), strict=False)
+
+
+def top_ngram_char_share(units: Sequence[str], n: int) -> float:
+    """(count × characters of the most frequent n-gram) / characters of all units; 0 unless it repeats."""
+    total = len(units) if isinstance(units, str) else sum(map(len, units))
+    if total == 0 or len(units) < n:
+        return 0.0
+    grams = Counter(_grams(units, n))
+    gram, count = grams.most_common(1)[0]
+    if count < 2:
+        return 0.0
+    return min(1.0, count * sum(map(len, gram)) / total)
+
+
+def dup_ngram_char_share(units: Sequence[str], n: int) -> float:
+    """Characters of units inside repeated n-grams / characters of all units (datatrove's scan:
+    left to right, an n-gram seen before is counted and skipped whole)."""
+    as_text = isinstance(units, str)
+    total = len(units) if as_text else sum(map(len, units))
+    if total == 0 or len(units) < n:
+        return 0.0
+    seen: set[Sequence[str]] = set()
+    dup = 0
+    i = 0
+    last = len(units) - n
+    while i <= last:
+        gram = units[i : i + n] if as_text else tuple(units[i : i + n])
+        if gram in seen:
+            dup += sum(map(len, gram))
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return dup / total
+
+
+# --- URLs, e-mails, runs ------------------------------------------------------------------------
+URL_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[^\s<>\"]+", re.IGNORECASE)
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+_RUN_RE = re.compile(r"(.)\1+", re.DOTALL)
+
+
+def matched_chars(pattern: re.Pattern[str], text: str) -> int:
+    """Characters covered by the (non-overlapping) matches of ``pattern``."""
+    return sum(m.end() - m.start() for m in pattern.finditer(text))
+
+
+def max_char_run(text: str) -> int:
+    """Length of the longest run of one repeated character (0 for an empty text)."""
+    if not text:
+        return 0
+    return max((m.end() - m.start() for m in _RUN_RE.finditer(text)), default=1)
+
+
+# --- stop words ---------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def stop_words() -> dict[str, frozenset[str]]:
+    """spaCy's stop-word lists (``spacy.lang.{en,zh}.stop_words``: data in the wheel, no download)."""
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.zh.stop_words import STOP_WORDS as ZH
+
+    return {"en": frozenset(w.lower() for w in EN), "zh": frozenset(ZH)}
+
+
+def stopword_set(lang: str | None) -> frozenset[str]:
+    """The list for ``lang``: ``zh`` → Chinese, another language → English, none → both."""
+    lists = stop_words()
+    if not lang:
+        return lists["en"] | lists["zh"]
+    return lists["zh"] if lang.split("-")[0].lower() == "zh" else lists["en"]
+
+
+# --- plausibility -------------------------------------------------------------------------------
+_HAN_RUN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_LATIN_WORD_RE = re.compile("[A-Za-z]{3,}")
+_VOWEL_RE = re.compile("[aeiouyAEIOUY]")
+
+
+@lru_cache(maxsize=1)
+def _jieba_prefixes() -> frozenset[str]:
+    """Two-character prefixes of jieba's dictionary words (words of ≥ 2 characters)."""
+    from refinery.text.segment import _jieba_tokenizer
+
+    tokenizer = _jieba_tokenizer(None, None)
+    tokenizer.check_initialized()
+    return frozenset(word[:2] for word, freq in tokenizer.FREQ.items() if freq and len(word) >= 2)
+
+
+def cjk_dict_pair_share(text: str) -> float:
+    """Adjacent Han pairs found among jieba's two-character word prefixes / adjacent Han pairs (NaN if none)."""
+    runs = _HAN_RUN_RE.findall(text)
+    if not runs:
+        return float("nan")
+    prefixes = _jieba_prefixes()
+    total = hits = 0
+    for run in runs:
+        total += len(run) - 1
+        hits += sum(1 for i in range(len(run) - 1) if run[i : i + 2] in prefixes)
+    return hits / total
+
+
+#: The 50 most frequent English letter bigrams (Norvig, "English Letter Frequency Counts", 2012).
+_EN_BIGRAMS_TEXT = (
+    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de "
+    "hi ri ro ic ne ea ra ce li ch ll be ma si om ur"
+)
+EN_BIGRAMS = frozenset(_EN_BIGRAMS_TEXT.split())
+_LATIN_RUN_RE = re.compile("[A-Za-z]{2,}")
+
+
+def en_bigram_share(text: str) -> float:
+    """Letter pairs inside Latin words in :data:`EN_BIGRAMS` / letter pairs inside Latin words (NaN if none)."""
+    total = hits = 0
+    for word in _LATIN_RUN_RE.findall(text):
+        word = word.lower()
+        total += len(word) - 1
+        hits += sum(1 for i in range(len(word) - 1) if word[i : i + 2] in EN_BIGRAMS)
+    return hits / total if total else float("nan")
+
+
+_INNER_CAP_RE = re.compile("[a-z][A-Z]")
+
+
+def inner_caps_share(text: str) -> float:
+    """Latin words with a small letter followed by a capital / Latin words (see the module docstring)."""
+    words = [
+        run
+        for token in text.split()
+        if token[0] not in "#@" and "://" not in token and not token.lower().startswith("www.")
+        for run in _LATIN_RUN_RE.findall(token)
+    ]
+    if not words:
+        return float("nan")
+    return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
+
+
+def vowelless_word_share(text: str) -> float:
+    """Latin words of ≥ 3 letters without a vowel (``aeiouy``) / such words (NaN if none)."""
+    words = _LATIN_WORD_RE.findall(text)
+    if not words:
+        return float("nan")
+    return sum(1 for w in words if not _VOWEL_RE.search(w)) / len(words)
+
+
+# --- one document -------------------------------------------------------------------------------
+def _mojibake_count(text: str) -> int:
+    import ftfy.badness
+
+    return len(ftfy.badness.BADNESS_RE.findall(text))
+
+
+def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang: str | None = None) -> dict[str, Any]:
+    """The :data:`SIGNAL_COLUMNS` of one document (see the module docstring for definitions)."""
+    text = text if isinstance(text, str) else ""
+    fallback = tokens is None
+    toks = fallback_tokens(text) if tokens is None else [t for t in tokens if isinstance(t, str) and t.strip()]
+    n = len(text)
+    counts = char_classes(text)
+    share = (lambda k: counts[k] / n) if n else (lambda k: 0.0)
+    out: dict[str, Any] = {
+        "n_chars": n,
+        "n_tokens": len(toks),
+        "tokens_fallback": fallback,
+        "letter_share": share("L"),
+        "cjk_share": share("C"),
+        "digit_share": share("D"),
+        "punct_share": share("P"),
+        "symbol_share": share("S"),
+        "space_share": share("W"),
+        "replacement_share": text.count("\ufffd") / n if n else 0.0,
+        "mojibake_share": _mojibake_count(text) / n if n else 0.0,
+        "max_char_run": max_char_run(text),
+        "url_share": matched_chars(URL_RE, text) / n if n else 0.0,
+        "email_share": matched_chars(EMAIL_RE, text) / n if n else 0.0,
+    }
+    out["n_lines"], out["dup_line_share"], out["dup_line_char_share"] = duplicate_lines(text)
+    cjk = is_cjk_text(lang, out["cjk_share"])
+    units = repetition_units(text, cjk)
+    scale = CJK_CHARS_PER_WORD if cjk else 1
+    for k in TOP_NS:
+        out[f"top{k}_ngram_char_share"] = top_ngram_char_share(units, k * scale)
+    for k in DUP_NS:
+        out[f"dup{k}_ngram_char_share"] = dup_ngram_char_share(units, k * scale)
+    words = [t for t in toks if _WORDISH_RE.search(t)]
+    out["word_share"] = len(words) / len(toks) if toks else 0.0
+    out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
+    out["cjk_dict_pair_share"] = cjk_dict_pair_share(text)
+    out["vowelless_word_share"] = vowelless_word_share(text)
+    out["en_bigram_share"] = en_bigram_share(text)
+    out["inner_caps_share"] = inner_caps_share(text)
+    stops = stopword_set(lang)
+    out["stopword_share"] = sum(1 for w in words if w.lower() in stops) / len(words) if words else 0.0
+    return out
+
+
+def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd.Series | None = None) -> pd.DataFrame:
+    """One row of :data:`SIGNAL_COLUMNS` per document, with the index of ``texts``.
+
+    ``tokens`` is the chain's segmentation (lists of strings), matched by position; ``None`` (the
+    column, or one row) means segmentation was off and :func:`fallback_tokens` is used
+    (``tokens_fallback`` says so). ``langs`` are language codes; missing means unknown.
+    """
+    n = len(texts)
+    for name, other in (("tokens", tokens), ("langs", langs)):
+        if other is not None and len(other) != n:
+            raise ValueError(f"quality_signals: {n} texts but {len(other)} {name}")
+    tok_values = tokens.tolist() if tokens is not None else [None] * n
+    lang_values = langs.tolist() if langs is not None else [None] * n
+    rows = []
+    for text, toks, lang in zip(texts.tolist(), tok_values, lang_values, strict=True):
+        toks = _as_tokens(toks)
+        lang = lang if isinstance(lang, str) and lang else None
+        rows.append(document_signals(text, toks, lang))
+    frame = pd.DataFrame(rows, index=texts.index, columns=list(SIGNAL_COLUMNS))
+    if n == 0:
+        ints = ("n_chars", "n_tokens", "n_lines", "max_char_run")
+        kinds = {c: "int64" if c in ints else "bool" if c == "tokens_fallback" else "float64" for c in frame}
+        frame = frame.astype(kinds)
+    return frame
+
+
+def _as_tokens(value: Any) -> list[str] | None:
+    """A list from a list, tuple or numpy array (Arrow gives arrays); ``None`` for a missing value."""
+    if value is None or isinstance(value, str | float):
+        return None
+    try:
+        return list(value)
+    except TypeError:
+        return None
