@@ -31,6 +31,7 @@ BENCHMARKS = {
     "score": "bench.score_bench",
     "rebalance": "bench.rebalance_bench",
     "select": "bench.select_bench",
+    "crash": "bench.crash_bench",
 }
 
 
