@@ -562,9 +562,9 @@ def summary(lab: Lab, trials: Sequence[Trial]) -> dict[str, object]:
     """Totals of one job's trials, with its reference timeline and every trial record."""
     return {
         "trials": len(trials),
-        "killed": sum(t.killed for t in trials),
-        "killed_before_commit": sum(not t.killed_after_commit for t in trials),
-        "killed_after_commit": sum(t.killed_after_commit for t in trials),
+        "killed": sum(t.killed for t in trials),  # the others finished before their moment came
+        "killed_before_commit": sum(t.killed and not t.killed_after_commit for t in trials),
+        "killed_after_commit": sum(t.killed and t.killed_after_commit for t in trials),
         "all_consistent": all(t.consistent for t in trials),
         "all_rerun_hashes_equal": all(t.rerun_hash_equal for t in trials),
         "orphan_files": sum(sum(t.orphan_files.values()) for t in trials),
