@@ -32,6 +32,7 @@ BENCHMARKS = {
     "rebalance": "bench.rebalance_bench",
     "select": "bench.select_bench",
     "quality": "bench.quality_bench",
+    "crash": "bench.crash_bench",
 }
 
 
