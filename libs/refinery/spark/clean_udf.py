@@ -52,8 +52,8 @@ _OUTPUT = StructType(_RETURNED.fields + CLEANED.fields)
 def clean_records(bronze: DataFrame, options: CleanOptions, rules: RuleSet | None = None) -> DataFrame:
     """Every bronze row with the chain's columns (:data:`refinery.spark.schemas.CLEANED`)
     in place of ``text``, ``meta`` kept (its values PII-masked with ``options.mask_meta``);
-    one output row per input row. With ``rules``, the
-    accepted rows are checked against them (:func:`apply_rules`)."""
+    one output row per input row. With ``rules``, the accepted rows are checked against them
+    (:func:`apply_rules`)."""
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
