@@ -295,6 +295,42 @@ def pii_options(pii: PiiSettings) -> Any:
     )
 
 
+class QualitySettings(_Strict):
+    """``clean.quality``: per-document quality signals and the named rules over them
+    (see :mod:`refinery.text.quality`). Validated here, so a bad rule stops the job before
+    Spark starts; :meth:`active_rules` is the resolved list."""
+
+    #: Compute the signals (silver's ``quality`` struct) and check the rules (``quality_flags``);
+    #: ``false`` leaves both null ("not checked").
+    enabled: bool = True
+    #: The rules: ``None`` = the language-aware defaults; a list replaces them.
+    rules: list[dict[str, Any]] | None = None
+    #: Rules appended to ``rules`` (or to the defaults).
+    add: list[dict[str, Any]] = Field(default_factory=list)
+    #: Names of rules to skip.
+    disable: list[str] = Field(default_factory=list)
+    #: Per rule name, keys to change: ``{mostly_digits: {severity: flag}}``.
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rules_are_valid(self) -> QualitySettings:
+        from refinery.text.quality.rules import QualityRuleError
+
+        try:
+            self.active_rules()
+        except QualityRuleError as exc:
+            raise PydanticCustomError("invalid_quality_rules", "{message}", {"message": str(exc)}) from None
+        return self
+
+    def active_rules(self) -> tuple[Any, ...]:
+        """The :class:`~refinery.text.quality.rules.QualityRule` s to check (none when disabled)."""
+        from refinery.text.quality.rules import configured_rules
+
+        if not self.enabled:
+            return ()
+        return configured_rules(self.rules, self.add, self.disable, self.overrides)
+
+
 class CleanSettings(_Strict):
     """The ``clean`` job: ``bronze`` → ``silver``."""
 
@@ -314,6 +350,8 @@ class CleanSettings(_Strict):
     #: a YAML rules file, an inline list of rules, or ``None`` for none. Loaded and validated
     #: here, so a bad rule stops the job before Spark starts; afterwards this is a ``RuleSet``.
     rules: RuleSet | None = None
+    #: Quality heuristics (garbled, repeated, symbol-only text): see :class:`QualitySettings`.
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @field_validator("batch", mode="before")
     @classmethod
@@ -566,6 +604,9 @@ class RebalanceFilterSettings(_Strict):
     label_conflict: bool = False
     #: Drop rows with any flagged annotation-rule violation (``rule_violations``).
     rule_violations: bool = False
+    #: Drop rows whose ``quality_flags`` hold a rule of severity ``drop`` (``clean.quality``'s
+    #: rules as configured now); each is counted under ``low_quality:<first such rule>``.
+    quality: bool = True
     #: ``is_noisy``: drop rows the score job flagged; ``confidence``: drop rows with
     #: ``confidence < min_confidence``; ``off``. Rows the scorer never scored are kept.
     noise: Literal["is_noisy", "confidence", "off"] = "is_noisy"

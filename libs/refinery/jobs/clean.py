@@ -1,9 +1,10 @@
 """The ``clean`` job: ``bronze`` → ``silver``.
 
 read (bronze, one ``ingest_batch`` or all) → transform (:func:`clean_records`: normalize,
-language ID, PII masking, segmentation, then the annotation rules of ``clean.rules``, one
-pandas batch at a time) → write (MERGE into ``silver`` on ``id``; refused rows, including
-those that break a ``block`` rule, to ``quarantine``; one ``metrics`` row with per-rule counts).
+language ID, PII masking, segmentation, quality signals and rules (``clean.quality``), then the
+annotation rules of ``clean.rules``, one pandas batch at a time) → write (MERGE into ``silver``
+on ``id``; refused rows, including those that break a ``block`` rule, to ``quarantine``; one
+``metrics`` row with per-rule and per-quality-rule counts).
 
 ``silver`` holds the normalized, PII-masked text only: the original stays in ``bronze``.
 Reruns are idempotent: the MERGE updates the batch's rows, deletes those of the batch that
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -25,6 +27,7 @@ from refinery.quality.rules import BLOCK, Rule, RuleSet
 from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import clean_records
+from refinery.spark.schemas import QUALITY
 from refinery.spark.tables import (
     add_missing_columns,
     merge_rows,
@@ -37,6 +40,7 @@ from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK,
 from refinery.text.langid import LangIdOptions
 from refinery.text.normalize import STEPS, NormalizeOptions
 from refinery.text.pii import ALL_TYPES
+from refinery.text.quality import QualityRule, drop_rule_names
 from refinery.text.segment import SegmentOptions
 
 STAGE = "clean"
@@ -60,7 +64,11 @@ SILVER_STATS_COLUMNS = (
 SILVER_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(SILVER_STATS_COLUMNS)}
 #: Silver columns added after the table's first version: a silver written before them gets
 #: them (null: "not checked") before the MERGE, which cannot add columns by itself.
-SILVER_LATER_COLUMNS = {"rule_violations": "ARRAY<STRING>"}
+SILVER_LATER_COLUMNS = {
+    "rule_violations": "ARRAY<STRING>",
+    "quality": QUALITY.simpleString(),
+    "quality_flags": "ARRAY<STRING>",
+}
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -95,7 +103,7 @@ def run(ctx: JobContext) -> JobResult:
         if cfg.batch is not None:
             predicate += f" AND batch = {sql_string(cfg.batch)}"
         replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
-        outcomes, details = summarize(cleaned, cfg.rules)
+        outcomes, details = summarize(cleaned, cfg.rules, cfg.quality.active_rules())
     finally:
         release(cleaned)
     stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
@@ -124,6 +132,8 @@ def clean_options(cfg: CleanSettings) -> CleanOptions:
         segment_enabled=seg.enabled,
         allowed_languages=tuple(cfg.allowed_languages) if cfg.allowed_languages is not None else None,
         on_disallowed_language=cfg.on_disallowed_language,
+        quality_enabled=cfg.quality.enabled,
+        quality_rules=cfg.quality.active_rules(),
     )
 
 
@@ -150,6 +160,8 @@ def silver_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
         "pii_counts",
         "norm_steps",
         "rule_violations",
+        "quality",
+        "quality_flags",
         F.lit(run_id).alias("clean_run_id"),
         F.current_timestamp().alias("cleaned_at"),
     )
@@ -175,7 +187,7 @@ def quarantine_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
 
 
 def summarize(
-    cleaned: DataFrame, rules: RuleSet | None = None
+    cleaned: DataFrame, rules: RuleSet | None = None, quality_rules: Sequence[QualityRule] = ()
 ) -> tuple[list[tuple[str, str | None, int]], dict[str, str]]:
     """The run's counts in one aggregation over the cleaned rows: ``(outcome, reason, rows)``
     triples for :meth:`StageMetrics.from_outcomes`, and the metrics details: of the accepted
@@ -184,7 +196,11 @@ def summarize(
     that violate it (``rule.<name>.blocked`` for a ``block`` rule: all quarantined;
     ``rule.<name>.flagged`` for a ``flag`` rule: counted whether or not a block rule also
     quarantined the row), and ``rules.flagged_rows``, the accepted rows carrying at least one
-    flag. Every active rule gets its count, zero included. Counts only, never text.
+    flag; per quality rule, the accepted rows whose ``quality_flags`` hold it
+    (``quality.<name>.flagged``, or ``.dropped`` for a ``drop`` rule: rebalance keeps those out
+    of gold), ``quality.flagged_rows`` (at least one quality flag) and ``quality.dropped_rows``
+    (at least one ``drop`` rule). Every active rule gets its count, zero included. Counts
+    only, never text.
 
     PII types, normalization steps and rules are fixed, known sets, so each is one ``sum``
     column of a single ``groupBy(outcome, reason, lang)``: one pass over the cached rows
@@ -196,12 +212,23 @@ def summarize(
     if active:
         sums += [F.sum(F.array_contains(violations, r.name).cast("long")).alias(f"rule.{r.name}") for r in active]
         sums.append(F.sum((F.size(violations) > 0).cast("long")).alias("rules.flagged_rows"))
+    flags = F.coalesce(F.col("quality_flags"), F.array().cast("array<string>"))
+    drops = sorted(drop_rule_names(quality_rules))
+    sums += [F.sum(F.array_contains(flags, r.name).cast("long")).alias(f"q.{r.name}") for r in quality_rules]
+    if quality_rules:
+        sums.append(F.sum((F.size(flags) > 0).cast("long")).alias("q.flagged_rows"))
+        dropped = F.exists(flags, lambda name: name.isin(*drops)) if drops else F.lit(False)
+        sums.append(F.sum(dropped.cast("long")).alias("q.dropped_rows"))
     groups = cleaned.groupBy("outcome", "reason", "lang").agg(F.count(F.lit(1)).alias("rows"), *sums).collect()
     outcomes: Counter[tuple[str, str | None]] = Counter()
     # An active rule that caught nothing still reports its zero.
     totals: Counter[str] = Counter({rule_count_key(rule): 0 for rule in active})
     if active:
         totals["rules.flagged_rows"] = 0
+    for rule in quality_rules:
+        totals[quality_count_key(rule)] = 0
+    if quality_rules:
+        totals["quality.flagged_rows"] = totals["quality.dropped_rows"] = 0
     for group in groups:
         outcomes[(group.outcome, group.reason)] += group.rows
         for rule in active:
@@ -211,6 +238,11 @@ def summarize(
         totals[f"lang.{group.lang}"] += group.rows
         if active:
             totals["rules.flagged_rows"] += group["rules.flagged_rows"] or 0
+        for rule in quality_rules:
+            totals[quality_count_key(rule)] += group[f"q.{rule.name}"] or 0
+        if quality_rules:
+            totals["quality.flagged_rows"] += group["q.flagged_rows"] or 0
+            totals["quality.dropped_rows"] += group["q.dropped_rows"] or 0
         for name in group.asDict():
             if name.startswith(("pii.", "normalize.")) and group[name]:
                 totals[name] += group[name]
@@ -221,3 +253,8 @@ def summarize(
 def rule_count_key(rule: Rule) -> str:
     """The metrics detail holding a rule's count: ``rule.<name>.blocked`` or ``.flagged``."""
     return f"rule.{rule.name}.{'blocked' if rule.severity == BLOCK else 'flagged'}"
+
+
+def quality_count_key(rule: QualityRule) -> str:
+    """The metrics detail holding a quality rule's count: ``quality.<name>.dropped`` or ``.flagged``."""
+    return f"quality.{rule.name}.{'dropped' if rule.severity == 'drop' else 'flagged'}"

@@ -1,7 +1,8 @@
 """The ``rebalance`` job: filtered ``silver`` rows, resampled to exact class targets → ``gold``.
 
 read (one pinned ``silver`` version) → filter (:func:`filter_reasons`: unlabelled, language,
-duplicates, label conflicts, rule violations, label noise; each removal counted by reason) →
+duplicates, label conflicts, rule violations, low quality (a ``drop`` quality rule of
+``clean.quality``), label noise; each removal counted by reason) →
 count (eligible rows per class, a few rows to the driver) → plan (exact targets per class,
 :func:`refinery.quality.resampling.class_targets`) → draw (:func:`draw_rows`: a seeded hash
 order per class, the first ``t`` rows kept or every row repeated) → write (``gold``
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -43,15 +44,32 @@ from refinery.quality.resampling import ResamplePlan, class_targets, class_weigh
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import overwrite_table
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
+from refinery.text.quality import drop_rule_names
 
 STAGE = "rebalance"
 UNLABELLED, LANGUAGE, DUPLICATE = "unlabelled", "language", "duplicate"
 LABEL_CONFLICT, RULE_VIOLATION, NOISY, LOW_CONFIDENCE = "label_conflict", "rule_violation", "noisy", "low_confidence"
+#: A row whose ``quality_flags`` hold a ``drop`` rule is counted as ``low_quality:<rule>``, the
+#: first such rule in the row's flags (rule order), so the metrics say which rule removed it.
+LOW_QUALITY = "low_quality"
 UNDERSAMPLED, CLASS_EXCLUDED = "undersampled", "class_excluded"
 #: A row filtered by several filters is counted under the first that applies, in this order.
-FILTER_ORDER = (UNLABELLED, LANGUAGE, DUPLICATE, LABEL_CONFLICT, RULE_VIOLATION, NOISY, LOW_CONFIDENCE)
-#: Silver columns copied to gold when silver has them (confidence only after ``score``).
-GOLD_COLUMNS = ("id", "text", "label", "source", "lang", "tokens", "n_tokens", "event_ts", "ingest_batch", "meta")
+FILTER_ORDER = (UNLABELLED, LANGUAGE, DUPLICATE, LABEL_CONFLICT, RULE_VIOLATION, LOW_QUALITY, NOISY, LOW_CONFIDENCE)
+#: Silver columns copied to gold when silver has them (confidence only after ``score``);
+#: ``quality_flags`` goes along so training can weight or audit the rows a ``flag`` rule kept.
+GOLD_COLUMNS = (
+    "id",
+    "text",
+    "label",
+    "source",
+    "lang",
+    "tokens",
+    "n_tokens",
+    "event_ts",
+    "ingest_batch",
+    "meta",
+    "quality_flags",
+)
 #: Bits of ``xxhash64`` kept as the top-k bucket: 4096 buckets per class.
 BUCKET_SHIFT = 52
 GROUP, LANG_CELL = "_rb_group", "_rb_lang"
@@ -80,7 +98,8 @@ def run(ctx: JobContext) -> JobResult:
 
     # The pinned version is immutable, so it is re-read (three scans: counts, the draw's bucket
     # counts, the draw) rather than cached: a cache of all of silver would not scale.
-    reasons, skipped = filter_reasons(silver, cfg.filters)
+    drops = sorted(drop_rule_names(settings.clean.quality.active_rules()))
+    reasons, skipped = filter_reasons(silver, cfg.filters, drops)
     rows = with_cells(silver.withColumn("_rb_reason", reasons), cfg)
     filtered, counts = reason_and_cell_counts(rows)
     targets = plan_targets(counts, cfg)
@@ -99,16 +118,21 @@ def run(ctx: JobContext) -> JobResult:
     return JobResult(batch=None, stages=[stage])
 
 
-def filter_reasons(silver: DataFrame, filters: RebalanceFilterSettings) -> tuple[Column, list[str]]:
+def filter_reasons(
+    silver: DataFrame, filters: RebalanceFilterSettings, quality_drops: Sequence[str] = ()
+) -> tuple[Column, list[str]]:
     """The first :data:`FILTER_ORDER` reason that removes each row (null: eligible), and the
     filters skipped because silver lacks their column (the job that writes it has not run).
 
     Language: ``allowed`` uses clean's ``lang_allowed`` flag; a list keeps those codes only.
+    Quality: ``quality_drops`` are the names of the ``drop`` quality rules; a row whose
+    ``quality_flags`` hold one is :data:`LOW_QUALITY` (``low_quality:<rule>``). Rows clean never
+    checked (null ``quality_flags``) are kept.
     Noise: rows the scorer never scored (null ``is_noisy`` / ``confidence``) are kept: no
     evidence against them."""
     present = set(silver.columns)
     skipped: list[str] = []
-    checks: list[tuple[str, Column]] = [(UNLABELLED, F.col("label").isNull() | (F.trim("label") == ""))]
+    checks: list[tuple[str | Column, Column]] = [(UNLABELLED, F.col("label").isNull() | (F.trim("label") == ""))]
 
     def need(column: str, name: str) -> bool:
         if column in present:
@@ -126,13 +150,17 @@ def filter_reasons(silver: DataFrame, filters: RebalanceFilterSettings) -> tuple
         checks.append((LABEL_CONFLICT, F.coalesce(F.col("label_conflict"), F.lit(False))))
     if filters.rule_violations and need("rule_violations", RULE_VIOLATION):
         checks.append((RULE_VIOLATION, F.coalesce(F.size("rule_violations") > 0, F.lit(False))))
+    if filters.quality and quality_drops and need("quality_flags", LOW_QUALITY):
+        dropping = F.filter("quality_flags", lambda name: name.isin(*quality_drops))
+        first = F.concat(F.lit(f"{LOW_QUALITY}:"), F.try_element_at(dropping, F.lit(1)))
+        checks.append((first, F.coalesce(F.size(dropping) > 0, F.lit(False))))
     if filters.noise == "is_noisy" and need("is_noisy", NOISY):
         checks.append((NOISY, F.coalesce(F.col("is_noisy"), F.lit(False))))
     elif filters.noise == "confidence" and need("confidence", LOW_CONFIDENCE):
         checks.append((LOW_CONFIDENCE, F.coalesce(F.col("confidence") < filters.min_confidence, F.lit(False))))
     reason = F.lit(None).cast("string")
     for name, condition in reversed(checks):
-        reason = F.when(condition, F.lit(name)).otherwise(reason)
+        reason = F.when(condition, F.lit(name) if isinstance(name, str) else name).otherwise(reason)
     return reason, skipped
 
 

@@ -16,6 +16,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from refinery.text.quality.signals import BOOL_SIGNALS, INT_SIGNALS, SIGNAL_COLUMNS
+
 STRING_MAP = MapType(StringType(), StringType())
 COUNT_MAP = MapType(StringType(), LongType())
 
@@ -74,6 +76,20 @@ METRICS = StructType(
 
 #: What the clean step adds per document: the chain's :data:`refinery.text.chain.OUTPUT_COLUMNS`,
 #: then ``rule_violations`` from the annotation rules (:func:`refinery.spark.clean_udf.apply_rules`).
+#: Silver's ``quality`` struct: one field per quality signal (:data:`refinery.text.quality.SIGNAL_COLUMNS`),
+#: counts as INT, flags as BOOLEAN, shares and means as DOUBLE (null where undefined, e.g. the
+#: English letter-pair share of a text without Latin words).
+QUALITY = StructType(
+    [
+        StructField(
+            name,
+            IntegerType() if name in INT_SIGNALS else BooleanType() if name in BOOL_SIGNALS else DoubleType(),
+            True,
+        )
+        for name in SIGNAL_COLUMNS
+    ]
+)
+
 CLEANED = StructType(
     [
         StructField("clean_text", StringType(), True),
@@ -85,6 +101,8 @@ CLEANED = StructType(
         StructField("pii_counts", MapType(StringType(), IntegerType()), True),
         StructField("tokens", ArrayType(StringType()), True),
         StructField("n_tokens", IntegerType(), True),
+        StructField("quality", QUALITY, True),
+        StructField("quality_flags", ArrayType(StringType()), True),
         StructField("outcome", StringType(), False),
         StructField("reason", StringType(), True),
         StructField("detail", StringType(), True),

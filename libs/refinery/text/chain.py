@@ -8,7 +8,11 @@ Order matters and is deliberate:
    ``[PHONE]`` are Latin letters and would tilt short Chinese texts towards "mixed";
 3. **PII masking**: what leaves this function never holds the original PII;
 4. **segmentation** of the masked text, keeping each replacement token whole (skipped when
-   ``CleanOptions.segment_enabled`` is false: ``tokens`` and ``n_tokens`` are then ``None``).
+   ``CleanOptions.segment_enabled`` is false: ``tokens`` and ``n_tokens`` are then ``None``);
+5. **quality signals and rules** (:mod:`refinery.text.quality`) on the masked text, its tokens
+   and its detected language: ``quality`` (one dict of signals per document) and
+   ``quality_flags`` (the violated rule names, ``[]`` for none). Both are ``None`` for a
+   quarantined document and when ``CleanOptions.quality_enabled`` is false ("not checked").
 
 A document ends as ``ok`` (possibly flagged: ``reason`` ``language_not_allowed`` or
 ``language_undetermined`` with ``outcome`` still ``ok``) or ``quarantine`` with reason
@@ -29,6 +33,7 @@ import pandas as pd
 from refinery.text.langid import LangIdOptions, detect_series
 from refinery.text.normalize import NormalizeOptions, normalize_series
 from refinery.text.pii import PiiOptions, mask_series
+from refinery.text.quality import DEFAULT_RULES, QualityRule, apply_quality_rules, quality_signals, signal_records
 from refinery.text.segment import SegmentOptions, segment
 
 OK, QUARANTINE = "ok", "quarantine"
@@ -50,6 +55,8 @@ OUTPUT_COLUMNS = (
     "pii_counts",
     "tokens",
     "n_tokens",
+    "quality",
+    "quality_flags",
     "outcome",
     "reason",
     "detail",
@@ -72,6 +79,9 @@ class CleanOptions:
     allowed_languages: tuple[str, ...] | None = None
     #: ``quarantine`` a document in another language, or ``flag`` it (kept, ``reason`` set).
     on_disallowed_language: str = "quarantine"
+    #: Compute quality signals and check :attr:`quality_rules`; ``False`` leaves both columns ``None``.
+    quality_enabled: bool = True
+    quality_rules: tuple[QualityRule, ...] = DEFAULT_RULES
 
 
 def clean_frame(frame: pd.DataFrame, options: CleanOptions, text_column: str = "text") -> pd.DataFrame:
@@ -121,8 +131,9 @@ def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
         }
     )
     out["n_tokens"] = pd.array([None if t is None else len(t) for t in tokens], dtype="Int32")
-    out["outcome"], out["reason"], out["detail"] = OK, None, None
     empty = out["clean_text"].map(lambda t: not isinstance(t, str) or not t.strip())
+    out["quality"], out["quality_flags"] = _quality_columns(out, ~empty, options)
+    out["outcome"], out["reason"], out["detail"] = OK, None, None
     out.loc[empty, ["outcome", "reason"]] = [QUARANTINE, EMPTY_AFTER_NORMALIZE]
     if options.allowed_languages is not None:
         undetermined = ~empty & (out["lang"] == "und")
@@ -133,6 +144,26 @@ def _clean_batch(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:
         if options.on_disallowed_language == "quarantine":
             out.loc[foreign, "outcome"] = QUARANTINE
     return out
+
+
+def _quality_columns(
+    out: pd.DataFrame, checked: pd.Series, options: CleanOptions
+) -> tuple[list[dict[str, Any] | None], list[list[str] | None]]:
+    """``quality`` and ``quality_flags`` of the documents where ``checked`` holds (``None``
+    elsewhere): signals of the masked text, its tokens and its detected language, then the rules."""
+    n = len(out)
+    signals_column: list[dict[str, Any] | None] = [None] * n
+    flags_column: list[list[str] | None] = [None] * n
+    positions = checked.to_numpy().nonzero()[0]
+    if not options.quality_enabled or not len(positions):
+        return signals_column, flags_column
+    rows = out.iloc[positions]
+    tokens = rows["tokens"] if options.segment_enabled else None
+    signals = quality_signals(rows["clean_text"], tokens, rows["lang"])
+    flags = apply_quality_rules(signals, rows["lang"], options.quality_rules)
+    for position, record, names in zip(positions, signal_records(signals), flags, strict=True):
+        signals_column[position], flags_column[position] = record, names
+    return signals_column, flags_column
 
 
 def _segment_column(texts: pd.Series, langs: pd.Series, options: CleanOptions) -> list[list[str] | None]:

@@ -6,12 +6,13 @@ from refinery.text.quality.rules import (
     QualityRule,
     QualityRuleError,
     apply_quality_rules,
+    configured_rules,
     drop_rule_names,
     is_dropped,
     parse_rules,
     violations,
 )
-from refinery.text.quality.signals import SIGNAL_COLUMNS, document_signals, quality_signals
+from refinery.text.quality.signals import SIGNAL_COLUMNS, document_signals, quality_signals, signal_records
 
 __all__ = [
     "DEFAULT_RULES",
@@ -19,10 +20,12 @@ __all__ = [
     "QualityRule",
     "QualityRuleError",
     "apply_quality_rules",
+    "configured_rules",
     "document_signals",
     "drop_rule_names",
     "is_dropped",
     "parse_rules",
     "quality_signals",
+    "signal_records",
     "violations",
 ]

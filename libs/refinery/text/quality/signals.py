@@ -51,6 +51,8 @@ an empty or missing text):
 * ``inner_caps_share``: Latin words (letter runs of ≥ 2 inside whitespace tokens that are not
   ``#hashtags``, ``@handles`` or URLs) with a capital right after a small letter (``eBay``,
   ``aTr``) / such words (NaN when none). Prose: < 0.1; shuffled characters scatter the capitals.
+* The last three are NaN unless at least half of the text's letters (CJK included) are ASCII
+  Latin (:func:`is_latin_text`): they describe Latin text, not a Chinese text quoting a brand.
 
 Speed: character classes by one ``str.translate`` over a 65,536-entry table built at import
 (astral characters are classed one by one); everything else is one pass of C-level regexes or
@@ -102,6 +104,9 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "en_bigram_share",
     "inner_caps_share",
 )
+#: Signals that are counts (integers) and flags (booleans); every other signal is a float.
+INT_SIGNALS: frozenset[str] = frozenset({"n_chars", "n_tokens", "n_lines", "max_char_run"})
+BOOL_SIGNALS: frozenset[str] = frozenset({"tokens_fallback"})
 
 # --- character classes --------------------------------------------------------------------------
 _CJK_RANGES = (
@@ -334,6 +339,15 @@ def inner_caps_share(text: str) -> float:
     return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
 
 
+_ASCII_LETTER_RE = re.compile("[A-Za-z]")
+
+
+def is_latin_text(text: str, letters: int) -> bool:
+    """Whether at least half of ``letters`` (the text's letters, CJK included) are ASCII Latin:
+    the word-shape signals below are then defined, otherwise NaN."""
+    return letters > 0 and 2 * len(_ASCII_LETTER_RE.findall(text)) >= letters
+
+
 def vowelless_word_share(text: str) -> float:
     """Latin words of ≥ 3 letters without a vowel (``aeiouy``) / such words (NaN if none)."""
     words = _LATIN_WORD_RE.findall(text)
@@ -385,9 +399,12 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
     out["word_share"] = len(words) / len(toks) if toks else 0.0
     out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
     out["cjk_dict_pair_share"] = cjk_dict_pair_share(text)
-    out["vowelless_word_share"] = vowelless_word_share(text)
-    out["en_bigram_share"] = en_bigram_share(text)
-    out["inner_caps_share"] = inner_caps_share(text)
+    # Word-shape signals of Latin text only: a Chinese text quoting "iPhone" is not mash.
+    latin = is_latin_text(text, counts["L"] + counts["C"])
+    nan = float("nan")
+    out["vowelless_word_share"] = vowelless_word_share(text) if latin else nan
+    out["en_bigram_share"] = en_bigram_share(text) if latin else nan
+    out["inner_caps_share"] = inner_caps_share(text) if latin else nan
     stops = stopword_set(lang)
     out["stopword_share"] = sum(1 for w in words if w.lower() in stops) / len(words) if words else 0.0
     return out
@@ -413,10 +430,27 @@ def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd
         rows.append(document_signals(text, toks, lang))
     frame = pd.DataFrame(rows, index=texts.index, columns=list(SIGNAL_COLUMNS))
     if n == 0:
-        ints = ("n_chars", "n_tokens", "n_lines", "max_char_run")
-        kinds = {c: "int64" if c in ints else "bool" if c == "tokens_fallback" else "float64" for c in frame}
+        kinds = {c: "int64" if c in INT_SIGNALS else "bool" if c in BOOL_SIGNALS else "float64" for c in frame}
         frame = frame.astype(kinds)
     return frame
+
+
+def signal_records(signals: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a :func:`quality_signals` frame as plain dicts (one per document, in order),
+    with Python ``int``/``bool``/``float`` values and ``None`` for an undefined share (NaN):
+    the form a Spark struct column takes through Arrow, where NaN would be a number, not null."""
+    records = []
+    for row in signals.itertuples(index=False, name=None):
+        record = {}
+        for name, value in zip(signals.columns, row, strict=True):
+            if name in INT_SIGNALS:
+                record[name] = int(value)
+            elif name in BOOL_SIGNALS:
+                record[name] = bool(value)
+            else:
+                record[name] = None if value != value else float(value)  # NaN is the one value unequal to itself
+        records.append(record)
+    return records
 
 
 def _as_tokens(value: Any) -> list[str] | None:
