@@ -9,17 +9,19 @@ import re
 import pytest
 from report_page import decode_png, drawn_pixels, parse_report
 
-from refinery.jobs.report import class_counts, clean_counts, split_cell
+from refinery.jobs.report import class_counts, clean_counts, quality_counts, split_cell, truncate
 from refinery.report.data import (
     ConfidenceHistogram,
     DriftValue,
     DriftWindow,
+    QualityExample,
+    QualityRuleCount,
     ReportData,
     RuleCount,
     RunCounts,
 )
 from refinery.report.html import PLOT_IDS, SECTIONS, build_report, render_report
-from refinery.report.plots import drift_figure, drift_statistic, top_counts
+from refinery.report.plots import drift_figure, drift_statistic, quality_figure, top_counts
 
 
 def full_data() -> ReportData:
@@ -35,6 +37,19 @@ def full_data() -> ReportData:
     data.languages = {"zh": 500, "en": 470, "fr": 3, "und": 7}
     data.pii = {"EMAIL": 3, "PHONE": 10, "CN_ID": 0}
     data.rules = [RuleCount("too_short", "blocked", 7), RuleCount("has_html", "flagged", 30)]
+    data.quality = [
+        QualityRuleCount("long_char_run", "flag", 4),
+        QualityRuleCount("mojibake", "drop", 0),
+        QualityRuleCount("replacement_flood", "drop", 2),
+    ]
+    data.quality_rows = {"flagged_rows": 5, "dropped_rows": 2, "accepted_rows": 980}
+    data.quality_examples = {
+        "long_char_run": [
+            QualityExample("long_char_run", "id-a", "sms_spam", "en", "Call now!!!!!!!!!!!!!!!!!!!!!!!!"),
+            QualityExample("long_char_run", "id-b", "ag_news", "en", "zzzzzzzzzzzzzzzzzzzzzzzzzzzz…"),
+        ],
+        "replacement_flood": [QualityExample("replacement_flood", "id-c", "thucnews", "zh", "\ufffd\ufffd\ufffd 标题")],
+    }
     data.classes_before = {"ag_news": {"World": 100, "Sci/Tech": 20}, "sms_spam": {"ham": 400, "spam": 60}}
     data.classes_after = {"ag_news": {"World": 80, "Sci/Tech": 36}, "sms_spam": {"ham": 300, "spam": 160}}
     kept = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55]
@@ -58,7 +73,7 @@ def test_every_plot_is_a_png_image_with_a_heading():
     page, no_data = build_report(full_data())
     parsed = parse_report(page)
     assert no_data == []
-    assert set(PLOT_IDS) <= set(parsed.figures) and len(PLOT_IDS) == len(SECTIONS) == 8
+    assert set(PLOT_IDS) <= set(parsed.figures) and len(PLOT_IDS) == len(SECTIONS) == 9
     for section in SECTIONS:
         figure = parsed.figures[f"plot-{section.key}"]
         assert figure.no_data == [] and len(figure.images) == 1, section.key
@@ -93,6 +108,79 @@ def test_empty_sections_say_why_instead_of_failing():
     notes = {key: parsed.figures[f"plot-{key}"].no_data[0] for key in ("languages", "drift", "review-queue")}
     assert "no clean run" in notes["languages"] and "refinery clean" in notes["languages"]
     assert "no drift run" in notes["drift"]
+    assert "no clean run" in parsed.figures["plot-quality"].no_data[0]
+    assert parsed.examples == []
+
+
+def test_a_clean_run_without_quality_counts_says_the_heuristics_were_off():
+    data = full_data()
+    data.quality, data.quality_rows, data.quality_examples = [], {}, {}
+    page, no_data = build_report(data)
+    parsed = parse_report(page)
+    assert no_data == ["quality"]
+    note = parsed.figures["plot-quality"].no_data[0]
+    assert "no quality rule counts" in note and "off" in note
+    assert parsed.examples == [] and 'class="quality-example"' not in page
+
+
+def test_the_quality_section_shows_counts_shares_and_two_examples_per_rule():
+    page, _ = build_report(full_data())
+    parsed = parse_report(page)
+    section = page[page.index('<section id="section-quality">') : page.index('<section id="section-classes">')]
+    assert page.index('id="section-rules"') < page.index('id="section-quality"')
+    assert "<h2>Quality heuristics</h2>" in section
+    # the table: rule | severity | rows | share of the clean run's accepted rows (zero rows included)
+    assert '<td>long_char_run</td><td>flag</td><td class="n">4</td><td class="n">0.41%</td>' in section
+    assert '<td>mojibake</td><td>drop (filtered from gold)</td><td class="n">0</td><td class="n">0.00%</td>' in section
+    assert "at least one quality flag: 5 of 980 accepted" in section and "filtered from gold): 2 " in section
+    # the examples: per rule, in blockquotes naming the rule and the record
+    assert [(e.rule, e.record_id) for e in parsed.examples] == [
+        ("long_char_run", "id-a"),
+        ("long_char_run", "id-b"),
+        ("replacement_flood", "id-c"),
+    ]
+    assert parsed.examples[0].text == "Call now!!!!!!!!!!!!!!!!!!!!!!!!"
+    assert "sms_spam" in parsed.examples[0].caption and "en" in parsed.examples[0].caption
+    assert parsed.examples[2].text == "\ufffd\ufffd\ufffd 标题"
+    # row text appears nowhere else on the page
+    outside = "".join(parsed.outside)
+    assert all(e.text not in outside for e in parsed.examples)
+    assert "PII-masked" in page and "report.quality_examples: 0" in page  # the page says what it shows
+
+
+def test_quality_examples_are_escaped():
+    data = full_data()
+    text = '<script>alert("x")</script> & <EMAIL>'
+    data.quality_examples = {"long_char_run": [QualityExample("long_char_run", 'id"><b>', "s<i>", None, text)]}
+    page = render_report(data)
+    parsed = parse_report(page)
+    assert "<script" not in page and "<b>" not in page and "<i>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;EMAIL&gt;" in page
+    (example,) = parsed.examples
+    assert example.text == text and example.record_id == 'id"><b>' and "lang -" in example.caption
+    assert not {"script", "b", "i"} & parsed.tags
+
+
+def test_quality_counts_without_examples_say_why():
+    data = full_data()
+    data.quality_examples = {}
+    data.quality_examples_note = "Examples are turned off (report.quality_examples: 0)."
+    page, no_data = build_report(data)
+    parsed = parse_report(page)
+    assert "quality" not in no_data and parsed.examples == []
+    assert "turned off (report.quality_examples: 0)" in page and "<td>long_char_run</td>" in page
+
+
+def test_the_quality_chart_has_a_bar_per_rule_drop_rules_first():
+    counts = [QualityRuleCount("a_flag", "flag", 9), QualityRuleCount("b_drop", "drop", 1)]
+    figure = quality_figure(counts)
+    (ax,) = figure.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a_flag", "b_drop"]  # bottom to top
+    colours = {bar.get_facecolor() for bar in ax.patches}
+    assert len(colours) == 2  # drop and flag differ
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert len(legend) == 2 and legend[0].startswith("drop") and legend[1].startswith("flag")
+    assert quality_figure([]) is None
 
 
 def test_a_drift_run_without_comparisons_keeps_its_windows_and_note():
@@ -184,6 +272,53 @@ def test_clean_counts_read_languages_every_pii_type_and_rules():
     assert pii["EMAIL"] == 2 and len(pii) > 5 and set(pii.values()) == {0, 2}  # every type, zeros included
     assert rules == [RuleCount("has_html", "flagged", 0), RuleCount("too_short", "blocked", 3)]
     assert clean_counts({}) == ({}, {}, [])
+    # quality counts are not annotation rules
+    assert clean_counts({"quality.mojibake.dropped": "2", "quality.flagged_rows": "2"})[2] == []
+
+
+def test_quality_counts_read_every_rule_with_its_severity_and_the_totals():
+    details = {
+        "lang.en": "7",
+        "rule.too_short.blocked": "3",
+        "rules.flagged_rows": "1",
+        "quality.replacement_char.flagged": "4",
+        "quality.mojibake.dropped": "0",
+        "quality.en.v2.flagged": "1",  # a name with a dot keeps it
+        "quality.flagged_rows": "5",
+        "quality.dropped_rows": "0",
+        "quality.signals.seconds": "1.5",  # not a count of a rule
+        "quality.other.something": "3",
+    }
+    rules, totals = quality_counts(details)
+    assert rules == [
+        QualityRuleCount("en.v2", "flag", 1),
+        QualityRuleCount("mojibake", "drop", 0),
+        QualityRuleCount("replacement_char", "flag", 4),
+    ]
+    assert totals == {"flagged_rows": 5, "dropped_rows": 0}
+    assert quality_counts({}) == ([], {})
+    assert quality_counts({"lang.en": "3", "rule.x.flagged": "1"}) == ([], {})
+
+
+def test_example_text_is_cut_with_an_ellipsis():
+    assert truncate("short", 10) == "short" and truncate("x" * 10, 10) == "x" * 10
+    assert truncate("abcde fghij", 7) == "abcde…"  # the space before the cut is dropped
+    assert truncate("x" * 11, 10) == "x" * 9 + "…" and len(truncate("y" * 500, 240)) == 240
+
+
+def test_report_quality_examples_is_a_small_count(tmp_path, monkeypatch):
+    from conftest import ROOT
+
+    from refinery.config import ConfigError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    local = [ROOT / "conf" / "local.yaml"]
+    assert load_settings(local).report.quality_examples == 2
+    assert load_settings(local, ["report.quality_examples=0"]).report.quality_examples == 0
+    with pytest.raises(ConfigError, match=r"report\.quality_examples.*fix: use a number <= 20"):
+        load_settings(local, ["report.quality_examples=50"])
+    with pytest.raises(ConfigError, match=r"report\.quality_examples.*fix: use a number >= 0"):
+        load_settings(local, ["report.quality_examples=-1"])
 
 
 def test_report_dir_is_a_local_folder_made_absolute(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """The ``report`` job after a small real pipeline (AG News, SMS spam, THUCNews titles and
 ChnSentiCorp, two ingest batches, AG News drifting towards World in the second) in real Spark
 and Delta: the page covers the latest run of every job with numbers equal to the tables', it
-shows no row's text, it renders in headless Chromium with every plot decoded (the screenshot
+shows no row's text outside the quality section's examples (silver's masked text, cut short), it
+renders in headless Chromium with every plot decoded (the screenshot
 goes to ``bench/report_screenshot.png``), and ``spark-submit jobs/report.py`` on empty tables
 writes a page of no-data notes."""
 
@@ -158,7 +159,7 @@ def test_the_report_counts_equal_the_tables(spark, pipeline):
     assert any(rule.rows > 0 for rule in data.rules)
 
 
-def test_every_plot_is_in_the_page_and_no_row_text_is(spark, pipeline):
+def test_every_plot_is_in_the_page_and_row_text_only_in_quality_examples(spark, pipeline):
     _, settings, runs = pipeline
     page = Path(report_row(spark, settings, runs["report"]).details["path"]).read_text(encoding="utf-8")
     parsed = parse_report(page)
@@ -167,9 +168,21 @@ def test_every_plot_is_in_the_page_and_no_row_text_is(spark, pipeline):
         assert drawn_pixels(decode_png(image)) > 2_000, plot
     assert "<td>ag_news</td><td>b2</td>" in page and "alert: label/" in page
     texts = [r.text for r in read_table(spark, settings.tables.bronze).select("text").collect()]
-    texts += [r.text for r in read_table(spark, settings.tables.silver).select("text").collect()]
+    silver = {r.id: r.text for r in read_table(spark, settings.tables.silver).select("id", "text").collect()}
+    texts += list(silver.values())
     assert len(texts) > 2_000
-    assert not [t for t in texts if len(t) >= 12 and t in page]
+    outside = "".join(parsed.outside)  # the page's text outside <blockquote class="quality-example">
+    assert not [t for t in texts if len(t) >= 12 and t in outside]
+    # inside them: silver's (masked) text of the row named, whole or cut short, at most
+    # report.quality_examples per rule
+    silver_table = read_table(spark, settings.tables.silver)
+    flagged = silver_table.where((F.col("clean_run_id") == runs["clean"]) & (F.size("quality_flags") > 0)).count()
+    assert bool(parsed.examples) == (flagged > 0)
+    for example in parsed.examples:
+        whole = silver[example.record_id]
+        assert example.text == whole or (example.text.endswith("…") and whole.startswith(example.text[:-1])), example
+    per_rule = Counter(e.rule for e in parsed.examples)
+    assert all(n <= settings.report.quality_examples for n in per_rule.values())
 
 
 def chromium() -> str:

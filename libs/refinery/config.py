@@ -842,6 +842,10 @@ class ImportReviewsSettings(_Strict):
         return resolve_path(value) if value is not None else None
 
 
+#: Most examples per quality rule the report shows (``report.quality_examples``).
+MAX_QUALITY_EXAMPLES = 20
+
+
 class ReportSettings(_Strict):
     """The ``report`` job: one self-contained HTML page per run (see :mod:`refinery.jobs.report`)."""
 
@@ -850,6 +854,9 @@ class ReportSettings(_Strict):
     dir: str = "data/reports"
     #: Bins of the confidence histogram over [0, 1].
     confidence_bins: int = Field(default=20, ge=2, le=200)
+    #: Examples per quality rule shown in the quality section: silver rows that broke the
+    #: rule, their (PII-masked) text truncated. ``0`` shows counts only, no text.
+    quality_examples: int = Field(default=2, ge=0, le=MAX_QUALITY_EXAMPLES)
 
     @field_validator("dir")
     @classmethod

@@ -1,7 +1,8 @@
 """The ``report`` job: one self-contained HTML page of the latest run of each job.
 
 read (``metrics``: the latest run of every other job, by ``finished_at``; ``silver``,
-``gold`` and ``review_queue`` as they are now: counts only) → collect
+``gold`` and ``review_queue`` as they are now: counts, and from silver a few examples per
+quality rule) → collect
 (:func:`collect_report`: plain :class:`~refinery.report.data.ReportData`, a few rows per
 aggregation to the driver; the aggregations of :mod:`refinery.jobs.summary` and
 :func:`refinery.jobs.dedup.duplicate_counts` are reused) → render
@@ -13,6 +14,12 @@ Where each plot's numbers come from:
 * rows through each stage: every job's latest run row (the stage without ``/``);
 * languages, PII by type, annotation rules: the clean run's ``details`` (``lang.<code>``,
   ``pii.<TYPE>``, ``rule.<name>.blocked`` / ``.flagged``), every PII type shown;
+* quality heuristics: the clean run's ``quality.<rule>.flagged`` / ``.dropped``,
+  ``quality.flagged_rows`` and ``quality.dropped_rows`` (:func:`quality_counts`), its rows out
+  as the accepted rows; examples: ``report.quality_examples`` silver rows per rule
+  (:func:`quality_examples`: rows of that clean run, picked by ``xxhash64(id)``, their
+  ``text``, which clean has PII-masked, cut to :data:`EXAMPLE_CHARS` characters). This is
+  the only text from a row the page shows; ``report.quality_examples: 0`` turns it off;
 * classes before and after rebalance: the rebalance run's ``before.<cell>`` / ``after.<cell>``
   details, cells read with this config's ``rebalance.group_by`` and ``stratify_by_lang``
   (a label may contain ``/``: ``ag_news/Sci/Tech``), summed over languages;
@@ -22,17 +29,19 @@ Where each plot's numbers come from:
 * review queue: ``review_queue`` per reason and status.
 
 Metrics: one ``report`` row, ``rows_in = rows_out`` = the metrics rows of the runs reported
-on; details ``path``, ``tables_read``, ``no_data`` (sections without data) and
-``run.<job>`` (each run id covered).
+on; details ``path``, ``tables_read``, ``no_data`` (sections without data),
+``quality_examples`` (how many rows' text the page shows) and ``run.<job>`` (each run id
+covered).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from refinery.config import Settings
@@ -40,7 +49,16 @@ from refinery.jobs.context import JobContext, JobResult
 from refinery.jobs.dedup import duplicate_counts
 from refinery.jobs.runner import ALL_JOBS
 from refinery.jobs.summary import gold_counts, review_queue_counts, score_counts, table_counts
-from refinery.report.data import ConfidenceHistogram, DriftValue, DriftWindow, ReportData, RuleCount, RunCounts
+from refinery.report.data import (
+    ConfidenceHistogram,
+    DriftValue,
+    DriftWindow,
+    QualityExample,
+    QualityRuleCount,
+    ReportData,
+    RuleCount,
+    RunCounts,
+)
 from refinery.report.html import build_report
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import read_table
@@ -48,6 +66,10 @@ from refinery.text.pii import ALL_TYPES
 
 STAGE = "report"
 FILE_NAME = "report.html"
+#: A quality example's text is cut to this many characters (``…`` marks the cut).
+EXAMPLE_CHARS = 240
+#: ``quality.<rule>.<suffix>`` → the rule's severity.
+QUALITY_SEVERITIES = {"flagged": "flag", "dropped": "drop"}
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -62,6 +84,7 @@ def run(ctx: JobContext) -> JobResult:
         "bytes": str(path.stat().st_size),
         "tables_read": ",".join(tables_read),
         "no_data": ",".join(no_data),
+        "quality_examples": str(sum(len(examples) for examples in data.quality_examples.values())),
         **{f"run.{r.job}": r.run_id for r in data.runs},
     }
     ctx.log.info("report written", extra={"path": str(path), "no_data": stage.details["no_data"]})
@@ -90,6 +113,10 @@ def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tupl
         metrics = read_table(spark, tables.metrics)
         data.runs, details, metrics_rows = latest_runs(metrics)
         data.languages, data.pii, data.rules = clean_counts(details.get("clean", {}))
+        data.quality, data.quality_rows = quality_counts(details.get("clean", {}))
+        clean_run = next((r for r in data.runs if r.job == "clean"), None)
+        if data.quality and clean_run is not None:
+            data.quality_rows["accepted_rows"] = clean_run.rows_out
         group_by, stratified = settings.rebalance.group_by is not None, settings.rebalance.stratify_by_lang
         data.classes_before, data.classes_after = class_counts(details.get("rebalance", {}), group_by, stratified)
         drift_run = next((r.run_id for r in data.runs if r.job == "drift"), None)
@@ -105,6 +132,11 @@ def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tupl
             score_run = next((r.run_id for r in data.runs if r.job == "score"), None)
             data.confidence = confidence_histogram(silver, score_run, settings)
             data.scores = [row.asDict() for row in score_counts(silver)]
+        if data.quality:
+            clean_run_id = next((r.run_id for r in data.runs if r.job == "clean"), None)
+            data.quality_examples, data.quality_examples_note = collect_quality_examples(
+                silver, data.quality, settings.report.quality_examples, clean_run_id
+            )
     if "gold" in present:
         read.append("gold")
         data.gold = [row.asDict() for row in gold_counts(read_table(spark, tables.gold))]
@@ -153,6 +185,82 @@ def clean_counts(details: dict[str, str]) -> tuple[dict[str, int], dict[str, int
             name, _, severity = key[5:].rpartition(".")
             rules.append(RuleCount(name, severity, int(value)))
     return languages, pii, sorted(rules, key=lambda r: r.name)
+
+
+def quality_counts(details: dict[str, str]) -> tuple[list[QualityRuleCount], dict[str, int]]:
+    """From the clean run's details: rows per quality rule (``quality.<rule>.flagged`` for a
+    ``flag`` rule, ``.dropped`` for a ``drop`` rule; every active rule, zero included), by
+    name, and the totals ``flagged_rows`` / ``dropped_rows`` present. Other keys are skipped."""
+    rules, totals = [], {}
+    for key, value in details.items():
+        if not key.startswith("quality.") or not value.isdigit():
+            continue
+        rest = key[len("quality.") :]
+        if rest in ("flagged_rows", "dropped_rows"):
+            totals[rest] = int(value)
+            continue
+        name, _, suffix = rest.rpartition(".")
+        if name and suffix in QUALITY_SEVERITIES:
+            rules.append(QualityRuleCount(name, QUALITY_SEVERITIES[suffix], int(value)))
+    return sorted(rules, key=lambda r: r.name), totals
+
+
+def collect_quality_examples(
+    silver: DataFrame, counts: list[QualityRuleCount], per_rule: int, clean_run: str | None
+) -> tuple[dict[str, list[QualityExample]], str]:
+    """The examples of the rules that flagged rows, or none and why."""
+    if per_rule == 0:
+        return {}, "Examples are turned off (report.quality_examples: 0)."
+    if "quality_flags" not in silver.columns:
+        return {}, "No examples: silver has no quality_flags column."
+    names = [c.name for c in counts if c.rows]
+    if not names:
+        return {}, ""
+    return quality_examples(silver, names, per_rule, EXAMPLE_CHARS, clean_run), ""
+
+
+def quality_examples(
+    silver: DataFrame,
+    rules: Iterable[str] | None = None,
+    per_rule: int = 2,
+    max_chars: int = EXAMPLE_CHARS,
+    clean_run: str | None = None,
+) -> dict[str, list[QualityExample]]:
+    """Up to ``per_rule`` silver rows per quality rule in their ``quality_flags`` (of
+    ``rules``; ``None``: every rule found), picked deterministically (by ``xxhash64(id)``,
+    then ``id``), with ``text`` cut to ``max_chars`` characters (``…`` marks a cut). Only rows
+    of ``clean_run`` when given and silver has ``clean_run_id``. One Spark job; only the
+    picked rows, their text already shortened, reach the driver."""
+    if per_rule <= 0 or "quality_flags" not in silver.columns:
+        return {}
+    rows = silver.where(F.size("quality_flags") > 0)  # not checked (null) or none ([]): no example
+    if clean_run is not None and "clean_run_id" in silver.columns:
+        rows = rows.where(F.col("clean_run_id") == clean_run)
+    exploded = rows.select(
+        F.explode(F.array_distinct("quality_flags")).alias("rule"),
+        F.col("id").cast("string").alias("id"),
+        F.col("source").cast("string").alias("source") if "source" in silver.columns else F.lit(None).alias("source"),
+        F.col("lang").cast("string").alias("lang") if "lang" in silver.columns else F.lit(None).alias("lang"),
+        F.substring(F.coalesce(F.col("text"), F.lit("")), 1, max_chars + 1).alias("text"),
+    )
+    if rules is not None:
+        exploded = exploded.where(F.col("rule").isin(list(rules)))
+    order = Window.partitionBy("rule").orderBy(F.xxhash64("id"), "id")
+    picked = exploded.withColumn("n", F.row_number().over(order)).where(F.col("n") <= per_rule)
+    examples: dict[str, list[QualityExample]] = {}
+    for row in sorted(picked.collect(), key=lambda r: (r.rule, r.n)):
+        examples.setdefault(row.rule, []).append(
+            QualityExample(row.rule, row.id, row.source, row.lang, truncate(row.text, max_chars))
+        )
+    return examples
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """``text`` if it has at most ``max_chars`` characters, else its first ``max_chars - 1``
+    (trailing space dropped) and ``…``."""
+    if len(text) <= max_chars:
+        return text
+    return text[: max(max_chars - 1, 0)].rstrip() + "…"
 
 
 def class_counts(

@@ -1,6 +1,8 @@
-"""What the run report shows, as plain Python data: counts, category names and statistics,
-never text from the tables. :mod:`refinery.jobs.report` fills it from the Delta tables;
-:mod:`refinery.report.html` renders it without Spark."""
+"""What the run report shows, as plain Python data: counts, category names and statistics;
+the only text from the tables is a few short, truncated examples of silver's (PII-masked)
+``text`` per quality rule (:class:`QualityExample`, off with ``report.quality_examples: 0``).
+:mod:`refinery.jobs.report` fills it from the Delta tables; :mod:`refinery.report.html`
+renders it without Spark."""
 
 from __future__ import annotations
 
@@ -37,6 +39,28 @@ class RuleCount:
     name: str
     severity: str
     rows: int
+
+
+@dataclass(frozen=True)
+class QualityRuleCount:
+    """Accepted rows of the clean run whose ``quality_flags`` name one quality rule; severity
+    ``flag`` (kept everywhere) or ``drop`` (kept in silver, filtered from gold)."""
+
+    name: str
+    severity: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class QualityExample:
+    """One silver row that broke a quality rule: its id, source, language and ``text``
+    (PII-masked by clean, already truncated for the page)."""
+
+    rule: str
+    record_id: str
+    source: str | None
+    lang: str | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,14 @@ class ReportData:
     languages: dict[str, int] = field(default_factory=dict)
     pii: dict[str, int] = field(default_factory=dict)
     rules: list[RuleCount] = field(default_factory=list)
+    #: Clean run: rows per quality rule; ``flagged_rows`` / ``dropped_rows`` (rows with any
+    #: quality flag / any drop-rule flag) and ``accepted_rows`` (the run's rows out) when known.
+    quality: list[QualityRuleCount] = field(default_factory=list)
+    quality_rows: dict[str, int] = field(default_factory=dict)
+    #: Silver now: up to ``report.quality_examples`` rows per quality rule, and why a rule with
+    #: rows has none shown (turned off, no ``quality_flags`` column), if so.
+    quality_examples: dict[str, list[QualityExample]] = field(default_factory=dict)
+    quality_examples_note: str = ""
     #: Silver now: duplicates (dedup) as counted by :func:`refinery.jobs.dedup.duplicate_counts`.
     duplicates: dict[str, int] = field(default_factory=dict)
     #: Rebalance run: group → label → rows, eligible (before) and in gold (after).

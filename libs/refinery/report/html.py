@@ -4,8 +4,11 @@ No external assets: the plots are PNG ``data:`` URIs and the page's Content-Secu
 forbids loading anything else. Every plot sits in ``<figure class="plot" id="plot-<key>">``
 (:data:`PLOT_IDS`) under ``<section id="section-<key>">`` with an ``<h2>``; a section without
 data keeps its figure, holding ``<p class="no-data">`` that says why. Everything from the
-tables is escaped; the page shows counts, category names (sources, labels, languages,
-reasons, rules) and run ids, never text from a row.
+tables is escaped. The page shows counts, category names (sources, labels, languages,
+reasons, rules) and run ids; the one exception is the quality section, which shows up to
+``report.quality_examples`` short examples per quality rule of silver's ``text`` (which the
+clean job has already PII-masked), each in ``<blockquote class="quality-example"
+data-rule="<rule>" data-id="<record id>">``. ``report.quality_examples: 0`` turns them off.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from html import escape
 
 from refinery.report import plots
-from refinery.report.data import ReportData
+from refinery.report.data import QualityRuleCount, ReportData
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ SECTIONS: tuple[Section, ...] = (
         "Annotation rules",
         "clean",
         "Rows of the clean run that broke each active rule (zero included).",
+    ),
+    Section(
+        "quality",
+        "Quality heuristics",
+        "clean",
+        "Accepted rows of the clean run that broke each active quality rule (zero included); "
+        "drop rules filter the row from gold, flag rules only name it in quality_flags.",
     ),
     Section(
         "classes",
@@ -75,6 +85,11 @@ figure.plot { margin: 0.8rem 0; } figure.plot img { max-width: 100%; height: aut
 figcaption { color: #555; font-size: 0.85rem; }
 p.no-data { background: #fff8e1; border: 1px solid #ffe082; padding: 0.6rem 0.8rem; margin: 0; }
 .bad { color: #c62828; font-weight: bold; } .alert { color: #c62828; }
+h3.quality-rule { font-size: 1rem; margin: 1rem 0 0.3rem; }
+blockquote.quality-example { margin: 0.4rem 0 0.6rem; padding: 0.3rem 0.8rem; border-left: 3px solid #ef6c00;
+       background: #fafafa; font-size: 0.9rem; }
+blockquote.quality-example p { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+blockquote.quality-example footer { color: #555; font-size: 0.8rem; margin-top: 0.2rem; }
 """
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -97,7 +112,9 @@ def build_report(data: ReportData) -> tuple[str, list[str]]:
         f"<style>{STYLE}</style></head><body>",
         "<h1>Refinery run report</h1>",
         f'<p class="meta">Report run <code>{escape(data.run_id)}</code>, made {escape(data.generated_at)}. '
-        "It covers the latest run of each job (below) and the tables as they are now. Counts only, no text.</p>",
+        "It covers the latest run of each job (below) and the tables as they are now. Counts only, except "
+        "for a few short examples per quality rule of silver's text, which clean has PII-masked "
+        "(report.quality_examples: 0 turns them off).</p>",
         _runs_table(data),
         _tables_table(data),
     ]
@@ -138,6 +155,8 @@ def _no_data_reason(section: Section, data: ReportData, ran: set[str]) -> str:
         "languages": "the clean run accepted no documents.",
         "pii": "the clean run reported no PII counts.",
         "rules": "the clean run checked no annotation rules (clean.rules is null or every rule is disabled).",
+        "quality": "the clean run wrote no quality rule counts (quality.<rule>.* details): its quality "
+        "heuristics were off, or it ran before clean checked them.",
         "classes": "the rebalance run found no eligible rows.",
         "confidence": "no labelled silver row carries a confidence from the score run.",
         "drift": _drift_reason(data),
@@ -227,6 +246,60 @@ def _rules(data: ReportData):
     return plots.rules_figure(data.rules), []
 
 
+SEVERITY_NAMES = {"drop": "drop (filtered from gold)", "flag": "flag"}
+
+
+def _share(rows: int, accepted: int | None) -> str:
+    return f"{rows / accepted:.2%}" if accepted else "-"
+
+
+def _quality(data: ReportData):
+    counts = data.quality
+    if not counts:
+        return None, []
+    totals = data.quality_rows
+    accepted = totals.get("accepted_rows")
+    extra = []
+    if "flagged_rows" in totals or "dropped_rows" in totals:
+        flagged, dropped = totals.get("flagged_rows", 0), totals.get("dropped_rows", 0)
+        of = f" of {accepted:,} accepted" if accepted is not None else ""
+        extra.append(
+            f"<p>Rows with at least one quality flag: {flagged:,}{of} ({_share(flagged, accepted)}); "
+            f"with a drop rule's flag (kept in silver, filtered from gold): {dropped:,} "
+            f"({_share(dropped, accepted)}).</p>"
+        )
+    header = ("rule", "severity", "rows flagged", "share of accepted rows")
+    rows = [(q.name, SEVERITY_NAMES.get(q.severity, q.severity), q.rows, _share(q.rows, accepted)) for q in counts]
+    extra.append(_table(header, rows, (False, False, True, True)))
+    extra.append(_quality_examples(counts, data))
+    return plots.quality_figure(counts), extra
+
+
+def _quality_examples(counts: Sequence[QualityRuleCount], data: ReportData) -> str:
+    """Per rule with examples, its examples as blockquotes (text and names escaped)."""
+    parts = []
+    if data.quality_examples_note:
+        parts.append(f'<p class="quality-note">{escape(data.quality_examples_note)}</p>')
+    shown = [q for q in counts if data.quality_examples.get(q.name)]
+    if shown:
+        parts.append(
+            "<p>Examples: silver rows that broke each rule (of the clean run above), picked by a hash of their id; "
+            "their text is PII-masked by clean and cut short.</p>"
+        )
+    for q in shown:
+        parts.append(f'<h3 class="quality-rule">{escape(q.name)}</h3>')
+        for example in data.quality_examples[q.name]:
+            caption = " · ".join(
+                (f"source {example.source or '-'}", f"lang {example.lang or '-'}", f"id {example.record_id}")
+            )
+            parts.append(
+                f'<blockquote class="quality-example" data-rule="{escape(example.rule)}" '
+                f'data-id="{escape(example.record_id)}"><p>{escape(example.text)}</p>'
+                f"<footer>{escape(caption)}</footer></blockquote>"
+            )
+    return "\n".join(parts)
+
+
 def _classes(data: ReportData):
     extra = []
     if data.gold:
@@ -282,6 +355,7 @@ BUILDERS: dict[str, Callable[[ReportData], tuple[object, list[str]]]] = {
     "languages": _languages,
     "pii": _pii,
     "rules": _rules,
+    "quality": _quality,
     "classes": _classes,
     "confidence": _confidence,
     "drift": _drift,

@@ -15,7 +15,7 @@ from itertools import pairwise
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from refinery.report.data import ConfidenceHistogram, DriftValue, DriftWindow, RuleCount, RunCounts
+from refinery.report.data import ConfidenceHistogram, DriftValue, DriftWindow, QualityRuleCount, RuleCount, RunCounts
 
 WIDTH = 9.0  # inches; 900 px at DPI
 DPI = 100
@@ -127,6 +127,32 @@ def rules_figure(rules: Sequence[RuleCount]) -> Figure | None:
         ax.text(rule.rows + most * 0.01, y, f"{rule.rows:,}", va="center", fontsize=8)
     ax.set_xlim(0, most * 1.15)
     ax.set_xlabel("rows that broke the rule (blocked: quarantined; flagged: kept in silver)")
+    return fig
+
+
+def quality_figure(rules: Sequence[QualityRuleCount]) -> Figure | None:
+    """Rows per quality rule (zeros included), drop rules in red, flag rules in orange, with a
+    legend: drop rules filter the row from gold, flag rules only name it."""
+    if not rules:
+        return None
+    ordered = sorted(rules, key=lambda r: (r.severity != "drop", -r.rows, r.name))[::-1]
+    fig = new_figure(1.6 + 0.3 * len(ordered))
+    ax = fig.add_subplot()
+    colours = {"drop": QUARANTINE_COLOURS[0], "flag": QUARANTINE_COLOURS[1]}
+    ax.barh(
+        [r.name for r in ordered],
+        [r.rows for r in ordered],
+        color=[colours.get(r.severity, FILTER_COLOURS[0]) for r in ordered],
+    )
+    most = max((r.rows for r in ordered), default=0) or 1
+    for y, rule in enumerate(ordered):
+        ax.text(rule.rows + most * 0.01, y, f"{rule.rows:,}", va="center", fontsize=8)
+    ax.set_xlim(0, most * 1.15)
+    ax.set_xlabel("accepted rows whose quality_flags name the rule")
+    severities = [s for s in ("drop", "flag") if any(r.severity == s for r in ordered)]
+    labels = {"drop": "drop (kept in silver, filtered from gold)", "flag": "flag (kept, named in quality_flags)"}
+    handles = [_patch(colours[s], labels[s]) for s in severities]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     return fig
 
 
