@@ -211,18 +211,24 @@ def read_tatoeba(code: str, root: Path | None = None) -> list[str]:
     return [row[2] for row in rows if len(row) >= 3 and row[2].strip()]
 
 
-def measure(root: Path | None = None) -> dict[str, Any]:
+def measure(root: Path | None = None, timed: bool = True) -> dict[str, Any]:
     """Flag rates per clean corpus, per degenerate kind and per other-Latin language (see the
-    module docstring), and the chain's time with the quality step on and off."""
+    module docstring), and (``timed``) the chain's time with the quality step on and off."""
     clean = {name: sample(read_corpus(name, root)) for name in CLEAN_CORPORA}
     out: dict[str, Any] = {"clean": {}, "degenerate": {}, "other_latin": {}}
-    chain_frame(["warm up the models", "预热模型"])
+    # Language-ID and segmentation models load lazily: warm every corpus up first, then time the
+    # chain twice per mode, alternating, and keep each mode's faster run (this machine is shared).
+    for texts in clean.values() if timed else ():
+        chain_frame(texts[:300])
     seconds = {"on": 0.0, "off": 0.0}
     for name, texts in clean.items():
-        for mode in ("off", "on"):
+        best = {"on": float("inf"), "off": float("inf")}
+        for mode in ("off", "on", "off", "on") if timed else ("on",):
             start = time.perf_counter()
             cleaned = chain_frame(texts, quality=mode == "on")
-            seconds[mode] += time.perf_counter() - start
+            best[mode] = min(best[mode], time.perf_counter() - start)
+        for mode, value in best.items():
+            seconds[mode] += value if value < float("inf") else 0.0
         out["clean"][name] = flag_rates(cleaned)
     bad = degenerate_set(clean, root=root)
     cleaned = chain_frame(bad["text"].tolist())

@@ -13,9 +13,10 @@ from pyspark.sql import functions as F
 from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
 from refinery.config import SegmentSettings
-from refinery.jobs.clean import SILVER_STATS_COLUMNS
+from refinery.jobs.clean import SILVER_LATER_COLUMNS, SILVER_STATS_COLUMNS
 from refinery.jobs.runner import new_run_id, run_one
-from refinery.spark.tables import read_table, table_properties
+from refinery.spark.schemas import QUALITY
+from refinery.spark.tables import add_missing_columns, read_table, table_properties
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,7 @@ SPECIAL = [
     {"id": "zero-width", "text": "\u200b\u200b\u2060", "label": "positive"},
     {"id": "french", "text": "Je voudrais réserver une chambre pour deux nuits, s'il vous plaît.", "label": "positive"},
     {"id": "fullwidth", "text": "房间很大，服务ＧＯＯＤ！价格１２０元。", "label": "positive"},
+    {"id": "symbols", "text": "★☆■□▲△●○◆◇ 酒店不错 ★☆■□▲△●○◆◇※§ 好评", "label": "positive"},
 ]
 
 
@@ -145,3 +147,39 @@ def test_silver_keeps_statistics_only_on_filterable_columns(spark, cleaned):
     stats = json.loads(adds[0]["stats"])
     assert set(stats["minValues"]) <= set(SILVER_STATS_COLUMNS) and "lang" in stats["minValues"]
     assert "text" not in stats["nullCount"] and "tokens" not in stats["nullCount"]
+
+
+def test_quality_signals_and_flags_are_stored_and_counted(spark, cleaned):
+    settings, run_id = cleaned
+    silver = read_table(spark, settings.tables.silver)
+    symbols = silver.where(F.col("id") == "special:symbols").first()
+    assert "symbol_flood" in symbols.quality_flags
+    assert symbols.quality.n_chars == len(symbols.text) and symbols.quality.symbol_share > 0.2
+    review = silver.where((F.col("source") == "chnsenticorp") & (F.size("quality_flags") == 0)).first()
+    assert review.quality.cjk_share > 0.5 and review.quality.tokens_fallback is False
+    assert review.quality.en_bigram_share is None  # undefined for Chinese text: null, not NaN
+
+    rows = silver.select("quality_flags").collect()
+    flagged = sum(1 for r in rows if r.quality_flags)
+    drops = {rule.name for rule in settings.clean.quality.active_rules() if rule.severity == "drop"}
+    dropped = sum(1 for r in rows if set(r.quality_flags) & drops)
+    assert all(r.quality_flags is not None for r in rows)
+    assert 1 <= flagged < 0.02 * len(rows)  # the defaults flag < 1 % of ChnSentiCorp in the tuning run
+    details = metrics_by_stage(spark, settings, run_id)["clean"].details
+    assert details["quality.flagged_rows"] == str(flagged) and details["quality.dropped_rows"] == str(dropped)
+    assert int(details["quality.symbol_flood.dropped"]) >= 1 and "quality.long_char_run.flagged" in details
+    per_rule = Counter(name for r in rows for name in r.quality_flags)
+    for rule in settings.clean.quality.active_rules():
+        kind = "dropped" if rule.severity == "drop" else "flagged"
+        assert details[f"quality.{rule.name}.{kind}"] == str(per_rule[rule.name]), rule.name
+
+
+def test_a_silver_from_before_quality_gets_its_columns(spark, tmp_path):
+    """A silver written before the quality columns existed gets them (null) ahead of the MERGE."""
+    location = str(tmp_path / "silver")
+    spark.createDataFrame([("a", "old text")], "id string, text string").write.format("delta").save(location)
+    add_missing_columns(spark, location, {k: v for k, v in SILVER_LATER_COLUMNS.items() if k.startswith("quality")})
+    table = read_table(spark, location)
+    assert table.schema["quality"].dataType == QUALITY
+    assert table.schema["quality_flags"].dataType.simpleString() == "array<string>"
+    assert table.first().quality is None

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from resampling_corpora import REAL_COUNTS, corpus_rows
 from spark_helpers import metrics_by_stage
 
+from refinery.config import QualitySettings
 from refinery.jobs.rebalance import cell_counts, draw_rows, group_weights, plan_targets, with_cells
 from refinery.jobs.runner import new_run_id, run_one
 from refinery.quality.resampling import class_targets
@@ -144,22 +145,30 @@ def test_weights_have_mean_one_per_group_and_inverse_ratios(spark, corpora_frame
 @pytest.fixture
 def silver(spark, corpora_frame, make_settings):
     """A silver Delta table from SMS spam with every filter's column, and the expected
-    removals: 5 unlabelled, 11 in another language, 13 duplicates, 17 noisy rows."""
+    removals: 5 unlabelled, 11 in another language, 13 duplicates, 17 noisy rows, 4 rows whose
+    ``quality_flags`` lead with the drop rule ``symbol_flood`` (one also holds ``mostly_digits``)
+    and 3 with the flag rule ``long_char_run`` before the drop rule ``mostly_digits``; 7 rows
+    carry only ``long_char_run`` (a flag: kept)."""
     settings = make_settings()
     sms = corpora_frame.where("source = 'sms_spam'").withColumn("n", F.monotonically_increasing_id()).cache()
     ids = [r.id for r in sms.orderBy("id").select("id").collect()]
     unlabelled, other_lang, duplicate, noisy = ids[:5], ids[5:16], ids[16:29], ids[29:46]
+    flags = {i: ["symbol_flood"] for i in ids[46:49]} | {ids[49]: ["symbol_flood", "mostly_digits"]}
+    flags |= {i: ["long_char_run", "mostly_digits"] for i in ids[50:53]} | {i: ["long_char_run"] for i in ids[53:60]}
+    quality_flags = F.create_map(*[F.lit(x) for i, names in flags.items() for x in (i, ",".join(names))])
     frame = (
         sms.withColumn("label", F.when(F.col("id").isin(unlabelled), F.lit(None)).otherwise(F.col("label")))
         .withColumn("lang_allowed", ~F.col("id").isin(other_lang))
         .withColumn("dup_of", F.when(F.col("id").isin(duplicate), F.lit(ids[-1])))
         .withColumn("is_noisy", F.col("id").isin(noisy))
         .withColumn("confidence", F.when(F.col("id").isin(noisy), 0.1).otherwise(0.9))
+        .withColumn("quality_flags", F.split(F.coalesce(quality_flags[F.col("id")], F.lit("")), ",", -1))
+        .withColumn("quality_flags", F.filter("quality_flags", lambda x: x != ""))
         .drop("n")
     )
     frame.write.format("delta").save(settings.tables.silver)
     sms.unpersist()
-    kept = Counter(r.label for r in frame.collect() if r.id not in set(ids[:46]))
+    kept = Counter(r.label for r in frame.collect() if r.id not in set(ids[:53]))
     return settings, kept
 
 
@@ -178,6 +187,8 @@ def test_job_counts_filters_by_reason_and_overwrites_gold_in_one_commit(spark, s
         "language": 11,
         "duplicate": 13,
         "noisy": 17,
+        "low_quality:symbol_flood": 4,
+        "low_quality:mostly_digits": 3,
         "undersampled": max(kept.values()) - smallest,
     }
     assert row.rows_out == 2 * smallest
@@ -201,6 +212,39 @@ def test_job_counts_filters_by_reason_and_overwrites_gold_in_one_commit(spark, s
     assert {r.id for r in read_table(spark, settings.tables.gold).collect()} == first  # same seed, same rows
     old = spark.read.format("delta").option("versionAsOf", 0).load(settings.tables.gold)
     assert {r.rebalance_run for r in old.select("rebalance_run").distinct().collect()} == {run_id}
+
+
+def test_quality_drop_rules_follow_the_current_config(spark, silver):
+    """Severity is read at rebalance time: a drop rule turned into a flag lets its rows into gold
+    (with their ``quality_flags``), and ``filters.quality: false`` keeps every flagged row."""
+    settings, _ = silver
+    base = settings.rebalance.model_copy(update={"strategy": "none"})
+    relaxed = settings.model_copy(
+        update={
+            "rebalance": base,
+            "clean": settings.clean.model_copy(
+                update={"quality": QualitySettings(overrides={"symbol_flood": {"severity": "flag"}})}
+            ),
+        }
+    )
+    run_id = new_run_id("rebalance")
+    assert run_one("rebalance", relaxed, spark, run_id) == 0
+    row = metrics_by_stage(spark, relaxed, run_id)["rebalance"]
+    assert (
+        row.reconciled and row.filtered_by_reason["low_quality:mostly_digits"] == 4
+    )  # 3, and the one behind symbol_flood
+    assert "low_quality:symbol_flood" not in row.filtered_by_reason
+    gold = {r.id: r.quality_flags for r in read_table(spark, settings.tables.gold).collect()}
+    assert sum(1 for flags in gold.values() if flags == ["symbol_flood"]) == 3
+    assert sum(1 for flags in gold.values() if flags == ["long_char_run"]) == 7
+
+    off = settings.model_copy(
+        update={"rebalance": base.model_copy(update={"filters": base.filters.model_copy(update={"quality": False})})}
+    )
+    again = new_run_id("rebalance")
+    assert run_one("rebalance", off, spark, again) == 0
+    row = metrics_by_stage(spark, off, again)["rebalance"]
+    assert row.reconciled and not any(r.startswith("low_quality") for r in row.filtered_by_reason)
 
 
 def test_job_without_score_columns_skips_the_noise_filter_and_says_so(spark, corpora_frame, make_settings):

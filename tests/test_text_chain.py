@@ -9,6 +9,7 @@ import pytest
 
 from refinery.text import chain
 from refinery.text.chain import CleanOptions, clean_frame
+from refinery.text.quality import QualityRule
 
 MOBILE = "13812345678"
 TEXTS = {
@@ -89,3 +90,26 @@ def test_a_missing_text_is_quarantined_as_empty(missing):
     out = clean_frame(pd.DataFrame({"text": ["好的", missing]}), CleanOptions())
     assert list(out["outcome"]) == ["ok", "quarantine"]
     assert out["reason"].iloc[1] == "empty_after_normalize"
+
+
+def test_quality_signals_describe_the_masked_text_and_rules_use_the_detected_language():
+    out = by_id(clean_frame(frame(), CleanOptions()))
+    zh, en, empty = out["zh"], out["en"], out["empty"]
+    assert zh.quality["n_chars"] == len(zh.clean_text) and zh.quality["cjk_share"] == 9 / 18
+    assert en.quality["email_share"] == 0.0  # the address was masked before the signals saw it
+    assert zh.quality["en_bigram_share"] is None  # undefined for Chinese text: None, not NaN
+    assert zh.quality_flags == [] and en.quality_flags == []
+    assert empty.outcome == chain.QUARANTINE and empty.quality is None and empty.quality_flags is None
+
+    mash = "zxcv bnm xcvb nmzx cvbn mzxc vbnm zxcv bnmz xcvb"  # no vowels; language ID: not English
+    rows = clean_frame(pd.DataFrame({"text": [mash]}), CleanOptions())
+    assert rows["lang"].iloc[0] != "en" and "latin_vowelless_words" in rows["quality_flags"].iloc[0]
+
+
+def test_quality_switched_off_or_with_own_rules():
+    off = clean_frame(frame(), CleanOptions(quality_enabled=False))
+    assert off["quality"].isna().all() and off["quality_flags"].isna().all()
+    rule = QualityRule("short", "n_chars", "lt", 25)
+    own = by_id(clean_frame(frame(), CleanOptions(quality_rules=(rule,))))
+    assert own["zh"].quality_flags == ["short"] and own["en"].quality_flags == []
+    assert own["zh"].quality["n_chars"] < 25 <= own["en"].quality["n_chars"]

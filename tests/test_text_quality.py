@@ -18,6 +18,7 @@ from refinery.text.quality import (
     QualityRule,
     QualityRuleError,
     apply_quality_rules,
+    configured_rules,
     document_signals,
     drop_rule_names,
     is_dropped,
@@ -296,6 +297,45 @@ def test_parser_errors_name_key_and_fix(items: object, message: str) -> None:
         parse_rules(items)
 
 
+def test_configured_rules_tune_the_defaults_without_copying_them() -> None:
+    rules = configured_rules(
+        add=[{"name": "long_docs", "signal": "n_chars", "op": "gt", "threshold": 20000}],
+        disable=["latin_inner_caps"],
+        overrides={"mostly_digits": {"severity": "flag"}, "symbol_flood": {"threshold": 0.3}},
+    )
+    names = [r.name for r in rules]
+    assert names == [r.name for r in DEFAULT_RULES if r.name != "latin_inner_caps"] + ["long_docs"]
+    by_name = {r.name: r for r in rules}
+    assert by_name["mostly_digits"].severity == "flag" and "mostly_digits" not in drop_rule_names(rules)
+    assert by_name["symbol_flood"].threshold == 0.3 and by_name["symbol_flood"].severity == "drop"
+    assert configured_rules() == DEFAULT_RULES and configured_rules(rules=[]) == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"disable": ["nope"]}, r"clean.quality.disable: unknown rule 'nope'; fix: use one of"),
+        ({"overrides": {"nope": {"threshold": 1}}}, r"clean.quality.overrides.nope: unknown rule"),
+        ({"overrides": {"mojibake": {"signal": "n_chars"}}}, r"key 'signal' cannot be overridden; fix: use op"),
+        ({"overrides": {"mojibake": {}}}, r"overrides.mojibake: no changes given; fix:"),
+        ({"overrides": {"mojibake": {"severity": "warn"}}}, r"overrides.mojibake: .*'severity' 'warn'; fix:"),
+        ({"add": [GOOD | {"name": "mojibake"}]}, r"clean.quality.add: rule 'mojibake' already exists; fix:"),
+        ({"add": [GOOD | {"op": "eq"}]}, r"clean.quality.add\[0\] \('digits'\): .*unknown 'op'"),
+        ({"add": [GOOD | {"skip_languages": "zh"}]}, r"'skip_languages' must be a list"),
+    ],
+)
+def test_configured_rules_errors_name_the_key_and_the_fix(kwargs: dict, message: str) -> None:
+    with pytest.raises(QualityRuleError, match=message):
+        configured_rules(**kwargs)
+
+
+def test_skip_languages_keeps_a_rule_off_those_languages() -> None:
+    rule = QualityRule("short", "n_chars", "lt", 10, skip_languages=("zh",))
+    frame = quality_signals(pd.Series(["短文本", "tiny", "tiny"]))
+    hits = violations(frame, pd.Series(["zh", "en", None]), [rule])["short"].tolist()
+    assert hits == [False, True, True]
+
+
 # --- tuning on the shared corpora ----------------------------------------------------------------
 @pytest.mark.slow
 def test_defaults_on_clean_corpora_and_degenerate_set() -> None:
@@ -306,7 +346,7 @@ def test_defaults_on_clean_corpora_and_degenerate_set() -> None:
 
     from bench.quality_bench import CLEAN_CORPORA, KINDS, OTHER_LATIN, measure
 
-    result = measure(corpora_dir())
+    result = measure(corpora_dir(), timed=False)
     print()
     for group in ("clean", "degenerate", "other_latin"):
         for name, rates in result[group].items():

@@ -125,6 +125,18 @@ CASES = [
     Set("only-unknown-source", "ingest", "ingest.only=[no_such_source]", ("'ingest'", "no_such_source", "fix:")),
     Set("rules-file-missing", "clean", "clean.rules=conf/no_rules.yaml", ("'clean.rules'", "no rules file", "fix:")),
     Set(
+        "quality-unknown-signal",
+        "clean",
+        "clean.quality.add=[{{name: big, signal: size, op: gt, threshold: 9}}]",
+        ("'clean.quality'", "clean.quality.add[0] ('big')", "unknown 'signal' 'size'", "fix: use one of"),
+    ),
+    Set(
+        "quality-disable-unknown",
+        "rebalance",
+        "clean.quality.disable=[no_such_rule]",
+        ("'clean.quality'", "unknown rule 'no_such_rule'", "fix: use one of"),
+    ),
+    Set(
         "bad-encoding",
         "ingest",
         "ingest.sources.sms_spam.encoding=klingon",

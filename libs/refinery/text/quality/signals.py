@@ -52,7 +52,7 @@ an empty or missing text):
   ``#hashtags``, ``@handles`` or URLs) with a capital right after a small letter (``eBay``,
   ``aTr``) / such words (NaN when none). Prose: < 0.1; shuffled characters scatter the capitals.
 * The last three are NaN unless at least half of the text's letters (CJK included) are ASCII
-  Latin (:func:`is_latin_text`): they describe Latin text, not a Chinese text quoting a brand.
+  Latin: they describe Latin text, not a Chinese text quoting a brand.
 
 Speed: character classes by one ``str.translate`` over a 65,536-entry table built at import
 (astral characters are classed one by one); everything else is one pass of C-level regexes or
@@ -125,8 +125,11 @@ _CJK_RANGES = (
 
 
 def _class_of(ch: str) -> str:
-    """One-letter class: ``L`` letter, ``C`` CJK, ``D`` digit, ``P`` punct, ``S`` symbol, ``W`` space, ``O`` other."""
+    """One-letter class: ``A`` ASCII letter, ``L`` other letter, ``C`` CJK, ``D`` digit, ``P`` punct,
+    ``S`` symbol, ``W`` space, ``O`` other."""
     cp = ord(ch)
+    if ch.isascii() and ch.isalpha():
+        return "A"
     cat = unicodedata.category(ch)
     if cat[0] in "LN" and any(lo <= cp <= hi for lo, hi in _CJK_RANGES):
         return "C"
@@ -140,12 +143,14 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 
 
 def char_classes(text: str) -> dict[str, int]:
-    """Counts of each one-letter class (see :func:`_class_of`) in ``text``."""
+    """Counts of each one-letter class (see :func:`_class_of`) in ``text``; ``L`` counts every
+    letter outside CJK, ASCII letters (``A``, also counted apart) included."""
     codes = text.translate(_TABLE)
     astral = _ASTRAL_RE.findall(codes)
-    counts = {k: codes.count(k) for k in "LCDPSWO"}
+    counts = {k: codes.count(k) for k in "ALCDPSWO"}
     for ch in astral:
         counts[_class_of(ch)] += 1
+    counts["L"] += counts["A"]
     return counts
 
 
@@ -313,14 +318,19 @@ EN_BIGRAMS = frozenset(_EN_BIGRAMS_TEXT.split())
 _LATIN_RUN_RE = re.compile("[A-Za-z]{2,}")
 
 
+#: Zero-width matches at every position where a common bigram starts (overlaps included).
+_EN_BIGRAM_AT_RE = re.compile("(?=(?:" + "|".join(sorted(EN_BIGRAMS)) + "))")
+
+
 def en_bigram_share(text: str) -> float:
     """Letter pairs inside Latin words in :data:`EN_BIGRAMS` / letter pairs inside Latin words (NaN if none)."""
-    total = hits = 0
-    for word in _LATIN_RUN_RE.findall(text):
-        word = word.lower()
-        total += len(word) - 1
-        hits += sum(1 for i in range(len(word) - 1) if word[i : i + 2] in EN_BIGRAMS)
-    return hits / total if total else float("nan")
+    words = _LATIN_RUN_RE.findall(text)
+    if not words:
+        return float("nan")
+    # Words joined by spaces: no pair spans two words, and the regex scan runs in C.
+    joined = " ".join(words).lower()
+    total = len(joined) - 2 * len(words) + 1  # Σ (len(word) - 1)
+    return len(_EN_BIGRAM_AT_RE.findall(joined)) / total
 
 
 _INNER_CAP_RE = re.compile("[a-z][A-Z]")
@@ -339,15 +349,6 @@ def inner_caps_share(text: str) -> float:
     return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
 
 
-_ASCII_LETTER_RE = re.compile("[A-Za-z]")
-
-
-def is_latin_text(text: str, letters: int) -> bool:
-    """Whether at least half of ``letters`` (the text's letters, CJK included) are ASCII Latin:
-    the word-shape signals below are then defined, otherwise NaN."""
-    return letters > 0 and 2 * len(_ASCII_LETTER_RE.findall(text)) >= letters
-
-
 def vowelless_word_share(text: str) -> float:
     """Latin words of ≥ 3 letters without a vowel (``aeiouy``) / such words (NaN if none)."""
     words = _LATIN_WORD_RE.findall(text)
@@ -358,6 +359,9 @@ def vowelless_word_share(text: str) -> float:
 
 # --- one document -------------------------------------------------------------------------------
 def _mojibake_count(text: str) -> int:
+    # Every alternative of ftfy's pattern holds a non-ASCII character: ASCII text has none.
+    if text.isascii():
+        return 0
     import ftfy.badness
 
     return len(ftfy.badness.BADNESS_RE.findall(text))
@@ -391,16 +395,23 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
     cjk = is_cjk_text(lang, out["cjk_share"])
     units = repetition_units(text, cjk)
     scale = CJK_CHARS_PER_WORD if cjk else 1
+    # An n-gram repeats only if every shorter n-gram inside it repeats: once a size has no repeat,
+    # every larger size is 0 without counting (most short documents stop at the first check).
+    repeats = len(set(units)) < len(units)
     for k in TOP_NS:
-        out[f"top{k}_ngram_char_share"] = top_ngram_char_share(units, k * scale)
+        share = top_ngram_char_share(units, k * scale) if repeats else 0.0
+        out[f"top{k}_ngram_char_share"] = share
+        repeats = share > 0
     for k in DUP_NS:
-        out[f"dup{k}_ngram_char_share"] = dup_ngram_char_share(units, k * scale)
-    words = [t for t in toks if _WORDISH_RE.search(t)]
+        share = dup_ngram_char_share(units, k * scale) if repeats else 0.0
+        out[f"dup{k}_ngram_char_share"] = share
+        repeats = share > 0
+    words = [t for t in toks if t.isalpha() or _WORDISH_RE.search(t)]  # isalpha: the common, fast case
     out["word_share"] = len(words) / len(toks) if toks else 0.0
     out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
     out["cjk_dict_pair_share"] = cjk_dict_pair_share(text)
     # Word-shape signals of Latin text only: a Chinese text quoting "iPhone" is not mash.
-    latin = is_latin_text(text, counts["L"] + counts["C"])
+    latin = counts["L"] + counts["C"] > 0 and 2 * counts["A"] >= counts["L"] + counts["C"]
     nan = float("nan")
     out["vowelless_word_share"] = vowelless_word_share(text) if latin else nan
     out["en_bigram_share"] = en_bigram_share(text) if latin else nan
