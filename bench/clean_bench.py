@@ -24,7 +24,8 @@ Measured in one run (local[2] on the shared 2-core machine):
    ``spark.sql.execution.arrow.maxRecordsPerBatch`` (10,000, what ``mapInPandas`` gets), first
    pass (cold) and best of ``REFINERY_BENCH_REPEATS`` (default 2; warm); then, warm,
    ``normalize_series``, ``detect_series`` (ensemble), ``mask_series`` (every type), the
-   chain's segmentation loop (``segment_masked``), and ``clean_frame`` with segmentation
+   chain's segmentation loop (``segment_masked``), the quality signals and rules
+   (``quality_signals_and_rules``), and ``clean_frame`` with segmentation
    switched off (``clean.segment.enabled: false``). docs/s and MB/s of UTF-8 input. Then
    ``two_process_chain`` (and ``_unsegmented``): two warm processes (``bench/chain_worker.py``),
    one pinned to each core, each on half of the rows, started together: what two *busy* cores
@@ -183,6 +184,7 @@ def _single_core(texts, options, unsegmented, batch: int) -> dict[str, Any]:
     from refinery.text.langid import detect_series, warm_up
     from refinery.text.normalize import normalize_series
     from refinery.text.pii import mask_series
+    from refinery.text.quality import apply_quality_rules, quality_signals
 
     docs = len(texts)
     mbytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
@@ -214,9 +216,23 @@ def _single_core(texts, options, unsegmented, batch: int) -> dict[str, Any]:
         def segment_all() -> list[list[str]]:
             return [segment_masked(t, lang, options) if isinstance(t, str) else [] for t, lang in pairs]
 
-        cpu, wall, _, _ = _best(segment_all, REPEATS)
+        cpu, wall, tokens, _ = _best(segment_all, REPEATS)
         out["segment_masked"] = _rate(docs, mbytes, cpu, wall)
-        parts = ("normalize_series", "detect_series_ensemble", "mask_series_all_types", "segment_masked")
+        token_column = pd.Series(tokens, dtype=object)
+
+        def quality_all() -> pd.Series:
+            signals = quality_signals(masked["text"], token_column, langs["lang"])
+            return apply_quality_rules(signals, langs["lang"], options.quality_rules)
+
+        cpu, wall, _, _ = _best(quality_all, REPEATS)
+        out["quality_signals_and_rules"] = _rate(docs, mbytes, cpu, wall)
+        parts = (
+            "normalize_series",
+            "detect_series_ensemble",
+            "mask_series_all_types",
+            "segment_masked",
+            "quality_signals_and_rules",
+        )
         chain_us = out["clean_frame"]["us_per_doc"]
         out["chain_share"] = {name: round(out[name]["us_per_doc"] / chain_us, 3) for name in parts}
         out["chain_share"]["pandas_glue"] = round(1 - sum(out[name]["us_per_doc"] for name in parts) / chain_us, 3)
@@ -412,7 +428,10 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
 
 
 def _row_udf(options):
-    """A row-at-a-time UDF (pickled rows, no Arrow) with the chain's outputs, as a struct."""
+    """A row-at-a-time UDF (pickled rows, no Arrow) with the chain's outputs, as a struct. The
+    quality signals are computed per row; the rules over them are not (``quality_flags`` stays
+    null): vectorised they cost about 3 µs a document, and a per-row copy of their logic would be
+    a second implementation."""
     from pyspark.sql import functions as F
 
     from refinery.spark.schemas import CLEANED
@@ -429,13 +448,18 @@ def _row_udf(options):
         from refinery.text.langid import detect
         from refinery.text.normalize import normalize
         from refinery.text.pii import mask
+        from refinery.text.quality import document_signals
 
         if text is None:
-            return (None, [], "und", 0.0, False, {}, None, [], 0, QUARANTINE, EMPTY_AFTER_NORMALIZE, None, None)
+            return (
+                None, [], "und", 0.0, False, {}, None, [], 0, None, None, QUARANTINE, EMPTY_AFTER_NORMALIZE, None, None
+            )  # fmt: skip
         normalized = normalize(text, options.normalize)
         found = detect(normalized.text, options.langid)
         masked, counts = mask(normalized.text, options.pii)
         tokens = segment_masked(masked, found.lang, options)
+        signals = document_signals(masked, tokens, found.lang)
+        signals = {k: None if isinstance(v, float) and v != v else v for k, v in signals.items()}  # NaN → null
         outcome, reason, detail = OK, None, None
         if not masked.strip():
             outcome, reason = QUARANTINE, EMPTY_AFTER_NORMALIZE
@@ -456,6 +480,8 @@ def _row_udf(options):
             counts,
             tokens,
             len(tokens),
+            signals,
+            None,  # quality_flags: see the docstring
             outcome,
             reason,
             detail,

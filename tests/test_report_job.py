@@ -127,7 +127,18 @@ def test_the_report_names_the_latest_run_of_every_job_and_where_it_is(spark, pip
     assert row.details["no_data"] == "" and row.details["tables_read"] == "metrics,silver,gold,review_queue"
     page = path.read_text(encoding="utf-8")
     assert all(run_id in page for run_id in runs.values())
-    assert summary_lines(spark, settings)[-1] == f"run report: {path}"
+    lines = summary_lines(spark, settings)
+    assert lines[-1] == f"run report: {path}"
+    # the summary lists silver's rows per quality rule, with the rule's severity
+    silver = read_table(spark, settings.tables.silver)
+    per_rule = Counter(r.rule for r in silver.select(F.explode("quality_flags").alias("rule")).collect())
+    drops = {r.name for r in settings.clean.quality.active_rules() if r.severity == "drop"}
+    assert per_rule, "the sample holds some text a quality rule flags"
+    start = lines.index("silver rows flagged by quality rules (kept in silver; drop rules keep them out of gold):")
+    listed = [line.split() for line in lines[start + 1 : start + 1 + len(per_rule)]]
+    assert {name: (kind, int(n.replace(",", ""))) for name, kind, n in listed} == {
+        name: ("drop" if name in drops else "flag", n) for name, n in per_rule.items()
+    }
 
 
 def test_the_report_counts_equal_the_tables(spark, pipeline):

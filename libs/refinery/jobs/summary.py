@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from refinery.config import TABLE_NAMES, Settings
 from refinery.jobs.dedup import duplicate_counts
 from refinery.spark.tables import read_table, table_exists
+from refinery.text.quality import drop_rule_names
 
 
 def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
@@ -44,6 +45,14 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
             lines.append("silver rows flagged by annotation rules (kept; blocked rows are quarantined):")
             for row in flags:
                 lines.append(f"  {row.rule:<32} {row['count']:>9,}")
+    if table_exists(spark, tables.silver) and "quality_flags" in read_table(spark, tables.silver).columns:
+        flags = rule_flag_counts(read_table(spark, tables.silver), "quality_flags")
+        if flags:
+            drops = drop_rule_names(settings.clean.quality.active_rules())
+            lines.append("silver rows flagged by quality rules (kept in silver; drop rules keep them out of gold):")
+            for row in flags:
+                severity = "drop" if row.rule in drops else "flag"
+                lines.append(f"  {row.rule:<32} {severity:<5} {row['count']:>9,}")
     if table_exists(spark, tables.silver) and "is_noisy" in read_table(spark, tables.silver).columns:
         lines.append("silver label scores by source (score job): scored, flagged noisy, mean confidence, accuracy")
         for r in score_counts(read_table(spark, tables.silver)):
@@ -109,9 +118,10 @@ def report_path(metrics) -> str | None:
     return None if latest is None else latest.path
 
 
-def rule_flag_counts(silver) -> list:
-    """Silver rows per ``flag`` rule they break (``rule_violations``), by rule name."""
-    return silver.select(F.explode("rule_violations").alias("rule")).groupBy("rule").count().orderBy("rule").collect()
+def rule_flag_counts(silver, column: str = "rule_violations") -> list:
+    """Silver rows per rule named in ``column`` (``rule_violations``: the annotation rules'
+    ``flag`` rules; ``quality_flags``: the quality rules), by rule name."""
+    return silver.select(F.explode(column).alias("rule")).groupBy("rule").count().orderBy("rule").collect()
 
 
 def score_counts(silver) -> list:

@@ -358,9 +358,14 @@ def vowelless_word_share(text: str) -> float:
 
 
 # --- one document -------------------------------------------------------------------------------
+#: Characters none of ftfy's mojibake sequences is made of only: ASCII, CJK punctuation, CJK
+#: unified ideographs, full-width forms. Every alternative of its pattern needs one other character
+#: (Latin-1, Latin Extended, Greek, Cyrillic, box drawing, symbols …), so text without one has none.
+_OUTSIDE_PLAIN_RE = re.compile("[^\x00-\x7f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
 def _mojibake_count(text: str) -> int:
-    # Every alternative of ftfy's pattern holds a non-ASCII character: ASCII text has none.
-    if text.isascii():
+    if _OUTSIDE_PLAIN_RE.search(text) is None:
         return 0
     import ftfy.badness
 
@@ -388,8 +393,9 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
         "replacement_share": text.count("\ufffd") / n if n else 0.0,
         "mojibake_share": _mojibake_count(text) / n if n else 0.0,
         "max_char_run": max_char_run(text),
-        "url_share": matched_chars(URL_RE, text) / n if n else 0.0,
-        "email_share": matched_chars(EMAIL_RE, text) / n if n else 0.0,
+        # A URL needs "://" or "www.", an address "@": most texts skip both scans.
+        "url_share": matched_chars(URL_RE, text) / n if n and ("://" in text or "www." in text.lower()) else 0.0,
+        "email_share": matched_chars(EMAIL_RE, text) / n if n and "@" in text else 0.0,
     }
     out["n_lines"], out["dup_line_share"], out["dup_line_char_share"] = duplicate_lines(text)
     cjk = is_cjk_text(lang, out["cjk_share"])
