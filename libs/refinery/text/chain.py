@@ -12,7 +12,8 @@ Order matters and is deliberate:
 5. **quality signals and rules** (:mod:`refinery.text.quality`) on the masked text, its tokens
    and its detected language: ``quality`` (one dict of signals per document) and
    ``quality_flags`` (the violated rule names, ``[]`` for none). Both are ``None`` for a
-   quarantined document and when ``CleanOptions.quality_enabled`` is false ("not checked").
+   document empty after normalization and when ``CleanOptions.quality_enabled`` is false
+   ("not checked").
 
 A document ends as ``ok`` (possibly flagged: ``reason`` ``language_not_allowed`` or
 ``language_undetermined`` with ``outcome`` still ``ok``) or ``quarantine`` with reason
