@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 from subprocess_helpers import json_lines, sample_overrides, subprocess_env
 
+from refinery.config import load_settings
 from refinery.spark.tables import read_table
+from refinery.text.quality import drop_rule_names
 
 pytestmark = pytest.mark.slow
 
@@ -56,10 +59,15 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none
     assert 300 < silver.where("dup_kind = 'exact'").count() < 1_000
-    # gold: silver's kept rows, smoothed per class (local.yaml: alpha 0.5), weights of mean 1
+    # gold: silver's kept rows (no drop quality rule among their quality_flags), smoothed per class
+    # (local.yaml: alpha 0.5), weights of mean 1
     gold = read_table(spark, str(tables / "gold"))
-    kept = silver.where("lang_allowed AND dup_of IS NULL AND NOT is_noisy")
+    drops = sorted(drop_rule_names(load_settings([ROOT / "conf" / "local.yaml"]).clean.quality.active_rules()))
+    low_quality = F.exists("quality_flags", lambda name: name.isin(*drops))
+    kept = silver.where("lang_allowed AND dup_of IS NULL AND NOT is_noisy").where(~low_quality)
+    assert silver.where(low_quality).count() > 0  # SMS holds digit-only and repeated messages
     assert gold.count() == kept.count() and gold.select("label").distinct().count() == 2
+    assert gold.where(F.exists("quality_flags", lambda name: name.isin(*drops))).count() == 0
     assert abs(gold.agg({"sample_weight": "avg"}).first()[0] - 1.0) < 1e-9
     # drift (local.yaml: windows by ingest batch): one batch, so one window and nothing to compare
     drift = {row.stage: row for row in metrics if row.job == "drift"}
