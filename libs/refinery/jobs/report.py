@@ -109,12 +109,13 @@ def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tupl
     read = ["metrics"] if "metrics" in present else []
     metrics_rows = 0
     details: dict[str, dict[str, str]] = {}
+    clean_run = None
     if "metrics" in present:
         metrics = read_table(spark, tables.metrics)
         data.runs, details, metrics_rows = latest_runs(metrics)
+        clean_run = next((r for r in data.runs if r.job == "clean"), None)
         data.languages, data.pii, data.rules = clean_counts(details.get("clean", {}))
         data.quality, data.quality_rows = quality_counts(details.get("clean", {}))
-        clean_run = next((r for r in data.runs if r.job == "clean"), None)
         if data.quality and clean_run is not None:
             data.quality_rows["accepted_rows"] = clean_run.rows_out
         group_by, stratified = settings.rebalance.group_by is not None, settings.rebalance.stratify_by_lang
@@ -133,9 +134,8 @@ def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tupl
             data.confidence = confidence_histogram(silver, score_run, settings)
             data.scores = [row.asDict() for row in score_counts(silver)]
         if data.quality:
-            clean_run_id = next((r.run_id for r in data.runs if r.job == "clean"), None)
             data.quality_examples, data.quality_examples_note = collect_quality_examples(
-                silver, data.quality, settings.report.quality_examples, clean_run_id
+                silver, data.quality, settings.report.quality_examples, clean_run and clean_run.run_id
             )
     if "gold" in present:
         read.append("gold")
