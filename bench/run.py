@@ -20,6 +20,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = {
     "ingest": "bench.ingest_bench",
+    "ingest_scale": "bench.ingest_scale_bench",
     "normalize": "bench.normalize_bench",
     "pii": "bench.pii_bench",
     "redos": "bench.redos_bench",

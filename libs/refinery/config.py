@@ -39,6 +39,8 @@ from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
 
 TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures")
 CATALOG_PREFIX = "catalog:"
+#: ``ingest.max_line_bytes``: the longest physical line read whole, in bytes (32 MiB).
+DEFAULT_MAX_LINE_BYTES = 32 << 20
 
 
 class ConfigError(ValueError):
@@ -135,6 +137,11 @@ class SourceSettings(_Strict):
     delimiter: str | None = None
     #: ``minimal``: RFC-4180 quotes; ``none``: quotes are ordinary characters (raw TSV).
     quoting: Literal["minimal", "none"] = "minimal"
+    #: CSV/TSV with ``quoting: minimal``: a quoted field may hold newlines, so each file is
+    #: parsed from its first byte by one task. ``false`` (Spark's ``multiLine=false``) lets a
+    #: large file be split by lines across tasks like JSONL; a field that does hold a newline
+    #: then makes two malformed records. Files with ``quoting: none`` are always split.
+    multiline: bool = True
     columns: SourceColumns = Field(default_factory=lambda: SourceColumns(text=0))
     #: Separator used when ``columns.text`` lists several columns (title + body).
     text_join: str = "\n"
@@ -188,10 +195,15 @@ class IngestSettings(_Strict):
     only: list[str] | None = None
     #: Longest accepted text, in characters; longer records are quarantined.
     max_text_chars: int = Field(100_000, ge=1)
-    #: Input bytes packed into one read task (``spark.sql.files.maxPartitionBytes`` while
-    #: ingest reads). A file is never split, so this only groups small files; smaller values
-    #: spread small inputs over more cores.
+    #: Input bytes of one read task: a larger uncompressed line-per-record file is split into
+    #: byte ranges of this size (line by line, so that every core parses a part of it), and
+    #: small files are packed together up to it. Compressed files are read whole by one task.
     max_partition_bytes: int = Field(8 << 20, ge=1 << 20)
+    #: Longest physical line read whole, in bytes: a longer one is read through, refused as
+    #: ``line_too_long`` and not kept, so a parser's memory never grows with one line (or one
+    #: file). Keep it above what ``max_text_chars`` allows (up to 4 bytes a character, more
+    #: with JSON escapes and meta).
+    max_line_bytes: int = Field(DEFAULT_MAX_LINE_BYTES, ge=1 << 20)
     #: Original payload kept in quarantine rows, in characters.
     payload_max_chars: int = Field(4_000, ge=16)
     #: Mask PII in the payload of the records ingest quarantines (with ``clean.pii``'s types and

@@ -130,11 +130,12 @@ def auto_batch_name(spark: SparkSession, locations: dict[str, list[str]]) -> str
 
 def read_records(spark: SparkSession, cfg: IngestSettings, locations: dict[str, list[str]]) -> DataFrame:
     """All parsed records of all selected sources, with ``event_ts`` resolved per source."""
-    limits = Limits(cfg.max_text_chars, cfg.payload_max_chars)
+    limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
     frames = []
     for name, location in locations.items():
         spec = cfg.sources[name]
-        frames.append(with_event_ts(read_source(spark, name, spec, location, limits), spec))
+        records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes)
+        frames.append(with_event_ts(records, spec))
     result = frames[0]
     for frame in frames[1:]:
         result = result.unionByName(frame)

@@ -18,6 +18,9 @@ MALFORMED_RECORD = "malformed_record"  #: CSV/TSV with the wrong field count or 
 MISSING_COLUMN = "missing_column"  #: a record without the column(s) mapped to text
 EMPTY_TEXT = "empty_text"  #: text null, empty or whitespace only
 TEXT_TOO_LONG = "text_too_long"  #: text over ``ingest.max_text_chars``
+#: a physical line over ``ingest.max_line_bytes``: read through but not kept, so that a
+#: parser's memory stays bounded (its head is the payload)
+LINE_TOO_LONG = "line_too_long"
 MISSING_ID = "missing_id"  #: an empty value in the configured id column
 MISSING_LABEL = "missing_label"  #: no label where ``label_required``
 LABEL_NOT_IN_SET = "label_not_in_set"  #: label outside the source's ``labels``

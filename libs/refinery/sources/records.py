@@ -5,26 +5,27 @@ quarantined one (``"quarantine"``, with ``reason``, ``detail`` and the original 
 a filtered one (``"filter"``, counted but not kept, e.g. a blank line). So the counts of one
 file always reconcile: records = ok + quarantined + filtered.
 
-The Spark layer (:mod:`refinery.spark.ingest_read`) calls :func:`parse_file` inside
-``mapInPandas`` on whole files read with Spark's ``binaryFile`` source, and
-:func:`record_from_mapping` on Parquet rows, so one set of rules covers every format.
+The Spark layer (:mod:`refinery.spark.ingest_read`) calls :func:`parse_range` inside
+``mapInArrow`` on byte ranges of the input files, which are read in bounded chunks
+(:mod:`refinery.sources.file_lines`), and :func:`record_from_mapping` on Parquet rows, so one
+set of rules covers every format.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
-from refinery.config import ColumnRef, SourceSettings
+from refinery.config import DEFAULT_MAX_LINE_BYTES, ColumnRef, SourceSettings
 from refinery.sources import reasons, strict_json
-from refinery.text.encoding import DecodedLine, decode_lines, find_lone_surrogate, printable_payload
+from refinery.sources.file_lines import FileRange, Opener, UnreadableFileError, bytes_opener, file_lines
+from refinery.text.encoding import DecodedLine, find_lone_surrogate, printable_payload
 
 OK, QUARANTINE, FILTER = "ok", "quarantine", "filter"
 
@@ -49,27 +50,48 @@ RECORD_FIELDS = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits from ``ingest``: longest text and longest quarantine payload (characters)."""
+    """Size limits from ``ingest``: longest text and longest quarantine payload (characters),
+    longest physical line read whole (bytes; the bound on a parser's memory per line)."""
 
     max_text_chars: int
     payload_max_chars: int
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 
 
 def parse_file(data: bytes, path: str, source: str, spec: SourceSettings, limits: Limits) -> Iterator[dict[str, Any]]:
-    """All records of one file, good and bad, as dicts with :data:`RECORD_FIELDS`."""
+    """All records of one file held in memory, good and bad, as dicts with
+    :data:`RECORD_FIELDS` (:func:`parse_range` over the whole file)."""
+    return parse_range(bytes_opener(data), FileRange(path), source, spec, limits)
+
+
+def parse_range(
+    opener: Opener,
+    span: FileRange,
+    source: str,
+    spec: SourceSettings,
+    limits: Limits,
+) -> Iterator[dict[str, Any]]:
+    """All records that start in one byte range of one file, good and bad, as dicts with
+    :data:`RECORD_FIELDS`. A range that does not start the file gets the file's CSV/TSV
+    header (and expected field count) from the file's first lines."""
+    path = span.path
+    lines = file_lines(opener, span, spec.encoding, spec.fallback_encoding, limits.max_line_bytes)
     try:
-        data = _decompress(data, path)
-    except (OSError, EOFError, zlib.error) as exc:
-        yield _rejected(source, path, 0, reasons.UNREADABLE_FILE, f"cannot decompress: {exc}", "", limits)
+        first = next(lines, None)
+    except UnreadableFileError as exc:
+        yield _rejected(source, path, 0, reasons.UNREADABLE_FILE, str(exc), "", limits)
         return
-    lines = decode_lines(data, spec.encoding, spec.fallback_encoding)
+    if first is None:
+        return
+    lines = chain([first], lines)
     path_label = label_from_path(path, spec.label_from_path)
     if spec.format == "jsonl":
         rows = _jsonl_records(lines, path, source, limits)
     elif spec.format == "text":
         rows = _text_records(lines, path, source, limits)
     else:
-        rows = _delimited_records(lines, path, source, spec, limits)
+        layout = _Layout() if span.start == 0 else _file_layout(opener, path, source, spec, limits)
+        rows = _delimited_records(lines, path, source, spec, limits, layout)
     for row in rows:
         if row["outcome"] == OK:
             row = _finish(row, spec, limits, path_label)
@@ -106,15 +128,11 @@ def label_from_path(path: str, pattern: str | None) -> str | None:
 # Formats
 
 
-def _decompress(data: bytes, path: str) -> bytes:
-    if path.endswith(".gz") or data[:2] == b"\x1f\x8b":
-        return gzip.decompress(data)
-    return data
-
-
 def _text_records(lines: Iterable[DecodedLine], path: str, source: str, limits: Limits) -> Iterator[dict]:
     for line in lines:
-        if line.text is None:
+        if line.length is not None:
+            yield _line_too_long(source, path, line, limits)
+        elif line.text is None:
             yield _undecodable(source, path, line, limits)
         elif not line.text.strip():
             yield _filtered(source, path, line.line_no, reasons.BLANK_LINE)
@@ -124,6 +142,9 @@ def _text_records(lines: Iterable[DecodedLine], path: str, source: str, limits: 
 
 def _jsonl_records(lines: Iterable[DecodedLine], path: str, source: str, limits: Limits) -> Iterator[dict]:
     for line in lines:
+        if line.length is not None:
+            yield _line_too_long(source, path, line, limits)
+            continue
         if line.text is None:
             yield _undecodable(source, path, line, limits)
             continue
@@ -142,16 +163,36 @@ def _jsonl_records(lines: Iterable[DecodedLine], path: str, source: str, limits:
         yield _row(source, path, line.line_no, __mapping__=value, payload=line.text, encoding=line.encoding)
 
 
+@dataclass
+class _Layout:
+    """What a CSV/TSV file's first record fixes for all the others: the header (when
+    ``header``), the number of fields every record must have, and the line the header is on."""
+
+    header: list[str] | None = None
+    expected_fields: int | None = None
+    header_line: int | None = None
+
+
 def _delimited_records(
-    lines: Iterable[DecodedLine], path: str, source: str, spec: SourceSettings, limits: Limits
+    lines: Iterable[DecodedLine],
+    path: str,
+    source: str,
+    spec: SourceSettings,
+    limits: Limits,
+    layout: _Layout,
 ) -> Iterator[dict]:
     """CSV/TSV: quoted fields may span lines, so the csv module reads a stream of decoded
-    lines; undecodable lines are reported and left out of that stream."""
+    lines; undecodable and over-long lines are reported and left out of that stream.
+    ``layout`` is filled from the first record, or comes filled from the start of the file
+    for a later byte range (whose lines then skip the header line if they hold it)."""
     position: dict[str, Any] = {"first": 0, "last": 0, "raw": [], "encoding": None}
     side_rows: list[dict] = []
 
     def stream() -> Iterator[str]:
         for line in lines:
+            if line.length is not None:
+                side_rows.append(_line_too_long(source, path, line, limits))
+                continue
             if line.text is None:
                 side_rows.append(_undecodable(source, path, line, limits))
                 continue
@@ -166,8 +207,6 @@ def _delimited_records(
     # is judged by ingest.max_text_chars (text_too_long), not reported as a broken row.
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     reader = csv.reader(stream(), delimiter=spec.delimiter or ",", quoting=quoting, strict=True)
-    header: list[str] | None = None
-    expected_fields: int | None = None
     while True:
         position["first"], position["raw"] = 0, []
         try:
@@ -185,19 +224,37 @@ def _delimited_records(
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             yield _filtered(source, path, line_no, reasons.BLANK_LINE)
             continue
-        if spec.header and header is None:
-            header = fields
-            expected_fields = len(fields)
+        if spec.header and layout.header is None:
+            layout.header, layout.expected_fields, layout.header_line = fields, len(fields), line_no
             continue
-        if expected_fields is None:
-            expected_fields = len(fields)
-        if len(fields) != expected_fields:
-            detail = f"{len(fields)} fields, expected {expected_fields}"
+        if line_no == layout.header_line:  # a later range that holds the header line
+            continue
+        if layout.expected_fields is None:
+            layout.expected_fields = len(fields)
+        if len(fields) != layout.expected_fields:
+            detail = f"{len(fields)} fields, expected {layout.expected_fields}"
             yield _rejected(source, path, line_no, reasons.MALFORMED_RECORD, detail, payload, limits)
             continue
+        header = layout.header
         mapping: dict[str | int, Any] = dict(zip(header, fields, strict=False)) if header else dict(enumerate(fields))
         yield _row(source, path, line_no, __mapping__=mapping, payload=payload, encoding=position["encoding"])
     yield from _drain(side_rows)
+
+
+def _file_layout(opener: Opener, path: str, source: str, spec: SourceSettings, limits: Limits) -> _Layout:
+    """The layout the first records of the file fix (read from its start, as the range that
+    starts the file reads them), for a later range of a split CSV/TSV file."""
+    layout = _Layout()
+    lines = file_lines(opener, FileRange(path), spec.encoding, spec.fallback_encoding, limits.max_line_bytes)
+    rows = _delimited_records(lines, path, source, spec, limits, layout)
+    try:
+        for _ in rows:
+            if layout.expected_fields is not None:
+                break
+    finally:
+        rows.close()
+        lines.close()
+    return layout
 
 
 def _drain(side_rows: list[dict]) -> Iterator[dict]:
@@ -311,6 +368,12 @@ def _rejected(source: str, path: str, line: int, reason: str, detail: str, paylo
         detail=detail[:500],
         payload=payload[: limits.payload_max_chars],
     )
+
+
+def _line_too_long(source: str, path: str, line: DecodedLine, limits: Limits) -> dict:
+    payload = printable_payload(line.raw, limits.payload_max_chars)
+    detail = f"line of {line.length} bytes > max_line_bytes {limits.max_line_bytes}"
+    return _rejected(source, path, line.line_no, reasons.LINE_TOO_LONG, detail, payload, limits)
 
 
 def _undecodable(source: str, path: str, line: DecodedLine, limits: Limits) -> dict:

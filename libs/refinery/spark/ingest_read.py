@@ -1,10 +1,13 @@
 """Spark side of reading one ingest source: files → a DataFrame of parsed records.
 
-Line-oriented formats (JSONL, CSV, TSV, text; optionally gzip-compressed) are read with
-Spark's ``binaryFile`` source, so any Hadoop filesystem works and the bytes reach Python
-undecoded; :func:`refinery.sources.records.parse_file` then decodes and parses each file in
-the executors. One file is one task's unit of work (a file must stay under 2 GiB, the limit of
-one binary cell): shard large inputs, as JSONL/CSV exports usually are.
+Line-oriented formats (JSONL, CSV, TSV, text; optionally gzip- or bzip2-compressed) are
+listed with Spark's ``binaryFile`` source (paths, sizes and times only: no content is read
+there), planned into byte ranges and tasks in the driver (:mod:`refinery.sources.splits`), and
+parsed in the executors by :func:`refinery.sources.records.parse_range`, which reads its range
+of the file in bounded chunks. So a task's memory is bounded by ``ingest.max_partition_bytes``
+worth of records in flight and ``ingest.max_line_bytes``, never by a file's size, and one large
+uncompressed file is parsed by every core. Files are opened where they lie (local paths, or
+through ``pyarrow.fs``: HDFS, S3, GCS).
 
 Parquet is read natively and each row mapped by the same column rules. Both hand records to
 the JVM as Arrow batches (``mapInArrow``): about four times faster than pickled rows.
@@ -22,7 +25,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from refinery.config import SourceSettings
-from refinery.sources.records import RECORD_FIELDS, Limits, parse_file, record_from_mapping
+from refinery.sources.file_lines import FileRange, count_newlines, open_binary
+from refinery.sources.records import RECORD_FIELDS, Limits, parse_range, record_from_mapping
+from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
 from refinery.spark.schemas import STRING_MAP
 
 #: Parsed-record schema: :data:`RECORD_FIELDS` (``meta`` as a JSON string) plus the file's
@@ -37,32 +42,113 @@ _ARROW_SCHEMA = pa.schema(
 )
 
 
-def read_source(spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits) -> DataFrame:
+def read_source(
+    spark: SparkSession,
+    name: str,
+    spec: SourceSettings,
+    location: list[str],
+    limits: Limits,
+    split_bytes: int,
+) -> DataFrame:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
-    ``meta`` as a map column."""
+    ``meta`` as a map column; ``split_bytes`` is the input of one read task
+    (``ingest.max_partition_bytes``)."""
     if spec.format == "parquet":
         records = _read_parquet(spark, name, spec, location, limits)
     else:
-        records = _read_lines(spark, name, spec, location, limits)
+        records = _read_lines(spark, name, spec, location, limits, split_bytes)
     return records.withColumn("meta", F.from_json("meta", STRING_MAP))
 
 
-#: Records per Arrow batch sent back to the JVM: large enough to amortise the hand-over,
-#: small enough to bound an executor's Python memory.
+#: Records per Arrow batch sent back to the JVM, and the text bytes after which a batch is sent
+#: sooner: large enough to amortise the hand-over, small enough to bound a worker's memory.
 BATCH_RECORDS = 8192
+BATCH_TEXT_BYTES = 16 << 20
+
+_SPLITS = StructType(
+    [
+        StructField("task", LongType()),
+        StructField("path", StringType()),
+        StructField("size", LongType()),
+        StructField("mtime_us", LongType()),
+        StructField("start", LongType()),
+        StructField("end", LongType()),
+        StructField("newlines_before", LongType()),
+    ]
+)
+_NEWLINES = StructType(
+    [StructField("path", StringType()), StructField("start", LongType()), StructField("newlines", LongType())]
+)
 
 
-def _read_lines(spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits) -> DataFrame:
-    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
+def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
+    """Every file at ``location`` (files, folders searched recursively, globs), by path; sizes
+    and modification times only, the content is not read."""
+    listing = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(location)
+        .select("path", "length", F.unix_micros("modificationTime").alias("mtime_us"))
+        .collect()
+    )
+    return sorted((InputFile(r.path, r.length, r.mtime_us) for r in listing), key=lambda f: f.path)
+
+
+def plan_reads(spark: SparkSession, files: list[InputFile], spec: SourceSettings, split_bytes: int) -> list[Split]:
+    """The byte ranges of ``files`` packed into tasks, each range knowing how many newlines
+    precede it in its file (counted by one parallel pass over the ranges of split files)."""
+    splits = plan_splits(files, spec, split_bytes)
+    counted = multi_range_files(splits)
+    if counted:
+        rows = [(s.file.path, s.start, s.end) for s in counted]
+        ranges = spark.createDataFrame(rows, "path string, start long, end long")
+
+        def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                paths, starts, ends = (batch.column(c).to_pylist() for c in ("path", "start", "end"))
+                spans = zip(paths, starts, ends, strict=True)
+                newlines = [count_newlines(_opener(path), start, end) for path, start, end in spans]
+                yield pa.RecordBatch.from_pydict(
+                    {"path": paths, "start": starts, "newlines": newlines}, schema=_NEWLINES_ARROW
+                )
+
+        found = ranges.mapInArrow(count, _NEWLINES).collect()
+        splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found})
+    return pack_tasks(splits, split_bytes)
+
+
+_NEWLINES_ARROW = pa.schema(
+    [pa.field("path", pa.string()), pa.field("start", pa.int64()), pa.field("newlines", pa.int64())]
+)
+
+
+def _opener(path: str):
+    return lambda: open_binary(path)
+
+
+def _read_lines(
+    spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits, split_bytes: int
+) -> DataFrame:
+    splits = plan_reads(spark, list_files(spark, location), spec, split_bytes)
+    if not splits:
+        return spark.createDataFrame([], RECORDS)
+    rows = [(s.task, s.file.path, s.file.size, s.file.mtime, s.start, s.end, s.newlines_before) for s in splits]
+    tasks = splits[-1].task + 1
+    # one partition per task: the range ids are the partitions, the ranges joined to them
+    # (broadcast, so the join keeps that partitioning)
+    plan = spark.range(tasks, numPartitions=tasks).withColumnRenamed("id", "task")
+    plan = plan.join(F.broadcast(spark.createDataFrame(rows, _SPLITS)), "task")
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            paths, mtimes, contents = (batch.column(c) for c in ("path", "modificationTime", "content"))
-            for i in range(batch.num_rows):
-                records = parse_file(contents[i].as_py(), paths[i].as_py(), name, spec, limits)
-                yield from _record_batches(records, mtimes[i].as_py())
+            for row in batch.to_pylist():
+                path, start, end = row["path"], row["start"], row["end"]
+                whole = start == 0 and end >= row["size"]
+                span = FileRange(path, start, None if whole else end, row["newlines_before"])
+                records = parse_range(_opener(path), span, name, spec, limits)
+                yield from _record_batches(records, row["mtime_us"])
 
-    return files.select("path", "modificationTime", "content").mapInArrow(parse, RECORDS)
+    return plan.mapInArrow(parse, RECORDS)
 
 
 def _read_parquet(
@@ -87,15 +173,19 @@ def _read_parquet(
 
 
 def _record_batches(records: Iterable[dict[str, Any]], mtime: Any) -> Iterator[pa.RecordBatch]:
-    """``records`` as Arrow batches of at most :data:`BATCH_RECORDS` rows in :data:`RECORDS`."""
+    """``records`` as Arrow batches in :data:`RECORDS`, of at most :data:`BATCH_RECORDS` rows
+    or about :data:`BATCH_TEXT_BYTES` of text and payload."""
     columns: dict[str, list] = {name: [] for name in _ARROW_SCHEMA.names}
+    size = 0
     for record in records:
         for field in RECORD_FIELDS:
             columns[field].append(record.get(field))
         columns["meta"][-1] = json.dumps(record.get("meta") or {}, ensure_ascii=False)
         columns["file_mtime"].append(mtime)
-        if len(columns["file_mtime"]) >= BATCH_RECORDS:
+        size += len(record.get("text") or "") + len(record.get("payload") or "")
+        if len(columns["file_mtime"]) >= BATCH_RECORDS or size >= BATCH_TEXT_BYTES:
             yield pa.RecordBatch.from_pydict(columns, schema=_ARROW_SCHEMA)
             columns = {name: [] for name in _ARROW_SCHEMA.names}
+            size = 0
     if columns["file_mtime"]:
         yield pa.RecordBatch.from_pydict(columns, schema=_ARROW_SCHEMA)

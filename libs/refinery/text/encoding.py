@@ -10,15 +10,18 @@ safe for every ASCII-compatible encoding handled here (in GBK/GB18030, Shift-JIS
 trail byte is never 0x0A), and it is deliberate: ``str.splitlines`` would also split on
 U+0085 (NEL), which is exactly what byte 0x85 ("…" in Windows-1252) becomes under Latin-1,
 and would cut MR sentences in two. UTF-16 and UTF-32, where ``\\n`` is more than one byte, are
-decoded whole and then split on ``"\\n"``.
+split on the newline code unit at code-unit boundaries. Splitting is streamed
+(:mod:`refinery.text.line_split`), so a file is never held whole.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from refinery.text.line_split import RawLine, byte_lines, wide_lines
 
 #: Byte-order marks, longest first (the UTF-32-LE mark starts with the UTF-16-LE one).
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -35,14 +38,16 @@ DETECT_SAMPLE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class DecodedLine:
-    """One physical line: its 1-based number, the text (``None`` when undecodable), the
-    codec that decoded it and, on failure, why."""
+    """One physical line: its 1-based number, the text (``None`` when undecodable or too
+    long), the codec that decoded it and, on failure, why."""
 
     line_no: int
     text: str | None
     raw: bytes
     encoding: str | None
     error: str | None = None
+    #: Set for a line over the length limit: its length in bytes (``raw`` is then its head).
+    length: int | None = None
 
 
 def strip_bom(data: bytes) -> tuple[bytes, str | None]:
@@ -120,31 +125,58 @@ def _decodes_as_utf8(data: bytes) -> bool:
     return True
 
 
-def decode_lines(data: bytes, encoding: str = "auto", fallback: str | None = None) -> Iterator[DecodedLine]:
-    """Decode ``data`` into lines, one :class:`DecodedLine` each, never raising.
+def resolve_encoding(head: bytes, encoding: str = "auto") -> tuple[str, int]:
+    """The codec to decode a file with, and the length of its byte-order mark, from the first
+    bytes of the file (at least :data:`DETECT_SAMPLE_BYTES` of them, or the whole file).
 
-    ``encoding`` is a codec name or ``auto`` (:func:`detect_encoding`). A line that does not
-    decode strictly is tried with ``fallback`` when given, else returned with ``text=None``
-    and an ``error``. A final empty line (the file's trailing newline) is not a line.
-    """
-    body, bom_encoding = strip_bom(data)
+    ``encoding`` is a codec name or ``auto`` (:func:`detect_encoding` on the head without its
+    BOM). A BOM is always left out of the text; its byte order wins over a declared
+    ``utf-16``/``utf-32``. UTF-16 and UTF-32 without a byte order read as little-endian."""
+    body, bom_encoding = strip_bom(head)
     if encoding == "auto":
         encoding = bom_encoding or detect_encoding(body[:DETECT_SAMPLE_BYTES])
     encoding = normalize_codec_name(encoding)
     if encoding == "utf-8-sig":
         encoding = "utf-8"
     if bom_encoding and encoding in ("utf-16", "utf-32") and bom_encoding.startswith(encoding):
-        encoding = bom_encoding  # the BOM was stripped above, so its byte order must be kept
+        encoding = bom_encoding  # the BOM is left out of the text, so its byte order must be kept
+    if encoding in ("utf-16", "utf-32"):  # no BOM left to say: Python's default is little-endian
+        encoding += "-le"
+    return encoding, len(head) - len(body)
+
+
+def decode_raw_lines(lines: Iterable[RawLine], encoding: str, fallback: str | None = None) -> Iterator[DecodedLine]:
+    """Decode physical lines (from :mod:`refinery.text.line_split`) one at a time, never
+    raising: :func:`decode_one` for each, and a line over the length limit comes out with
+    ``text=None``, its head as ``raw`` and its byte length as ``length``."""
+    for line in lines:
+        if line.length is not None:
+            error = f"line of {line.length} bytes is over the limit"
+            yield DecodedLine(line.line_no, None, line.raw, None, error, line.length)
+        else:
+            yield decode_one(line.raw, line.line_no, encoding, fallback)
+
+
+def newline_unit(encoding: str) -> bytes:
+    """The newline code unit of a wide (UTF-16/UTF-32) ``encoding``."""
+    return "\n".encode(encoding)
+
+
+def decode_lines(
+    data: bytes, encoding: str = "auto", fallback: str | None = None, max_line_bytes: int = 1 << 62
+) -> Iterator[DecodedLine]:
+    """Decode ``data`` (a whole file) into lines, one :class:`DecodedLine` each, never raising.
+
+    ``encoding`` is a codec name or ``auto`` (:func:`resolve_encoding`). A line that does not
+    decode strictly is tried with ``fallback`` when given, else returned with ``text=None``
+    and an ``error``. A final empty line (the file's trailing newline) is not a line. The
+    same splitters read large files in bounded chunks (:mod:`refinery.sources.file_lines`).
+    """
+    encoding, bom = resolve_encoding(data[: DETECT_SAMPLE_BYTES + 4], encoding)
+    chunks = [data] if data else []
     if is_wide_encoding(encoding):
-        yield from _decode_wide(body, encoding)
-        return
-    raw_lines = body.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    for index, raw in enumerate(raw_lines, start=1):
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        yield decode_one(raw, index, encoding, fallback)
+        return decode_raw_lines(wide_lines(chunks, newline_unit(encoding), max_line_bytes, bom), encoding)
+    return decode_raw_lines(byte_lines(chunks, max_line_bytes, skip_bytes=bom), encoding, fallback)
 
 
 def decode_one(raw: bytes, line_no: int, encoding: str, fallback: str | None = None) -> DecodedLine:
@@ -159,29 +191,6 @@ def decode_one(raw: bytes, line_no: int, encoding: str, fallback: str | None = N
         except UnicodeDecodeError as exc:
             problem += f"; not valid {fallback} at byte {exc.start}"
     return DecodedLine(line_no, None, raw, None, problem)
-
-
-def _decode_wide(body: bytes, encoding: str) -> Iterator[DecodedLine]:
-    # Split on the newline code unit at code-unit boundaries, then decode each line on its
-    # own: a damaged code unit costs one line, and ``raw`` keeps the original bytes.
-    if encoding in ("utf-16", "utf-32"):  # no BOM left to say: Python's default is little-endian
-        encoding += "-le"
-    newline = "\n".encode(encoding)
-    unit = len(newline)
-    raw_lines, start, search = [], 0, 0
-    while (found := body.find(newline, search)) != -1:
-        if (found - start) % unit:  # a match straddling two code units is no newline
-            search = found + 1
-            continue
-        raw_lines.append(body[start:found])
-        start = search = found + unit
-    if start < len(body):
-        raw_lines.append(body[start:])
-    carriage_return = "\r".encode(encoding)
-    for index, raw in enumerate(raw_lines, start=1):
-        if raw.endswith(carriage_return) and (len(raw) - unit) % unit == 0:
-            raw = raw[:-unit]
-        yield decode_one(raw, index, encoding)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -1,0 +1,257 @@
+"""Ingest at file sizes real corpora ship in: one large JSONL file, the same bytes as ten files
+and as one ``.gz``, and a large CSV; plain Spark alongside in the same run.
+
+Input: web-sized documents (about 3.7 KB: real long articles from ``fudan_zh_articles`` and
+``twenty_newsgroups_bydate`` in ``../shared/corpora``, cut or joined to that size), written with
+a unique ``id`` each until the file reaches ``REFINERY_BENCH_SCALE_MB`` (default 1024 MB).
+``REFINERY_BENCH_SCALE_CASES`` picks cases (comma-separated; default all):
+
+* ``one_file``: one JSONL file of that size;
+* ``ten_files``: the same records as ten files;
+* ``one_gz``: the one file gzip-compressed (read by one task: gzip cannot be split);
+* ``one_csv``: one CSV file (``multiline: false``, so it is split like JSONL).
+
+Each case runs twice, each time in a fresh ``spark-submit``-like process of its own
+(``refinery ingest`` with ``conf/local.yaml``: driver 2g, local[2]): the full ingest job, and
+the plain library call (``spark.read.json`` / ``.csv`` with the schema given, no inference,
+written to Delta). Peak resident memory is sampled from ``/proc`` (``VmHWM``) for the JVM, the
+driver's Python and the largest Python worker. Reported per case: seconds, MB/s per core,
+records, peak RSS per process kind, and ``ingest_vs_plain_spark`` (throughput ratio).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()
+DOC_CHARS = 1800  # characters per document: about 3.7 KB of mixed Chinese and English UTF-8
+CORES = 2
+CASES = ("one_file", "ten_files", "one_gz", "one_csv")
+
+_PLAIN = """
+import sys, time
+from pyspark.sql.types import StructType, StructField, StringType
+from refinery.config import load_settings
+from refinery.spark.session import build_spark
+conf, fmt, src, out = sys.argv[1:5]
+spark = build_spark(load_settings([conf], []).spark, "plain")
+schema = StructType([StructField(n, StringType()) for n in ("id", "text", "label")])
+reader = spark.read.schema(schema)
+frame = reader.json(src) if fmt == "jsonl" else reader.option("header", "true").option("multiLine", "false").csv(src)
+frame.write.format("delta").mode("overwrite").save(out)
+print("ROWS", spark.read.format("delta").load(out).count())
+spark.stop()
+"""
+
+
+def _documents() -> list[tuple[str, str]]:
+    """(text, label) pairs of about :data:`DOC_CHARS` characters from the long-article corpora."""
+    docs = []
+    for path in (
+        CORPORA / "fudan_zh_articles" / "fudan_test_every3rd.jsonl",
+        CORPORA / "twenty_newsgroups_bydate" / "20news-bydate-test.jsonl",
+    ):
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                text = record["text"]
+                for start in range(0, max(len(text) - DOC_CHARS // 2, 1), DOC_CHARS):
+                    docs.append((text[start : start + DOC_CHARS], str(record["label"])))
+    return docs
+
+
+def _write_inputs(folder: Path, megabytes: int, cases: list[str]) -> dict[str, tuple[str, Path, int]]:
+    """The input files of each case: case → (format, path, records)."""
+    docs = _documents()
+    target = megabytes << 20
+    one = folder / "one" / "corpus.jsonl"
+    one.parent.mkdir(parents=True)
+    records = 0
+    with one.open("w", encoding="utf-8") as handle:
+        while handle.tell() < target:
+            text, label = docs[records % len(docs)]
+            handle.write(json.dumps({"id": f"d{records}", "text": text, "label": label}, ensure_ascii=False) + "\n")
+            records += 1
+    inputs: dict[str, tuple[str, Path, int]] = {"one_file": ("jsonl", one, records)}
+    if "ten_files" in cases:
+        ten = folder / "ten"
+        ten.mkdir()
+        outs = [(ten / f"part-{i:02d}.jsonl").open("wb") for i in range(10)]
+        with one.open("rb") as handle:
+            for index, line in enumerate(handle):
+                outs[index * 10 // records].write(line)
+        for out in outs:
+            out.close()
+        inputs["ten_files"] = ("jsonl", ten, records)
+    if "one_gz" in cases:
+        gz = folder / "gz" / "corpus.jsonl.gz"
+        gz.parent.mkdir()
+        with one.open("rb") as handle, gzip.open(gz, "wb", compresslevel=1) as out:
+            shutil.copyfileobj(handle, out, 8 << 20)
+        inputs["one_gz"] = ("jsonl", gz, records)
+    if "one_csv" in cases:
+        path = folder / "csv" / "corpus.csv"
+        path.parent.mkdir()
+        with one.open(encoding="utf-8") as handle, path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["id", "text", "label"])
+            for line in handle:
+                record = json.loads(line)
+                # one physical line per record, as a line-split CSV needs
+                writer.writerow([record["id"], record["text"].replace("\r", " ").replace("\n", " "), record["label"]])
+        inputs["one_csv"] = ("csv", path, records)
+    return {case: inputs[case] for case in cases}
+
+
+class _PeakMemory:
+    """Peak RSS (``VmHWM``, MB) of a process tree by kind, sampled every 0.2 s from ``/proc``."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peaks, self._stop = root, {}, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid, kind in self._tree().items():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        mb = int(line.split()[1]) / 1024
+                        self.peaks[kind] = round(max(self.peaks.get(kind, 0), mb), 1)
+
+    def _tree(self) -> dict[int, str]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+        tree, kinds = {self.root}, {}
+        changed = True
+        while changed:
+            changed = False
+            for pid, parent in parents.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    changed = True
+        for pid in tree:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "java" in cmdline.split(" ")[0]:
+                kinds[pid] = "jvm"
+            elif "pyspark.daemon" in cmdline or "pyspark/worker" in cmdline or "pyspark.worker" in cmdline:
+                kinds[pid] = "python_worker"
+            elif "python" in cmdline:
+                kinds[pid] = "driver_python"
+        return kinds
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return dict(sorted(self.peaks.items()))
+
+
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], str]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    memory = _PeakMemory(process.pid)
+    output, _ = process.communicate()
+    seconds = time.perf_counter() - started
+    peaks = memory.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:3]} exited {process.returncode}:\n{output[-3000:]}")
+    return seconds, peaks, output
+
+
+def _ingest(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> dict:
+    tables = work / f"tables-{case}"
+    sets = [f"tables.{t}={tables / t}" for t in ("bronze", "quarantine", "metrics")]
+    sets += [
+        f"ingest.sources.bench.path={path}",
+        f"ingest.sources.bench.format={fmt}",
+        "ingest.sources.bench.label_required=false",
+        "ingest.only=[bench]",
+    ]
+    if fmt == "jsonl":
+        sets += ["ingest.sources.bench.columns.text=text", "ingest.sources.bench.columns.label=label"]
+    else:
+        sets += ["ingest.sources.bench.header=true", "ingest.sources.bench.multiline=false"]
+        sets += ["ingest.sources.bench.columns.text=text", "ingest.sources.bench.columns.label=label"]
+    sets += ["ingest.sources.bench.columns.id=id", "spark.progress_bar=false"]
+    command = [str(ROOT / ".venv" / "bin" / "refinery"), "ingest", "--conf", str(ROOT / "conf" / "local.yaml")]
+    for item in sets:
+        command += ["--set", item]
+    seconds, peaks, output = _timed(command, env)
+    rows = _stage_counts(output)
+    return {"seconds": round(seconds, 1), "peak_rss_mb": peaks, **rows}
+
+
+def _stage_counts(output: str) -> dict:
+    for line in output.splitlines():
+        if '"stage finished"' in line and '"stage": "ingest"' in line:
+            record = json.loads(line)
+            return {k: record[k] for k in ("rows_in", "rows_out", "rows_quarantined", "rows_filtered")}
+    return {}
+
+
+def _plain(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> dict:
+    script = work / "plain.py"
+    script.write_text(_PLAIN)
+    command = [sys.executable, str(script), str(ROOT / "conf" / "local.yaml"), fmt, str(path), str(work / f"plain-{case}")]
+    seconds, peaks, output = _timed(command, env)
+    rows = int(next(line.split()[1] for line in output.splitlines() if line.startswith("ROWS ")))
+    return {"seconds": round(seconds, 1), "peak_rss_mb": peaks, "rows": rows}
+
+
+def run() -> dict:
+    megabytes = int(os.environ.get("REFINERY_BENCH_SCALE_MB", "1024"))
+    cases = [c for c in os.environ.get("REFINERY_BENCH_SCALE_CASES", ",".join(CASES)).split(",") if c]
+    work = Path(tempfile.mkdtemp(prefix="refinery-scale-", dir=os.environ.get("REFINERY_BENCH_TMP")))
+    env = {**os.environ, "REFINERY_HOME": str(ROOT), "PYTHONPATH": str(ROOT / "libs")}
+    results = {}
+    try:
+        inputs = _write_inputs(work / "input", megabytes, cases)
+        for case, (fmt, path, records) in inputs.items():
+            size_mb = sum(p.stat().st_size for p in ([path] if path.is_file() else path.iterdir())) / (1 << 20)
+            ingest = _ingest(work, case, fmt, path, env)
+            plain = _plain(work, case, fmt, path, env)
+            shutil.rmtree(work / f"tables-{case}", ignore_errors=True)
+            shutil.rmtree(work / f"plain-{case}", ignore_errors=True)
+            text_mb = megabytes if case == "one_gz" else size_mb
+            results[case] = {
+                "format": fmt,
+                "file_mb": round(size_mb, 1),
+                "records": records,
+                "ingest": {**ingest, "mb_per_s_per_core": round(text_mb / ingest["seconds"] / CORES, 2)},
+                "plain_spark": {**plain, "mb_per_s_per_core": round(text_mb / plain["seconds"] / CORES, 2)},
+                "every_line_accounted_for": ingest.get("rows_in") == records
+                and ingest.get("rows_out", 0) + ingest.get("rows_quarantined", 0) + ingest.get("rows_filtered", 0)
+                == records,
+                "ingest_vs_plain_spark": round(plain["seconds"] / ingest["seconds"], 3),
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "input": {"megabytes": megabytes, "doc_chars": DOC_CHARS, "cases": cases},
+        "cases": results,
+        "ratios": {f"{case}_ingest_vs_plain_spark": r["ingest_vs_plain_spark"] for case, r in results.items()},
+    }
