@@ -216,7 +216,8 @@ def _stage_counts(output: str) -> dict:
 def _plain(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> dict:
     script = work / "plain.py"
     script.write_text(_PLAIN)
-    command = [sys.executable, str(script), str(ROOT / "conf" / "local.yaml"), fmt, str(path), str(work / f"plain-{case}")]
+    conf = str(ROOT / "conf" / "local.yaml")
+    command = [sys.executable, str(script), conf, fmt, str(path), str(work / f"plain-{case}")]
     seconds, peaks, output = _timed(command, env)
     rows = int(next(line.split()[1] for line in output.splitlines() if line.startswith("ROWS ")))
     return {"seconds": round(seconds, 1), "peak_rss_mb": peaks, "rows": rows}

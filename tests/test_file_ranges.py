@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import random
+from itertools import pairwise
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_ranges_read_every_line_once_with_file_line_numbers(seed: int) -> None:
     cuts = sorted(set(rng.sample(range(1, max(len(data), 2)), k=min(rng.randint(1, 8), max(len(data) - 1, 1)))))
     bounds = [0, *[c for c in cuts if c < len(data)], len(data)]
     got = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in pairwise(bounds):
         before = count_newlines(bytes_opener(data), 0, start)
         span = FileRange("f.txt", start, end, before)
         got += [(line.line_no, line.raw) for line in file_lines(bytes_opener(data), span, "utf-8", None, 1 << 20)]
@@ -192,7 +193,8 @@ def test_a_split_jsonl_file_gives_the_whole_files_records(split_bytes: int) -> N
     spec = SourceSettings(path="x", format="jsonl", encoding="utf-8")
     whole = list(parse_file(data, "a.jsonl", "s", spec, LIMITS))
     assert len(plan_splits([InputFile("a.jsonl", len(data), 0)], spec, split_bytes)) > 1
-    assert without_content_position(split_records(data, "a.jsonl", spec, split_bytes)) == without_content_position(whole)
+    split = split_records(data, "a.jsonl", spec, split_bytes)
+    assert without_content_position(split) == without_content_position(whole)
 
 
 @pytest.mark.parametrize("header", [True, False])
