@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import os
 import random
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from refinery.sources.splits import InputFile, pack_tasks, plan_splits, splittab
 from refinery.text.encoding import decode_lines
 from refinery.text.line_split import byte_lines, wide_lines
 
+CORPORA = Path(os.environ.get("REFINERY_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
 LIMITS = Limits(max_text_chars=100_000, payload_max_chars=200, max_line_bytes=1 << 20)
 
 

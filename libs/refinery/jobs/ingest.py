@@ -41,6 +41,9 @@ from refinery.text.pii import PiiOptions
 
 STAGE = "ingest"
 _ID_HEX_CHARS = 32  # 128 bits: collisions stay negligible far beyond 10^12 rows
+#: Rows of a key table (repeated ids, ids already in bronze) broadcast to the records' join:
+#: about 200 bytes a row, so at most about 40 MB held by each executor.
+BROADCAST_MAX_ROWS = 200_000
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -171,26 +174,22 @@ def classify_records(
     has the parsed-record columns plus ``id``, ``ingest_batch``, ``run_id`` and ``payload``
     filled for every quarantined row: PII-masked with ``payload_mask`` when given (before the
     payload is cut to ``payload_max_chars``, so no half of a number survives the cut).
+
+    ``records`` should be computed once (checkpointed): it is read several times. Only narrow
+    key columns are shuffled (:func:`repeat_ranks`, :func:`known_ids`); what they find is
+    joined back to the records, broadcast when small, as it is unless a batch repeats itself
+    or bronze on a large scale.
     """
-    # One window settles both kinds of id, so the records are shuffled once: a column id
-    # groups the records that claim it, a hashed id the identical records of a source.
-    # Rejected rows get a unique group so they spread evenly and rank 1.
     good = F.col("outcome") == OK
     keyed = good & F.col("raw_id").isNotNull()
     column_id = F.concat(F.col("source"), F.lit(":"), F.trim(F.col("raw_id")))
-    group = (
-        F.when(keyed, F.concat(F.lit("id\u241f"), column_id))
-        .when(good, F.concat_ws("\u241f", F.lit("content"), F.col("source"), F.col("content_hash")))
-        .otherwise(F.concat_ws("\u241f", F.lit("rejected"), F.col("path"), F.col("line").cast("string")))
-    )
-    window = Window.partitionBy("_group").orderBy("path", "line")
-    records = records.withColumn("_group", group)
-    records = records.withColumn("_rank", F.row_number().over(window))
-    records = records.withColumn("_kept_hash", F.first("content_hash").over(window))
+    records = records.join(repeat_ranks(records), on=["source", "path", "line"], how="left")
+    rank = F.coalesce(F.col("_rank"), F.lit(1))
+    records = records.withColumn("_kept_hash", F.coalesce(F.col("_kept_hash"), F.col("content_hash")))
     records = records.withColumn(
-        "id", F.when(keyed, column_id).when(good, hashed_id(F.col("_rank"))).otherwise(F.lit(None).cast("string"))
+        "id", F.when(keyed, column_id).when(good, hashed_id(rank)).otherwise(F.lit(None).cast("string"))
     )
-    repeat = keyed & (F.col("_rank") > 1)
+    repeat = keyed & (rank > 1)
     same = F.col("content_hash") == F.col("_kept_hash")
     records = mark(records, repeat & same, FILTER, reasons.DUPLICATE_RECORD, F.lit(None))
     conflict_detail = F.lit("id used by an earlier record of this batch with other content")
@@ -198,8 +197,7 @@ def classify_records(
     records = records.withColumn("ingest_batch", F.lit(batch)).withColumn("run_id", F.lit(run_id))
 
     if existing is not None:
-        known = existing.select("id", F.col("content_hash").alias("_known_hash"), F.col("ingest_batch").alias("_kb"))
-        records = records.join(known, on="id", how="left")
+        records = records.join(known_ids(records, existing), on="id", how="left")
         seen = (F.col("outcome") == OK) & F.col("_known_hash").isNotNull()
         same_known = F.col("content_hash") == F.col("_known_hash")
         records = mark(records, seen & same_known, FILTER, reasons.ALREADY_INGESTED, F.lit(None))
@@ -213,6 +211,50 @@ def classify_records(
         "payload", F.when(F.col("outcome") == QUARANTINE, F.substring(payload, 1, payload_max_chars))
     )
     return records.drop(*[c for c in records.columns if c.startswith("_")])
+
+
+def repeat_ranks(records: DataFrame) -> DataFrame:
+    """``(source, path, line, _rank, _kept_hash)`` of the good records that share their id
+    group with another record: a column id groups the records that claim it, a hashed id the
+    identical records (same ``content_hash``) of a source. ``_rank`` is the record's place in
+    its group by file and line, ``_kept_hash`` the first one's content hash. A record absent
+    here is alone in its group: rank 1, its own hash.
+
+    Cost: one shuffle of a 64-bit hash per record (to find groups of two or more), then a
+    sort of only the records in such groups' narrow keys; computed now and kept, so that it is
+    broadcast when small (a hash collision only adds candidates: the ranks are taken over the
+    exact group, and a lone record's rank 1 and own hash are what absence means anyway)."""
+    good = F.col("outcome") == OK
+    group = F.when(
+        F.col("raw_id").isNotNull(), F.concat(F.lit("id\u241f"), F.col("source"), F.lit(":"), F.trim("raw_id"))
+    ).otherwise(F.concat_ws("\u241f", F.lit("content"), F.col("source"), F.col("content_hash")))
+    keys = records.where(good).select("source", "path", "line", "content_hash", group.alias("_group"))
+    keys = keys.withColumn("_key", F.xxhash64("_group"))
+    shared = keys.groupBy("_key").count().where(F.col("count") > 1).select("_key")
+    window = Window.partitionBy("_group").orderBy("path", "line")
+    ranked = (
+        keys.join(shared, on="_key")
+        .withColumn("_rank", F.row_number().over(window))
+        .withColumn("_kept_hash", F.first("content_hash").over(window))
+        .select("source", "path", "line", "_rank", "_kept_hash")
+    )
+    return small_or_shuffled(checkpointed(ranked))
+
+
+def known_ids(records: DataFrame, existing: DataFrame) -> DataFrame:
+    """``(id, _known_hash, _kb)`` of this batch's good ids that bronze already holds in another
+    batch, with that row's content hash and batch: a join of narrow columns, kept small and
+    broadcast back (ids re-ingested are few next to a batch)."""
+    ids = records.where(F.col("outcome") == OK).select("id").distinct()
+    known = existing.select("id", F.col("content_hash").alias("_known_hash"), F.col("ingest_batch").alias("_kb"))
+    return small_or_shuffled(checkpointed(known.join(ids, on="id")))
+
+
+def small_or_shuffled(frame: DataFrame) -> DataFrame:
+    """``frame`` (checkpointed) marked for broadcast when it has at most
+    :data:`BROADCAST_MAX_ROWS` rows, so joining it to the records moves no record; a larger
+    one is joined the usual way (both sides shuffled)."""
+    return F.broadcast(frame) if frame.count() <= BROADCAST_MAX_ROWS else frame
 
 
 def hashed_id(occurrence: Column) -> Column:

@@ -301,7 +301,9 @@ def _finish(row: dict[str, Any], spec: SourceSettings, limits: Limits, path_labe
         row = _mapped(mapping, row["path"], row["line"], row["source"], spec, limits, row["payload"], row["encoding"])
         if row["outcome"] != OK:
             return row
-    if (where := _lone_surrogate_field(row)) is not None:
+    # decoding bytes never yields a surrogate: only a JSON "\\u" escape can, so the fields
+    # are searched only when the record's text has one
+    if "\\u" in (row.get("payload") or "") and (where := _lone_surrogate_field(row)) is not None:
         payload = (row.get("payload") or row["text"] or "").encode("utf-8", "backslashreplace").decode("utf-8")
         detail = f"lone surrogate in {where}: half a UTF-16 pair (a JSON \\u escape), not encodable as UTF-8"
         return _rejected(row["source"], row["path"], row["line"], reasons.UNDECODABLE, detail, payload, limits)
@@ -347,8 +349,12 @@ def _lone_surrogate_field(row: Mapping[str, Any]) -> str | None:
 def content_hash(text: str, label: str | None, meta: Mapping[str, str]) -> str:
     """SHA-256 (hex) of a record's content: text, label and meta, independent of where in
     which file it was found. Equal content gives equal hashes across runs and machines."""
-    canonical = json.dumps([text, label, dict(sorted(meta.items()))], ensure_ascii=False, separators=(",", ":"))
+    canonical = _HASH_JSON.encode([text, label, dict(sorted(meta.items()))])
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+#: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, built once.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _row(source: str, path: str, line: int, **values: Any) -> dict[str, Any]:
