@@ -6,8 +6,9 @@ undecoded; :func:`refinery.sources.records.parse_file` then decodes and parses e
 the executors. One file is one task's unit of work (a file must stay under 2 GiB, the limit of
 one binary cell): shard large inputs, as JSONL/CSV exports usually are.
 
-Parquet is read natively and each row mapped by the same column rules. Both hand records to
-the JVM as Arrow batches (``mapInArrow``): about four times faster than pickled rows.
+Parquet is read natively and mapped column by column with the same rules
+(:mod:`refinery.spark.ingest_tables`). Line formats hand records to the JVM as Arrow batches
+(``mapInArrow``): about four times faster than pickled rows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from refinery.config import SourceSettings
-from refinery.sources.records import RECORD_FIELDS, Limits, parse_file, record_from_mapping
+from refinery.sources.records import RECORD_FIELDS, Limits, parse_file
+from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.schemas import STRING_MAP
 
 #: Parsed-record schema: :data:`RECORD_FIELDS` (``meta`` as a JSON string) plus the file's
@@ -41,7 +43,7 @@ def read_source(spark: SparkSession, name: str, spec: SourceSettings, location: 
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
     ``meta`` as a map column."""
     if spec.format == "parquet":
-        records = _read_parquet(spark, name, spec, location, limits)
+        records = parquet_records(spark, name, spec, location, limits)
     else:
         records = _read_lines(spark, name, spec, location, limits)
     return records.withColumn("meta", F.from_json("meta", STRING_MAP))
@@ -63,27 +65,6 @@ def _read_lines(spark: SparkSession, name: str, spec: SourceSettings, location: 
                 yield from _record_batches(records, mtimes[i].as_py())
 
     return files.select("path", "modificationTime", "content").mapInArrow(parse, RECORDS)
-
-
-def _read_parquet(
-    spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits
-) -> DataFrame:
-    frame = spark.read.option("recursiveFileLookup", "true").parquet(*location)
-    frame = frame.select(
-        F.to_json(F.struct(*frame.columns), {"ignoreNullFields": "false"}).alias("values"),
-        F.col("_metadata.file_path").alias("path"),
-        (F.col("_metadata.row_index") + 1).alias("line"),
-        F.col("_metadata.file_modification_time").alias("mtime"),
-    )
-
-    def convert(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            rows = zip(*(batch.column(c).to_pylist() for c in ("values", "path", "line", "mtime")), strict=True)
-            for payload, path, line, mtime in rows:
-                record = record_from_mapping(json.loads(payload), path, line, name, spec, limits, payload)
-                yield from _record_batches([record], mtime)
-
-    return frame.mapInArrow(convert, RECORDS)
 
 
 def _record_batches(records: Iterable[dict[str, Any]], mtime: Any) -> Iterator[pa.RecordBatch]:
