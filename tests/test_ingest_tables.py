@@ -149,8 +149,9 @@ def _sql(value):
 # Delta, incremental
 
 
-def _append(spark, path, rows, mode="append"):
-    spark.createDataFrame(rows, "doc string, y string, n long").write.format("delta").mode(mode).save(str(path))
+def _append(spark, path, rows, mode="append", partition_by=()):
+    frame = spark.createDataFrame(rows, "doc string, y string, n long")
+    frame.write.format("delta").mode(mode).partitionBy(*partition_by).save(str(path))
 
 
 def _delta_settings(make_settings, path, *extra):
@@ -216,14 +217,17 @@ def test_three_appended_versions_in_three_incremental_runs(spark, make_settings,
 @pytest.mark.slow
 def test_auto_batches_are_named_by_the_versions_read(spark, make_settings, tmp_path):
     table = tmp_path / "src"
-    _append(spark, table, _rows(0, 2), mode="overwrite")
+    # partitioned by the label, with values that need escaping in folder names and the log
+    rows = [("doc 0", "a/b%", 0), ("doc 1", "x y", 1), ("doc 2", "a/b%", 2), ("doc 3", "c", 3)]
+    _append(spark, table, rows[:2], mode="overwrite", partition_by=["y"])
     settings = _delta_settings(make_settings, table)
     ingest(spark, settings)
-    _append(spark, table, _rows(2, 2))
+    _append(spark, table, rows[2:])
     ingest(spark, settings)
     batches = {b for _, b in _bronze(spark, settings)}
     assert len(batches) == 2 and all(b.startswith("auto-") for b in batches)
-    assert [t for t, _ in _bronze(spark, settings)] == [f"doc {i}" for i in range(4)]
+    got = sorted((r.text, r.label, r.source_line) for r in read_table(spark, settings.tables.bronze).collect())
+    assert got == [(doc, label, 1) for doc, label, _ in rows]
 
 
 @pytest.mark.slow

@@ -142,7 +142,7 @@ def _increment(spark: SparkSession, name: str, table: _Table, start: int, end: i
         if not direct:
             return Increment(**base, start=start, end=end, mode="snapshot")
         snapshot = spark.read.format("delta").option("versionAsOf", end).load(table.path)
-        files = tuple(unquote(f) for f in snapshot.inputFiles())
+        files = tuple(snapshot.inputFiles())  # file system paths (the log's are URL-encoded)
         return Increment(**base, start=start, end=end, mode="snapshot", files=files, schema=snapshot.schema)
     if start == end:
         return Increment(**base, start=start, end=end, mode="none")
