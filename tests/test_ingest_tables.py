@@ -312,3 +312,23 @@ def test_delta_takes_one_path_and_full_refresh_only_delta(make_settings):
         make_settings(
             "ingest.sources.p.path=a", "ingest.sources.p.format=parquet", "ingest.sources.p.full_refresh=true"
         )
+
+
+@pytest.mark.slow
+def test_a_change_data_feed_enabled_mid_range_falls_back_to_appends(spark, make_settings, tmp_path):
+    table = tmp_path / "src"
+    _append(spark, table, _rows(0, 1), mode="overwrite")
+    settings = _delta_settings(make_settings, table, "ingest.batch=b0")
+    ingest(spark, settings)
+    _append(spark, table, _rows(1, 1))  # version 1: before the feed records changes
+    spark.sql(f"ALTER TABLE delta.`{table}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+    _append(spark, table, _rows(2, 1))
+    modes = []
+    for batch in ("b1", "b2"):
+        if batch == "b2":
+            _append(spark, table, _rows(3, 1))
+        later = settings.model_copy(deep=True)
+        later.ingest.batch = batch
+        modes.append(metrics_by_stage(spark, settings, ingest(spark, later))["ingest/dt"].details["read"])
+    assert modes == ["appends", "cdf"]
+    assert _bronze(spark, settings) == [("doc 0", "b0"), ("doc 1", "b1"), ("doc 2", "b1"), ("doc 3", "b2")]

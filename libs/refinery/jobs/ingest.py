@@ -176,13 +176,15 @@ def read_records(
     increments: dict[str, Increment] | None = None,
 ) -> DataFrame:
     """All parsed records of all selected sources, with ``event_ts`` resolved per source;
-    a Delta source contributes the rows of its planned increment."""
+    a Delta source contributes the rows of its increment (from :func:`plan_increments`)."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars)
     frames = []
     for name, location in locations.items():
         spec = cfg.sources[name]
         if spec.format == "delta":
-            records = delta_records(spark, name, spec, (increments or {})[name], limits)
+            if increments is None or name not in increments:
+                raise ValueError(f"Delta source {name!r} has no planned increment; call plan_increments first")
+            records = delta_records(spark, name, spec, increments[name], limits)
         else:
             records = read_source(spark, name, spec, location, limits)
         frames.append(with_event_ts(records, spec))

@@ -190,11 +190,13 @@ def _appended_files(spark: SparkSession, name: str, table: _Table, start: int, e
 
 
 def _feed_covers(spark: SparkSession, path: str, start: int, end: int) -> bool:
-    """True when the change data feed was recorded for every version in ``(start, end]``
-    (Delta refuses the read, at analysis, when it was enabled later)."""
+    """True when the change data feed was recorded for every version in ``(start, end]``.
+    Delta refuses such a read when planning it (not when building the DataFrame) if the feed
+    was enabled later, so one tiny job (a constant of at most one row) is planned and run."""
     try:
         reader = spark.read.format("delta").option("readChangeFeed", "true")
-        _ = reader.option("startingVersion", start + 1).option("endingVersion", end).load(path).schema
+        changes = reader.option("startingVersion", start + 1).option("endingVersion", end).load(path)
+        changes.select(F.lit(1)).limit(1).collect()
     except AnalysisException as exc:
         if exc.getCondition() == "DELTA_MISSING_CHANGE_DATA":
             return False
