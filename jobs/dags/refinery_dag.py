@@ -5,6 +5,13 @@ job, in pipeline order (ingest → clean → dedup → score → rebalance → d
 
 * ingest reads ``<landing>/<ds>/`` (the sources of the config, with their relative paths) into
   the bronze partition ``ingest_batch = <ds>``; clean and dedup process that batch alone;
+* a Delta source of the config (``format: delta``; give it an absolute path or
+  ``catalog:db.table``, since relative paths start in the dated landing folder) contributes
+  "what is new since the last run": the table versions after the last one that an earlier
+  date's batch ingested (``tables.ingest_state``). A retry or rerun of a date reads the
+  versions that date recorded, not newer ones, so it rewrites the same rows; a date that
+  finds nothing new ingests 0 rows of that source and succeeds; a rewritten source fails
+  ingest with exit 2 until a run with ``--set ingest.sources.<name>.full_refresh=true``;
 * every job gets ``--run-id refinery-<ds_nodash>-<job>``, so a retry, a cleared task or a rerun of
   the date rewrites the same batch, the same metrics rows and the same review-queue rows instead
   of adding new ones (each job replaces its own slice in one Delta commit).

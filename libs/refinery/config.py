@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError
 
 from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
 
-TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures")
+TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures", "ingest_state")
 CATALOG_PREFIX = "catalog:"
 #: ``ingest.max_line_bytes``: the longest physical line read whole, in bytes (32 MiB).
 DEFAULT_MAX_LINE_BYTES = 32 << 20
@@ -100,6 +100,8 @@ class TablesSettings(_Strict):
     review_queue: str
     #: The dedup job's stored canonical hashes and MinHash band keys, one row per silver row.
     signatures: str
+    #: The table versions each ingest batch read of each Delta source (incremental ingest).
+    ingest_state: str
 
     @field_validator(*TABLE_NAMES)
     @classmethod
@@ -123,12 +125,15 @@ class SourceColumns(_Strict):
 
 
 class SourceSettings(_Strict):
-    """One input: a file, folder or glob, its format, encoding and column mapping."""
+    """One input: a file, folder or glob (or a Delta table), its format, encoding and column
+    mapping."""
 
     enabled: bool = True
     #: File, folder or glob, or a list of them; relative paths start at ``ingest.input_root``.
+    #: For ``format: delta``: one Delta table, its folder or ``catalog:db.table``.
     path: str | list[str]
-    format: Literal["jsonl", "csv", "tsv", "text", "parquet"]
+    #: ``parquet`` and ``delta`` are mapped column by column; ``delta`` is read incrementally.
+    format: Literal["jsonl", "csv", "tsv", "text", "parquet", "delta"]
     #: A Python codec name, or ``auto`` (BOM, then strict UTF-8, then charset detection).
     encoding: str = "auto"
     #: Codec tried for a line that does not decode with ``encoding``; ``None`` quarantines it.
@@ -155,6 +160,9 @@ class SourceSettings(_Strict):
     label_required: bool = True
     #: ``strftime``-less Spark datetime pattern for ``event_ts``; ``None`` lets Spark parse ISO.
     event_ts_format: str | None = None
+    #: ``format: delta`` only: read the table's whole current version, not the versions after
+    #: the last one ingested; the switch for a source that was rewritten (overwrite, MERGE).
+    full_refresh: bool = False
 
     @field_validator("encoding", "fallback_encoding")
     @classmethod
@@ -175,12 +183,22 @@ class SourceSettings(_Strict):
             self.delimiter = "," if self.format == "csv" else "\t"
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise ValueError("delimiter must be exactly one character")
+        self._table_path_for_format()
         if self.label_from_path is not None:
             import re
 
             if re.compile(self.label_from_path).groups != 1:
                 raise ValueError("label_from_path must be a regex with exactly one group")
         return self
+
+    def _table_path_for_format(self) -> None:
+        paths = [self.path] if isinstance(self.path, str) else self.path
+        if self.format == "delta" and not isinstance(self.path, str):
+            raise ValueError("format delta reads one table: give path as one folder or catalog:db.table, not a list")
+        if self.format != "delta" and any(p.startswith(CATALOG_PREFIX) for p in paths):
+            raise ValueError(f"a catalog table is read with format: delta, not {self.format}")
+        if self.full_refresh and self.format != "delta":
+            raise ValueError("full_refresh applies to format: delta only; remove it")
 
 
 class IngestSettings(_Strict):

@@ -16,25 +16,32 @@ sizes) is one ``ingest_batch`` partition: the job replaces that partition in ``b
 that batch's ``ingest`` rows in ``quarantine``, so a rerun leaves the tables as one run did.
 A record whose id already exists in *another* batch is filtered as ``already_ingested`` when
 its content is the same, and quarantined as ``duplicate_id_conflict`` when it differs.
+
+**Delta sources** are incremental (:mod:`refinery.spark.delta_increments`): a batch reads the
+table versions after the last one earlier batches read, recorded in ``tables.ingest_state``
+after bronze is written; a rerun of a batch reads its recorded versions again.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import time
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, IngestSettings, SourceSettings, pii_options, resolve_path
+from refinery.config import CATALOG_PREFIX, ConfigError, IngestSettings, SourceSettings, pii_options, resolve_path
 from refinery.jobs.context import JobContext, JobResult
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import mask_pii
+from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import read_source
+from refinery.spark.ingest_tables import delta_records
 from refinery.spark.session import session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.text.pii import PiiOptions
@@ -52,18 +59,24 @@ def run(ctx: JobContext) -> JobResult:
     cfg = settings.ingest
     started = time.monotonic()
     locations = source_locations(cfg)
-    batch = cfg.batch if cfg.batch != "auto" else auto_batch_name(spark, locations)
+    named = cfg.batch if cfg.batch != "auto" else None
+    increments = plan_increments(spark, cfg, locations, settings.tables.ingest_state, named)
+    batch = named or auto_batch_name(spark, locations, increments)
     ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
     # Files are read whole (see refinery.spark.ingest_read); small ones are packed into a task
     # up to max_partition_bytes, so that setting decides how many tasks share the parsing.
     with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes)}):
-        counts = write_batch(ctx, read_records(spark, cfg, locations), batch)
+        counts = write_batch(ctx, read_records(spark, cfg, locations, increments), batch)
+    for increment in increments.values():
+        record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
     seconds = time.monotonic() - started
     stages = [StageMetrics.from_outcomes(STAGE, [(r.outcome, r.reason, r["count"]) for r in counts], seconds=seconds)]
     for source in sorted(locations):
         rows = [(r.outcome, r.reason, r["count"]) for r in counts if r.source == source]
         details = {"path": ",".join(locations[source]), "format": cfg.sources[source].format}
+        if source in increments:
+            details.update(versions=increments[source].describe(), read=increments[source].mode)
         stages.append(StageMetrics.from_outcomes(f"{STAGE}/{source}", rows, details=details))
     return JobResult(batch=batch, stages=stages)
 
@@ -100,7 +113,9 @@ def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
 
 
 def source_locations(cfg: IngestSettings) -> dict[str, list[str]]:
-    """Absolute locations of each selected source; each local path must match a file."""
+    """Absolute locations of each selected source; each local path must match a file (a
+    Delta source's local folder must hold a ``_delta_log``; catalog tables and other URIs are
+    checked once Spark runs)."""
     if not cfg.sources:
         raise ConfigError("config key 'ingest.sources': no source defined; fix: add one (see conf/local.yaml)")
     root = resolve_path(cfg.input_root)
@@ -109,7 +124,15 @@ def source_locations(cfg: IngestSettings) -> dict[str, list[str]]:
         paths = [spec.path] if isinstance(spec.path, str) else spec.path
         resolved = [resolve_path(path, root) for path in paths]
         for location in resolved:
-            if "://" not in location and not location.startswith("file:") and not glob.glob(location):
+            local = "://" not in location and not location.startswith(("file:", CATALOG_PREFIX))
+            if spec.format == "delta":
+                if local and not os.path.isdir(os.path.join(location, "_delta_log")):
+                    raise ConfigError(
+                        f"config key 'ingest.sources.{name}.path': no Delta table at {location} (no _delta_log "
+                        "folder); fix: point it at a Delta table's folder or catalog:db.table (plain Parquet "
+                        "files are format: parquet)"
+                    )
+            elif local and not glob.glob(location):
                 raise ConfigError(
                     f"config key 'ingest.sources.{name}.path': nothing at {location}; fix: point it at an "
                     "existing file, folder or glob (relative paths start at ingest.input_root)"
@@ -120,24 +143,53 @@ def source_locations(cfg: IngestSettings) -> dict[str, list[str]]:
     return locations
 
 
-def auto_batch_name(spark: SparkSession, locations: dict[str, list[str]]) -> str:
-    """``auto-<hash>`` of the sorted (file path, size) of every input file: the same files
-    give the same batch, so re-ingesting them replaces rather than appends."""
-    listing = []
-    for location in locations.values():
+def plan_increments(
+    spark: SparkSession, cfg: IngestSettings, locations: dict[str, list[str]], state: str, batch: str | None
+) -> dict[str, Increment]:
+    """The table versions ``batch`` reads of each Delta source (``None``: an ``auto`` batch,
+    named after them); a rewritten source stops the run here, before anything is written."""
+    return {
+        name: plan_increment(spark, name, location[0], state, batch, cfg.sources[name].full_refresh)
+        for name, location in locations.items()
+        if cfg.sources[name].format == "delta"
+    }
+
+
+def auto_batch_name(
+    spark: SparkSession, locations: dict[str, list[str]], increments: dict[str, Increment] | None = None
+) -> str:
+    """``auto-<hash>`` of the sorted (file path, size) of every input file, and of each Delta
+    source's (table id, versions read): the same input gives the same batch, so re-ingesting
+    it replaces rather than appends."""
+    increments = increments or {}
+    listing: list[tuple] = [(i.table_id, i.start, i.end) for i in increments.values()]
+    for name, location in locations.items():
+        if name in increments:
+            continue
         files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
         listing += [(r.path, r.length) for r in files.select("path", "length").collect()]
-    digest = hashlib.sha256(repr(sorted(listing)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(repr(sorted(listing, key=repr)).encode()).hexdigest()[:12]
     return f"auto-{digest}"
 
 
-def read_records(spark: SparkSession, cfg: IngestSettings, locations: dict[str, list[str]]) -> DataFrame:
-    """All parsed records of all selected sources, with ``event_ts`` resolved per source."""
+def read_records(
+    spark: SparkSession,
+    cfg: IngestSettings,
+    locations: dict[str, list[str]],
+    increments: dict[str, Increment] | None = None,
+) -> DataFrame:
+    """All parsed records of all selected sources, with ``event_ts`` resolved per source;
+    a Delta source contributes the rows of its increment (from :func:`plan_increments`)."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
     frames = []
     for name, location in locations.items():
         spec = cfg.sources[name]
-        records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes)
+        if spec.format == "delta":
+            if increments is None or name not in increments:
+                raise ValueError(f"Delta source {name!r} has no planned increment; call plan_increments first")
+            records = delta_records(spark, name, spec, increments[name], limits)
+        else:
+            records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes)
         frames.append(with_event_ts(records, spec))
     result = frames[0]
     for frame in frames[1:]:

@@ -53,7 +53,7 @@ ENTRY_SCRIPTS: dict[str, str] = {job: f"jobs/{'select_for_review' if job == 'sel
 
 #: Job name → the config keys of the locations it writes (checked before Spark starts).
 JOB_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "ingest": ("tables.bronze", "tables.quarantine", "tables.metrics"),
+    "ingest": ("tables.bronze", "tables.quarantine", "tables.metrics", "tables.ingest_state"),
     "clean": ("tables.silver", "tables.quarantine", "tables.metrics"),
     "dedup": ("tables.silver", "tables.signatures", "tables.metrics"),
     "score": ("tables.silver", "tables.metrics", "score.work_dir"),

@@ -9,8 +9,9 @@ worth of records in flight and ``ingest.max_line_bytes``, never by a file's size
 uncompressed file is parsed by every core. Files are opened where they lie (local paths, or
 through ``pyarrow.fs``: HDFS, S3, GCS).
 
-Parquet is read natively and each row mapped by the same column rules. Both hand records to
-the JVM as Arrow batches (``mapInArrow``): about four times faster than pickled rows.
+Parquet is read natively and mapped column by column with the same rules
+(:mod:`refinery.spark.ingest_tables`). Line formats hand records to the JVM as Arrow batches
+(``mapInArrow``): about four times faster than pickled rows.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from refinery.config import SourceSettings
 from refinery.sources.file_lines import FileRange, count_newlines, open_binary
-from refinery.sources.records import RECORD_FIELDS, Limits, parse_range, record_from_mapping
+from refinery.sources.records import RECORD_FIELDS, Limits, parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
+from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.schemas import STRING_MAP
 
 #: Parsed-record schema: :data:`RECORD_FIELDS` (``meta`` as a JSON string) plus the file's
@@ -54,7 +56,7 @@ def read_source(
     ``meta`` as a map column; ``split_bytes`` is the input of one read task
     (``ingest.max_partition_bytes``)."""
     if spec.format == "parquet":
-        records = _read_parquet(spark, name, spec, location, limits)
+        records = parquet_records(spark, name, spec, location, limits)
     else:
         records = _read_lines(spark, name, spec, location, limits, split_bytes)
     return records.withColumn("meta", F.from_json("meta", STRING_MAP))
@@ -149,27 +151,6 @@ def _read_lines(
                 yield from _record_batches(records, row["mtime_us"])
 
     return plan.mapInArrow(parse, RECORDS)
-
-
-def _read_parquet(
-    spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits
-) -> DataFrame:
-    frame = spark.read.option("recursiveFileLookup", "true").parquet(*location)
-    frame = frame.select(
-        F.to_json(F.struct(*frame.columns), {"ignoreNullFields": "false"}).alias("values"),
-        F.col("_metadata.file_path").alias("path"),
-        (F.col("_metadata.row_index") + 1).alias("line"),
-        F.col("_metadata.file_modification_time").alias("mtime"),
-    )
-
-    def convert(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            rows = zip(*(batch.column(c).to_pylist() for c in ("values", "path", "line", "mtime")), strict=True)
-            for payload, path, line, mtime in rows:
-                record = record_from_mapping(json.loads(payload), path, line, name, spec, limits, payload)
-                yield from _record_batches([record], mtime)
-
-    return frame.mapInArrow(convert, RECORDS)
 
 
 def _record_batches(records: Iterable[dict[str, Any]], mtime: Any) -> Iterator[pa.RecordBatch]:
