@@ -16,7 +16,6 @@ Parquet is read natively and mapped column by column with the same rules
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,14 +31,18 @@ from refinery.sources.splits import InputFile, Split, multi_range_files, pack_ta
 from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.schemas import STRING_MAP
 
-#: Parsed-record schema: :data:`RECORD_FIELDS` (``meta`` as a JSON string) plus the file's
-#: modification time, the default ``event_ts``.
+_SPARK_TYPES = {"line": LongType(), "meta": STRING_MAP}
+_ARROW_TYPES = {"line": pa.int64(), "meta": pa.map_(pa.string(), pa.string())}
+
+#: Parsed-record schema: :data:`RECORD_FIELDS` (``meta`` a string map, handed over as an Arrow
+#: map so that no JSON is written and parsed again per record) plus the file's modification
+#: time, the default ``event_ts``.
 RECORDS = StructType(
-    [StructField(name, LongType() if name == "line" else StringType(), True) for name in RECORD_FIELDS]
+    [StructField(name, _SPARK_TYPES.get(name, StringType()), True) for name in RECORD_FIELDS]
     + [StructField("file_mtime", TimestampType(), True)]
 )
 _ARROW_SCHEMA = pa.schema(
-    [pa.field(name, pa.int64() if name == "line" else pa.string()) for name in RECORD_FIELDS]
+    [pa.field(name, _ARROW_TYPES.get(name, pa.string())) for name in RECORD_FIELDS]
     + [pa.field("file_mtime", pa.timestamp("us", tz="UTC"))]
 )
 
@@ -53,13 +56,11 @@ def read_source(
     split_bytes: int,
 ) -> DataFrame:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
-    ``meta`` as a map column; ``split_bytes`` is the input of one read task
+    ``meta`` a map column; ``split_bytes`` is the input of one read task
     (``ingest.max_partition_bytes``)."""
     if spec.format == "parquet":
-        records = parquet_records(spark, name, spec, location, limits)
-    else:
-        records = _read_lines(spark, name, spec, location, limits, split_bytes)
-    return records.withColumn("meta", F.from_json("meta", STRING_MAP))
+        return parquet_records(spark, name, spec, location, limits)
+    return _read_lines(spark, name, spec, location, limits, split_bytes)
 
 
 #: Records per Arrow batch sent back to the JVM, and the text bytes after which a batch is sent
@@ -161,7 +162,7 @@ def _record_batches(records: Iterable[dict[str, Any]], mtime: Any) -> Iterator[p
     for record in records:
         for field in RECORD_FIELDS:
             columns[field].append(record.get(field))
-        columns["meta"][-1] = json.dumps(record.get("meta") or {}, ensure_ascii=False)
+        columns["meta"][-1] = list((record.get("meta") or {}).items())
         columns["file_mtime"].append(mtime)
         size += len(record.get("text") or "") + len(record.get("payload") or "")
         if len(columns["file_mtime"]) >= BATCH_RECORDS or size >= BATCH_TEXT_BYTES:

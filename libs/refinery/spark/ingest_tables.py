@@ -6,8 +6,7 @@ ingest records, column-wise.
 ``label_required``, ``empty_text``, ``text_too_long``, ``missing_id``) as Spark expressions on
 whole columns, so no row is serialised to JSON on its way in; only a quarantined row keeps
 its values as JSON, in ``payload``. The result has the parsed-record schema ``RECORDS`` of
-:mod:`refinery.spark.ingest_read`, ``meta`` as a map (the readers here turn it into JSON
-where ``read_source`` expects it). A text column missing from the table's schema is a
+:mod:`refinery.spark.ingest_read`, ``meta`` as a map. A text column missing from the table's schema is a
 :class:`ConfigError`: it concerns every row, so it is reported once, before reading.
 
 Provenance: ``path`` is the data file, ``line`` the 1-based row index in it where the file is
@@ -40,10 +39,9 @@ def parquet_records(
     spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits
 ) -> DataFrame:
     """Every row of the Parquet files at ``location`` (files, folders or globs) as a parsed
-    record in ``RECORDS``, ``meta`` as JSON text."""
+    record in ``RECORDS``."""
     frame = spark.read.option("recursiveFileLookup", "true").parquet(*location)
-    records = map_rows(_with_file_provenance(frame), name, spec, limits)
-    return records.withColumn("meta", F.to_json("meta"))
+    return map_rows(_with_file_provenance(frame), name, spec, limits)
 
 
 def delta_records(
