@@ -8,8 +8,8 @@ the table makes the counts fail. Every write helper of :mod:`refinery.spark.tabl
 **Which commit is ours.** Another writer may commit to the same table between our write and
 our look at its history, so "the latest version" is not necessarily ours. Each write tags its
 commit with a fresh random token in the commit's ``userMetadata`` (:func:`tagged`; the
-DataFrame writer's ``userMetadata`` option, or for a MERGE the session property
-:data:`USER_METADATA_PROPERTY` set around it), notes the table's latest version before it
+DataFrame writer's ``userMetadata`` option, or for a MERGE, whose builder takes no options,
+the session property :data:`USER_METADATA_PROPERTY` set around it), notes the table's latest version before it
 starts, and afterwards reads only the history entries newer than that, picking the one that
 carries the token (:func:`find_commit`). A write retried after a lost commit race
 (:mod:`refinery.spark.commit_retry`) keeps its token: the losing tries committed nothing, so
@@ -32,6 +32,7 @@ written slice is read back at the committed version instead (:func:`table_at`,
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,10 @@ from refinery.config import CATALOG_PREFIX
 USER_METADATA_PROPERTY = "spark.databricks.delta.commitInfo.userMetadata"
 #: The Delta setting without which commits carry no ``operationMetrics``.
 METRICS_PROPERTY = "spark.databricks.delta.history.metricsEnabled"
+#: MERGEs inside :func:`merge_metadata` now, and the property's value before the first of them.
+_lock = threading.Lock()
+_merging = 0
+_saved: str | None = None
 
 
 class CommitCountError(RuntimeError):
@@ -113,17 +118,27 @@ def user_metadata(token: str, metadata: Mapping[str, object] | None = None) -> s
 @contextmanager
 def merge_metadata(spark: SparkSession, value: str) -> Iterator[None]:
     """Set :data:`USER_METADATA_PROPERTY` to ``value`` for one MERGE, then restore it. Only
-    the MERGE may run inside: any other commit of the session in the block would carry the
-    token too (a job writes its tables one after the other, never two at once)."""
-    previous = spark.conf.get(USER_METADATA_PROPERTY, None)
-    spark.conf.set(USER_METADATA_PROPERTY, value)
+    the MERGE may run inside: any other commit of the session in the block carries the token
+    too. The property belongs to the session, so MERGEs that threads of one session run at the
+    same time share it and may tag each other's commits (the jobs write one table at a time,
+    never two at once); the value the session had before the first of them is restored when
+    the last one ends."""
+    global _merging, _saved
+    with _lock:
+        if _merging == 0:
+            _saved = spark.conf.get(USER_METADATA_PROPERTY, None)
+        _merging += 1
+        spark.conf.set(USER_METADATA_PROPERTY, value)
     try:
         yield
     finally:
-        if previous is None:
-            spark.conf.unset(USER_METADATA_PROPERTY)
-        else:
-            spark.conf.set(USER_METADATA_PROPERTY, previous)
+        with _lock:
+            _merging -= 1
+            if _merging == 0:
+                if _saved is None:
+                    spark.conf.unset(USER_METADATA_PROPERTY)
+                else:
+                    spark.conf.set(USER_METADATA_PROPERTY, _saved)
 
 
 def latest_version(table: DeltaTable | None) -> int:
