@@ -85,13 +85,14 @@ def write_batch(
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # the parsed records are counted and classified from one checkpoint: the files are parsed once
+    # the parsed records are counted (the input) and classified from one checkpoint: the files
+    # are parsed once
     parsed = checkpointed(records)
-    # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
-    # and the quarantine write and counts would classify every input again
     try:
         inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
         classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
+        # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
+        # and the quarantine write and counts would classify every input again
         classified = checkpointed(drop_one_row(classified, STAGE))
     finally:
         release(parsed)
