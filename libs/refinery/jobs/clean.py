@@ -6,6 +6,10 @@ annotation rules of ``clean.rules``, one pandas batch at a time) → write (MERG
 on ``id``; refused rows, including those that break a ``block`` rule, to ``quarantine``; one
 ``metrics`` row with per-rule and per-quality-rule counts).
 
+Counts: ``rows_in`` = the bronze rows read (counted before cleaning); ``rows_out`` = the rows
+the silver MERGE committed (inserted + updated, from its ``operationMetrics``); quarantined by
+reason = the batch's ``clean`` quarantine slice read back at the version its write committed.
+
 ``silver`` holds the normalized, PII-masked text only: the original stays in ``bronze``.
 Reruns are idempotent: the MERGE updates the batch's rows, deletes those of the batch that
 are no longer accepted, and the batch's ``clean`` quarantine rows are replaced.
@@ -23,10 +27,12 @@ from pyspark.sql import functions as F
 from refinery.config import CleanSettings, ConfigError
 from refinery.config import pii_options as pii_options_of
 from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.faults import drop_one_row
 from refinery.quality.rules import BLOCK, Rule, RuleSet
 from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import clean_records
+from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.schemas import QUALITY
 from refinery.spark.tables import (
     add_missing_columns,
@@ -87,12 +93,13 @@ def run(ctx: JobContext) -> JobResult:
     rules = cfg.rules.active if cfg.rules is not None else ()
     ctx.log.info("clean started", extra={"batch": batch, "rules": len(rules)})
 
-    cleaned = checkpointed(clean_records(bronze, clean_options(cfg), cfg.rules))
+    rows_in = bronze.count()  # the input slice, counted before the transform
+    cleaned = checkpointed(drop_one_row(clean_records(bronze, clean_options(cfg), cfg.rules), STAGE))
     try:
         scope = None if cfg.batch is None else f"t.ingest_batch = {sql_string(cfg.batch)}"
         if table_exists(spark, settings.tables.silver):
             add_missing_columns(spark, settings.tables.silver, SILVER_LATER_COLUMNS)
-        merge_rows(
+        merged = merge_rows(
             spark,
             silver_rows(cleaned, ctx.run_id),
             settings.tables.silver,
@@ -102,11 +109,16 @@ def run(ctx: JobContext) -> JobResult:
         predicate = f"stage = {sql_string(STAGE)}"
         if cfg.batch is not None:
             predicate += f" AND batch = {sql_string(cfg.batch)}"
-        replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
+        refused = replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
         outcomes, details = summarize(cleaned, cfg.rules, cfg.quality.active_rules())
     finally:
         release(cleaned)
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
+    # out and quarantined from what was committed; filtered (never written) as computed
+    committed = [(OK, None, merged.rows_written)]
+    quarantined = grouped_counts(committed_rows(spark, refused), predicate, ["reason"])
+    committed += [(QUARANTINE, reason, n) for (reason,), n in quarantined.items()]
+    committed += [(o, r, n) for o, r, n in outcomes if o not in (OK, QUARANTINE)]
+    stage = StageMetrics.from_outcomes(STAGE, committed, rows_in=rows_in, seconds=time.monotonic() - started)
     stage.details = details
     return JobResult(batch=batch, stages=[stage])
 

@@ -31,6 +31,11 @@ With ``dedup.batch`` set, the steps run on the batch's neighbourhood only
 new row), which decides the same flags as all of silver would at a fraction of the cost; and
 the MERGE rewrites only rows whose flags change.
 
+Counts: ``rows_in`` = the batch's silver rows (all of silver without ``dedup.batch``), counted
+before the transform; ``rows_out`` = those of them that hold this run's decision in the silver
+version the flags' MERGE committed (read back: :func:`decided_rows`). Every new row gets a
+decision (a cluster's flags or cleared ones), so a row lost on the way fails the run.
+
 A rerun of the same batch recomputes exactly the same flags (every choice above is a minimum
 or an order on ids, independent of partitioning).
 """
@@ -44,8 +49,10 @@ from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, DedupSettings
 from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.committed import committed_rows, rows_holding
 from refinery.spark.components import connected_components
 from refinery.spark.dedup_udf import DedupOptions, scored_pairs, signature_rows
 from refinery.spark.tables import (
@@ -90,6 +97,7 @@ def run(ctx: JobContext) -> JobResult:
     new = silver if batch is None else silver.where(F.col("ingest_batch") == batch)
     ctx.log.info("dedup started", extra={"batch": batch or "*"})
 
+    rows_in = new.count()  # the input slice (the batch's silver rows), counted before the transform
     fresh = signature_rows(new, dedup_options(cfg))
     predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
     replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
@@ -97,24 +105,36 @@ def run(ctx: JobContext) -> JobResult:
     held: list[DataFrame] = []
     try:
         stored = read_table(spark, settings.tables.signatures)
-        rows_in = new.count()
         details: dict[str, int] = {}
         if batch is not None:
             silver, stored, details["neighbourhood_rows"] = batch_neighbourhood(
                 silver, stored, batch, held, cfg.broadcast_max_rows
             )
         flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, held)
-        flags = _held(flags, held)
+        flags = _held(drop_one_row(flags, STAGE), held)
         decided = duplicate_counts(flags)
         details |= {"rows_flagged_or_cleared": decided.pop("rows"), **decided, **counts}
         if batch is not None:  # a small batch's flags find their rows in silver without shuffling it
             flags = _broadcast_when_small(flags, details["rows_flagged_or_cleared"], cfg.broadcast_max_rows)
-        details["rows_updated"] = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
+        commit = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
+        details["rows_updated"] = commit.rows_updated
+        rows_out = decided_rows(committed_rows(spark, commit), flags, predicate)
     finally:
         release(*held)
-    stage = StageMetrics.from_outcomes(STAGE, [("ok", None, rows_in)], seconds=time.monotonic() - started)
+    stage = StageMetrics.from_outcomes(
+        STAGE, [("ok", None, rows_out)], rows_in=rows_in, seconds=time.monotonic() - started
+    )
     stage.details = {key: str(value) for key, value in details.items()}
     return JobResult(batch=batch or "*", stages=[stage])
+
+
+def decided_rows(committed: DataFrame | None, flags: DataFrame, predicate: str) -> int:
+    """The batch's rows (silver rows matching ``predicate``) that hold this run's decision in
+    the committed silver version: the ``flags`` row of their id, every :data:`DECIDED_COLUMNS`
+    value equal. The MERGE rewrites only rows whose flags change, so its own row count is no
+    measure of the rows decided."""
+    batch_rows = committed.where(predicate) if committed is not None else None
+    return rows_holding(batch_rows, flags, "id", DECIDED_COLUMNS)
 
 
 def dedup_options(cfg: DedupSettings) -> DedupOptions:

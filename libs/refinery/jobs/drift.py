@@ -27,8 +27,11 @@ whatever their window; ``none``. A comparison alerts when a statistic crosses it
 
 **Metrics rows** (all with ``job = drift``; read ``details``, not the stage string):
 
-* ``drift``: the run. ``rows_in`` = silver rows, ``rows_out`` = rows in a window,
-  ``filtered_by_reason`` = ``no_event_ts`` (time windows) or ``no_ingest_batch``; details:
+* ``drift``: the run. ``rows_in`` = silver rows (counted on their own), ``rows_out`` = rows in
+  a window, ``filtered_by_reason`` = ``no_event_ts`` (time windows) or ``no_ingest_batch``.
+  Drift writes no rows of a table of its own (only these metrics rows), so what it "commits"
+  is its windows' counts: ``rows_out`` and the filters are the sums of the window
+  aggregation, and a row the windowing loses makes the run fail. Details:
   ``kind=run``, the settings (``threshold.<statistic>`` among them), ``silver_version``,
   ``groups``, ``windows``, ``comparisons``, ``alerts`` (statistic rows alerting),
   ``alert_windows`` (``group/window, …``) and ``note`` on what could not be computed
@@ -81,6 +84,7 @@ from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, DriftDateRange, DriftSettings
 from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
+from refinery.jobs.faults import drop_one_row
 from refinery.quality.drift import ChiSquare, chi_square, js_divergence, kl_divergence, psi
 from refinery.report.metrics import StageMetrics
 
@@ -147,8 +151,8 @@ def run(ctx: JobContext) -> JobResult:
     has_scores = all(c in silver.columns for c in SCORE_COLUMNS)
     ctx.log.info("drift started", extra={"version": snapshot.version, "window": cfg.window})
 
-    framed = with_windows(silver, cfg)
-    rows_in = silver.count()
+    rows_in = silver.count()  # the input, counted before windowing
+    framed = drop_one_row(with_windows(silver, cfg), STAGE)
     windows, filtered = window_totals(framed, cfg, has_scores)
     for (group, raw, distribution), counts in category_counts(framed, cfg.distributions, in_ref=False).items():
         windows[group][raw].counts[distribution] = counts

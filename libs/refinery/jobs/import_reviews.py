@@ -7,8 +7,11 @@ one; the last review of an id wins) → write (MERGE on ``id`` into silver: ``la
 ``review_queue`` rows become ``reviewed``; refused records to ``quarantine``; one ``metrics``
 row).
 
-Counts (the stage reconciles): in = review records; out = labels applied (changed or
-confirmed, in the details); quarantined by reason (``malformed``, ``no_id``, ``no_label``,
+Counts (the stage reconciles): in = review records read from the file; out = labels applied
+(changed or confirmed, in the details): the valid reviews whose id holds the new label and
+its source in the silver version the MERGE committed (read back: the MERGE rewrites only rows
+that change); quarantined by reason, read back from this run's quarantine slice at the version
+its write committed (``malformed``, ``no_id``, ``no_label``,
 ``ambiguous_label``, ``unknown_id``, ``label_not_allowed``); filtered ``superseded`` (an
 earlier review of an id the file reviews again). Rerunning the same file rewrites no row: the
 MERGE only updates rows whose label or its source differ. Not part of ``refinery pipeline``: run it when a review
@@ -27,9 +30,11 @@ from pyspark.sql import types as T
 
 from refinery.config import ConfigError, Settings
 from refinery.jobs.context import JobContext, JobResult, pinned_silver
+from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.sources.reviews import Review, read_reviews
 from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.committed import committed_rows, grouped_counts, rows_holding
 from refinery.spark.tables import add_missing_columns, replace_slice, sql_string, table_exists, update_rows
 
 STAGE = "import_reviews"
@@ -69,7 +74,7 @@ def run(ctx: JobContext) -> JobResult:
     frame = spark.createDataFrame([(r.line, r.id, r.label, r.problem) for r in reviews], _REVIEWS)
     # read several times, around writes to silver: a checkpoint, not a cache that a write to
     # silver would invalidate (refinery.spark.checkpoint)
-    checked = checkpointed(checked_reviews(frame, silver, allowed_labels(settings)))
+    checked = checkpointed(drop_one_row(checked_reviews(frame, silver, allowed_labels(settings)), STAGE))
     try:
         relabels = ~F.col("label").eqNullSafe(F.col("new_label"))
         found = (
@@ -80,22 +85,21 @@ def run(ctx: JobContext) -> JobResult:
         counts = Counter({r["problem"]: int(r["n"]) for r in found})
         changed = sum(int(r["changed"]) for r in found if r["problem"] is None)
         valid = checked.where(F.col("problem").isNull())
-        applied = 0
+        applied = labelled = 0
         if counts.get(None):
             add_missing_columns(spark, settings.tables.silver, REVIEW_COLUMNS)
-            applied = update_rows(
-                spark,
-                valid.select(
-                    "id",
-                    F.col("new_label").alias("label"),
-                    F.col("label").alias("label_before"),
-                    F.lit(cfg.reviewer).alias("label_source"),
-                    F.lit(ctx.run_id).alias("review_run"),
-                    F.current_timestamp().alias("reviewed_at"),
-                ),
-                settings.tables.silver,
-                changed=["label", "label_source"],  # a rerun of the same file rewrites nothing
+            labels = valid.select(
+                "id",
+                F.col("new_label").alias("label"),
+                F.col("label").alias("label_before"),
+                F.lit(cfg.reviewer).alias("label_source"),
+                F.lit(ctx.run_id).alias("review_run"),
+                F.current_timestamp().alias("reviewed_at"),
             )
+            decided = ["label", "label_source"]  # a rerun of the same file rewrites nothing
+            commit = update_rows(spark, labels, settings.tables.silver, changed=decided)
+            applied = commit.rows_updated
+            labelled = rows_holding(committed_rows(spark, commit), labels, "id", decided)
             if table_exists(spark, settings.tables.review_queue):
                 update_rows(
                     spark,
@@ -109,19 +113,18 @@ def run(ctx: JobContext) -> JobResult:
                     settings.tables.review_queue,
                     changed=["status", "reviewed_label"],
                 )
-        replace_slice(
-            quarantine_rows(checked, ctx.run_id, str(path)),
-            settings.tables.quarantine,
-            f"stage = {sql_string(STAGE)} AND run_id = {sql_string(ctx.run_id)}",
-            ["stage"],
+        this_run = f"stage = {sql_string(STAGE)} AND run_id = {sql_string(ctx.run_id)}"
+        refused = replace_slice(
+            quarantine_rows(checked, ctx.run_id, str(path)), settings.tables.quarantine, this_run, ["stage"]
         )
+        quarantined = grouped_counts(committed_rows(spark, refused), this_run, ["reason"])
     finally:
         release(checked)
     superseded = counts.get(SUPERSEDED, 0)
-    outcomes = [("ok", None, counts.get(None, 0))]
-    outcomes += [("quarantine", p, n) for p, n in counts.items() if p is not None and p != SUPERSEDED]
+    outcomes = [("ok", None, labelled)]
+    outcomes += [("quarantine", reason, n) for (reason,), n in quarantined.items()]
     outcomes += [("filter", SUPERSEDED, superseded)] if superseded else []
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
+    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=len(reviews), seconds=time.monotonic() - started)
     stage.details = {
         "file": path.name,
         "changed": str(changed),

@@ -34,11 +34,13 @@ from pyspark.sql import functions as F
 
 from refinery.config import CATALOG_PREFIX, ConfigError, IngestSettings, SourceSettings, pii_options, resolve_path
 from refinery.jobs.context import JobContext, JobResult
+from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import mask_pii
+from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import read_source
 from refinery.spark.ingest_tables import delta_records
@@ -64,48 +66,68 @@ def run(ctx: JobContext) -> JobResult:
     batch = named or auto_batch_name(spark, locations, increments)
     ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
-    # Files are read whole (see refinery.spark.ingest_read); small ones are packed into a task
-    # up to max_partition_bytes, so that setting decides how many tasks share the parsing.
+    # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
+    # Parquet files are split by Spark's own reader, told the same size here.
     with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes)}):
-        counts = write_batch(ctx, read_records(spark, cfg, locations, increments), batch)
+        inputs, counts = write_batch(ctx, read_records(spark, cfg, locations, increments), batch)
     for increment in increments.values():
         record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
     seconds = time.monotonic() - started
-    stages = [StageMetrics.from_outcomes(STAGE, [(r.outcome, r.reason, r["count"]) for r in counts], seconds=seconds)]
+    total = [(outcome, reason, n) for _, outcome, reason, n in counts]
+    stages = [StageMetrics.from_outcomes(STAGE, total, rows_in=sum(inputs.values()), seconds=seconds)]
     for source in sorted(locations):
-        rows = [(r.outcome, r.reason, r["count"]) for r in counts if r.source == source]
+        rows = [(outcome, reason, n) for name, outcome, reason, n in counts if name == source]
         details = {"path": ",".join(locations[source]), "format": cfg.sources[source].format}
         if source in increments:
             details.update(versions=increments[source].describe(), read=increments[source].mode)
-        stages.append(StageMetrics.from_outcomes(f"{STAGE}/{source}", rows, details=details))
+        stages.append(
+            StageMetrics.from_outcomes(f"{STAGE}/{source}", rows, rows_in=inputs.get(source, 0), details=details)
+        )
     return JobResult(batch=batch, stages=stages)
 
 
-def write_batch(ctx: JobContext, records: DataFrame, batch: str) -> list:
-    """Classify ``records`` and replace this batch's slices of ``bronze`` and ``quarantine``;
-    return the (source, outcome, reason, count) rows the metrics are built from."""
+def write_batch(
+    ctx: JobContext, records: DataFrame, batch: str
+) -> tuple[dict[str, int], list[tuple[str, str, str | None, int]]]:
+    """Classify ``records`` and replace this batch's slices of ``bronze`` and ``quarantine``.
+
+    Returns the parsed records per source (counted before classifying: the input) and the
+    ``(source, outcome, reason, count)`` rows of the metrics: ``ok`` and ``quarantine`` read
+    back from the two slices at the versions these writes committed, ``filter`` as classified
+    (filtered rows are written nowhere)."""
     spark, tables = ctx.spark, ctx.settings.tables
     existing = None
     if table_exists(spark, tables.bronze):
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
-    # and the quarantine write and counts would classify every input again
-    classified = checkpointed(classify_records(records, batch, ctx.run_id, existing, payload_chars, mask))
+    # the parsed records are counted (the input) and classified from one checkpoint: the files
+    # are parsed once
+    parsed = checkpointed(records)
     try:
-        replace_slice(
-            bronze_rows(classified), tables.bronze, f"ingest_batch = {sql_string(batch)}", partition_by=["ingest_batch"]
+        inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
+        classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
+        # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
+        # and the quarantine write and counts would classify every input again
+        classified = checkpointed(drop_one_row(classified, STAGE))
+    finally:
+        release(parsed)
+    try:
+        this_batch = f"ingest_batch = {sql_string(batch)}"
+        written = replace_slice(bronze_rows(classified), tables.bronze, this_batch, partition_by=["ingest_batch"])
+        slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
+        refused = replace_slice(
+            quarantine_rows(classified, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
         )
-        replace_slice(
-            quarantine_rows(classified, STAGE, batch, ctx.run_id),
-            tables.quarantine,
-            f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}",
-            partition_by=["stage"],
-        )
-        return classified.groupBy("source", "outcome", "reason").count().collect()
+        bronze = grouped_counts(committed_rows(spark, written), this_batch, ["source"])
+        quarantine = grouped_counts(committed_rows(spark, refused), slice_, ["source", "reason"])
+        filtered = classified.where(F.col("outcome") == FILTER).groupBy("source", "reason").count().collect()
     finally:
         release(classified)
+    counts = [(source, OK, None, n) for (source,), n in bronze.items()]
+    counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
+    counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in filtered]
+    return inputs, counts
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,10 +21,12 @@ each source is balanced on its own and ``sample_weight`` has mean 1 within each 
 rows; ``group_by: null`` balances all labels together. ``stratify_by_lang`` balances
 ``(label, lang)`` cells instead.
 
-Counts (the stage reconciles): rows in = silver rows; out = distinct silver rows in gold;
-filtered by reason (:data:`FILTER_ORDER`, then ``undersampled`` or ``class_excluded`` for rows a
-class's target left out). Over-sampled copies are counted in the details (``gold_rows``,
-``copies_added``), not as rows out.
+Counts (the stage reconciles): rows in = the pinned version's rows, counted on their own;
+out = distinct silver rows in gold: the rows the gold commit wrote
+(its ``numOutputRows``) less the over-sampled copies the plan added, so a lost row or a lost
+copy fails the run; filtered by reason (:data:`FILTER_ORDER`, then ``undersampled`` or
+``class_excluded`` for rows a class's target left out). Over-sampled copies are counted in the
+details (``gold_rows``, ``copies_added``), not as rows out.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pyspark.sql import types as T
 
 from refinery.config import RebalanceFilterSettings, RebalanceSettings
 from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
+from refinery.jobs.faults import drop_one_row
 from refinery.quality.resampling import ResamplePlan, class_targets, class_weights, copies_per_row, largest_remainder
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import overwrite_table
@@ -105,11 +108,12 @@ def run(ctx: JobContext) -> JobResult:
     targets = plan_targets(counts, cfg)
     weights = group_weights(targets, cfg)
     eligible = rows.where(F.col("_rb_reason").isNull())
-    gold = gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version)
-    overwrite_table(gold, settings.tables.gold, metadata=commit_metadata(cfg, ctx.run_id, snapshot.version))
+    gold = drop_one_row(gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version), STAGE)
+    commit = overwrite_table(gold, settings.tables.gold, metadata=commit_metadata(cfg, ctx.run_id, snapshot.version))
 
-    rows_in = sum(filtered.values())
-    outcomes = [("ok", None, sum(min(c.t, c.n) for c in targets))]
+    rows_in = silver.count()  # the input, counted on its own, apart from the filter counts
+    copies = sum(max(c.t - c.n, 0) for c in targets)
+    outcomes = [("ok", None, commit.rows_written - copies)]
     outcomes += [("filter", reason, n) for reason, n in filtered.items() if reason is not None]
     outcomes += [("filter", CLASS_EXCLUDED if c.t == 0 else UNDERSAMPLED, c.n - c.t) for c in targets if c.t < c.n]
     stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)

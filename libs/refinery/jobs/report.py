@@ -28,14 +28,18 @@ Where each plot's numbers come from:
 * drift: the drift run's ``kind=window`` and ``kind=statistic`` rows and its ``note``;
 * review queue: ``review_queue`` per reason and status.
 
-Metrics: one ``report`` row, ``rows_in = rows_out`` = the metrics rows of the runs reported
-on; details ``path``, ``tables_read``, ``no_data`` (sections without data),
-``quality_examples`` (how many rows' text the page shows) and ``run.<job>`` (each run id
-covered).
+Metrics: one ``report`` row. The report writes a page, not table rows, so its count is of the
+runs it reports on: ``rows_in`` = the metrics rows of the latest runs read from ``metrics``;
+``rows_out`` = the metrics rows of the runs the written page's Runs table shows (the file read
+back), so a run lost between the read and the page makes the run fail. Details ``path``,
+``tables_read``, ``no_data`` (sections without data), ``quality_examples`` (how many rows' text
+the page shows) and ``run.<job>`` (each run id covered).
 """
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -47,6 +51,7 @@ from pyspark.sql import functions as F
 from refinery.config import Settings
 from refinery.jobs.context import JobContext, JobResult
 from refinery.jobs.dedup import duplicate_counts
+from refinery.jobs.faults import drop_one
 from refinery.jobs.runner import ALL_JOBS
 from refinery.jobs.summary import gold_counts, review_queue_counts, score_counts, table_counts
 from refinery.report.data import (
@@ -70,15 +75,21 @@ FILE_NAME = "report.html"
 EXAMPLE_CHARS = 240
 #: ``quality.<rule>.<suffix>`` → the rule's severity.
 QUALITY_SEVERITIES = {"flagged": "flag", "dropped": "drop"}
+#: Where the page's Runs table starts, and one of its rows (job and run id: its first cells).
+RUNS_HEADING = '<h2 id="runs">'
+_RUN_ROW = re.compile(r"<tr><td>([^<]*)</td><td>([^<]*)</td>")
 
 
 def run(ctx: JobContext) -> JobResult:
     """Collect, render and write this run's report."""
     started = time.monotonic()
-    data, metrics_rows, tables_read = collect_report(ctx.spark, ctx.settings, ctx.run_id)
+    data, rows_by_run, tables_read = collect_report(ctx.spark, ctx.settings, ctx.run_id)
+    data.runs = drop_one(data.runs, STAGE)
     page, no_data = build_report(data)
     path = write_report(page, Path(ctx.settings.report.dir) / ctx.run_id / FILE_NAME)
-    stage = StageMetrics(STAGE, metrics_rows, metrics_rows, seconds=time.monotonic() - started)
+    shown = runs_on_page(path.read_text(encoding="utf-8"))  # what was written, read back
+    rows_in, rows_out = sum(rows_by_run.values()), sum(n for run, n in rows_by_run.items() if run in shown)
+    stage = StageMetrics(STAGE, rows_in, rows_out, seconds=time.monotonic() - started)
     stage.details = {
         "path": str(path),
         "bytes": str(path.stat().st_size),
@@ -100,14 +111,26 @@ def write_report(page: str, path: Path) -> Path:
     return path
 
 
-def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tuple[ReportData, int, list[str]]:
-    """The report's data, the number of metrics rows of the runs it covers, and the tables read."""
+def runs_on_page(page: str) -> set[tuple[str, str]]:
+    """The ``(job, run_id)`` of every row of a written page's Runs table."""
+    start = page.find(RUNS_HEADING)
+    if start < 0:
+        return set()
+    table = page[start : page.find("</table>", start)]
+    return {(html.unescape(job), html.unescape(run)) for job, run in _RUN_ROW.findall(table)}
+
+
+def collect_report(
+    spark: SparkSession, settings: Settings, run_id: str
+) -> tuple[ReportData, dict[tuple[str, str], int], list[str]]:
+    """The report's data, the metrics rows of each run it covers (``(job, run_id)`` → rows),
+    and the tables read."""
     tables = settings.tables
     data = ReportData(run_id=run_id, generated_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
     data.tables = table_counts(spark, settings)
     present = {name for name, rows, _ in data.tables if rows is not None}
     read = ["metrics"] if "metrics" in present else []
-    metrics_rows = 0
+    metrics_rows: dict[tuple[str, str], int] = {}
     details: dict[str, dict[str, str]] = {}
     clean_run = None
     if "metrics" in present:
@@ -147,9 +170,12 @@ def collect_report(spark: SparkSession, settings: Settings, run_id: str) -> tupl
     return data, metrics_rows, read
 
 
-def latest_runs(metrics: DataFrame) -> tuple[list[RunCounts], dict[str, dict[str, str]], int]:
+def latest_runs(
+    metrics: DataFrame,
+) -> tuple[list[RunCounts], dict[str, dict[str, str]], dict[tuple[str, str], int]]:
     """Each job's latest run (the report job's own excepted), in pipeline order: its run row,
-    the run row's details by job, and how many metrics rows those runs wrote."""
+    the run row's details by job, and how many metrics rows each of those runs wrote
+    (``(job, run_id)`` → rows)."""
     runs = metrics.where((F.col("job") != STAGE) & ~F.col("stage").contains("/"))
     latest = runs.groupBy("job").agg(F.max_by("run_id", "finished_at").alias("run_id"))
     rows = runs.join(latest, ["job", "run_id"]).collect()
@@ -168,7 +194,10 @@ def latest_runs(metrics: DataFrame) -> tuple[list[RunCounts], dict[str, dict[str
         )
         for r in rows
     ]
-    covered = metrics.join(latest, ["job", "run_id"]).count() if rows else 0
+    covered = {}
+    if rows:
+        per_run = metrics.join(latest, ["job", "run_id"]).groupBy("job", "run_id").count().collect()
+        covered = {(r.job, r.run_id): int(r["count"]) for r in per_run}
     return result, {r.job: dict(r.details or {}) for r in rows}, covered
 
 

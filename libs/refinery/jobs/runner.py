@@ -10,6 +10,11 @@ job finished and wrote its metrics but raised an alert its config asks to fail o
 (``drift.fail_on_alert``: drift detected). Like 1 and 2, a 3 stops ``refinery pipeline`` after
 that job.
 
+Counts reconcile when ``rows_in = rows_out + rows_quarantined + rows_filtered`` for every stage,
+``rows_in`` counted from the input a job read and the rest from what it committed; a stage that
+does not reconcile logs ``counts do not reconcile`` with its ``stage``, ``rows_in``,
+``rows_accounted`` and their ``difference``, and the job exits 1.
+
 Each run writes one ``metrics`` row per stage and logs JSON lines carrying its run_id: one
 ``job started``, one ``stage finished`` per stage with its counts and seconds, one ``job
 finished``. Spark's console progress bar (``spark.progress_bar``) shows the running stage, and
@@ -29,6 +34,7 @@ from datetime import UTC, datetime
 from refinery.config import ConfigError, Settings, check_writable, load_settings
 from refinery.jobs.context import JobContext, JobResult
 from refinery.logs import LOG_LEVELS, job_logger, set_log_level
+from refinery.report.metrics import StageMetrics
 
 #: Job name → module with ``run(ctx: JobContext) -> JobResult``, in pipeline order.
 JOBS: dict[str, str] = {
@@ -128,6 +134,21 @@ def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None)
         spark.stop()
 
 
+def unreconciled_fields(stage: StageMetrics) -> dict[str, object]:
+    """The fields of a stage's "counts do not reconcile" line: the stage, ``rows_in``, the
+    counts accounted for (``rows_accounted`` = out + quarantined + filtered, each given too)
+    and ``difference`` = ``rows_in - rows_accounted`` (positive: rows lost; negative: rows invented)."""
+    return {
+        "stage": stage.stage,
+        "rows_in": stage.rows_in,
+        "rows_out": stage.rows_out,
+        "rows_quarantined": stage.rows_quarantined,
+        "rows_filtered": stage.rows_filtered,
+        "rows_accounted": stage.rows_accounted,
+        "difference": stage.rows_in - stage.rows_accounted,
+    }
+
+
 def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
     """Run one job, write its metrics, check that its counts reconcile; its exit code (a
     failure to reconcile, 1, wins over an alert, 3)."""
@@ -168,7 +189,7 @@ def run_one(job: str, settings: Settings, spark, run_id: str) -> int:
         if not stage.quiet:
             log.info("stage finished", extra=counts)
         if not stage.reconciled:
-            log.error("counts do not reconcile", extra={"stage": stage.stage})
+            log.error("counts do not reconcile", extra=unreconciled_fields(stage))
             failed = True
     log.info("job finished", extra={"batch": result.batch, "seconds": (finished - started).total_seconds()})
     if failed:

@@ -8,7 +8,10 @@ read (one pinned ``silver`` version: its Parquet files streamed in Arrow batches
 :data:`SCORE_COLUMNS` of every scored row by MERGE on ``id`` into the current ``silver``;
 one ``metrics`` row).
 
-Rows and what happens to them (the stage's counts reconcile):
+Rows and what happens to them (the stage's counts reconcile: ``rows_in`` = the rows streamed
+from the pinned version, counted as they are featurized; ``ok`` = the rows that hold this run's
+:data:`DECIDED_COLUMNS` values in the silver version the MERGE committed, read back, since
+the MERGE rewrites only rows whose values change; filtered as decided):
 
 * ``ok``: a labelled row of a trained class gets every column; an unlabelled row of a
   trained group gets ``pred_label``, ``pred_prob``, ``margin`` and ``entropy`` from its group's fold models,
@@ -48,6 +51,7 @@ from pyspark.sql import functions as F
 
 from refinery.config import ConfigError, ScoreSettings
 from refinery.jobs.context import JobContext, JobResult, check_group_by, silver_location
+from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
 from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
@@ -56,6 +60,7 @@ from refinery.scoring.features import FeatureOptions
 from refinery.scoring.model import resolve_device
 from refinery.scoring.train import TrainOptions
 from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.committed import committed_rows, rows_holding
 from refinery.spark.confident_learning import label_quality, noise_flags
 from refinery.spark.score_udf import GroupModels, predicted_probabilities
 from refinery.spark.snapshot import pin_snapshot, stream_batches
@@ -139,16 +144,18 @@ def run(ctx: JobContext) -> JobResult:
             if group_models is not None:
                 models[name] = group_models
         columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
-        updated = noisy = 0
+        updated = noisy = scored = 0
         if columns is not None:
-            columns = checkpointed(
-                columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
-                    "score_run", F.lit(ctx.run_id)
-                )
+            columns = columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
+                "score_run", F.lit(ctx.run_id)
             )
+            columns = checkpointed(drop_one_row(columns, STAGE))
             held.append(columns)
             noisy = columns.where("is_noisy").count()
-            updated = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
+            commit = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
+            updated = commit.rows_updated
+            # the MERGE rewrites only changed rows: the scored rows are counted in what it left
+            scored = rows_holding(committed_rows(spark, commit), columns, "id", DECIDED_COLUMNS)
     finally:
         release(*held)
         shutil.rmtree(work, ignore_errors=True)
@@ -156,7 +163,7 @@ def run(ctx: JobContext) -> JobResult:
             with contextlib.suppress(OSError):  # not empty: another run's scratch, or the user's
                 folder.rmdir()
     filtered = sum((r.filtered for r in results), Counter())
-    outcomes = [("ok", None, sum(r.scored + r.unlabelled for r in results))]
+    outcomes = [("ok", None, scored)]
     outcomes += [("filter", reason, count) for reason, count in sorted(filtered.items())]
     stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
     stage.details = {

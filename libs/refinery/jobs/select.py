@@ -21,10 +21,12 @@ Two routes into the queue:
   ``select.qc.max_rows``, lowest confidence first.
 
 A row already in the queue (any status, from an earlier run), or whose dedup cluster is, is not
-selected again. Every silver row is counted once (the stage reconciles): out = queued, filtered
-by reason (:data:`FILTER_REASONS`). The exports are the queue rows of this run as JSONL and CSV,
-and a Label Studio import file whose tasks carry the text and the current (or predicted) label
-as a pre-annotation. Texts in silver are PII-masked already; logs and metrics carry counts only.
+selected again. Every silver row is counted once (the stage reconciles): in = the pinned
+version's rows, counted before choosing; out = the rows the ``review_queue`` commit wrote (its
+``numOutputRows``); filtered by reason (:data:`FILTER_REASONS`). The exports are the queue rows
+of this run as JSONL and CSV, and a Label Studio import file whose tasks carry the text and the
+current (or predicted) label as a pre-annotation. Texts in silver are PII-masked already; logs
+and metrics carry counts only.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pyspark.sql import functions as F
 
 from refinery.config import SelectSettings
 from refinery.jobs.context import JobContext, JobResult, check_group_by, pinned_silver
+from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
@@ -82,6 +85,7 @@ def run(ctx: JobContext) -> JobResult:
         queued = read_table(spark, settings.tables.review_queue).where(
             F.col("select_run") != F.lit(ctx.run_id)
         )  # a rerun of this run replaces its own rows, so they must not exclude themselves
+    rows_in = silver.count()  # the input, counted before choosing
     chosen = choose_rows(silver, queued, cfg)
     by_group = Counter()
     counts = Counter()
@@ -90,16 +94,18 @@ def run(ctx: JobContext) -> JobResult:
         if r["_sel_route"] == ACTIVE_LEARNING:
             by_group[r[GROUP]] += int(r["n"])
     rows = queue_rows(chosen.where(F.col("_sel_route").isNotNull()), ctx.run_id, snapshot.version)
-    replace_slice(rows, settings.tables.review_queue, f"select_run = {sql_string(ctx.run_id)}")
+    commit = replace_slice(
+        drop_one_row(rows, STAGE), settings.tables.review_queue, f"select_run = {sql_string(ctx.run_id)}"
+    )
     exported = None
     if cfg.export_dir is not None:
         this_run = read_table(spark, settings.tables.review_queue).where(F.col("select_run") == ctx.run_id)
         exported = export_queue(this_run, Path(cfg.export_dir) / ctx.run_id)
 
-    outcomes = [
-        ("ok" if route else "filter", reason if not route else None, n) for (route, reason), n in counts.items()
-    ]
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, seconds=time.monotonic() - started)
+    # out: the rows the queue commit wrote; filtered (written nowhere) as chosen
+    outcomes = [("ok", None, commit.rows_written)]
+    outcomes += [("filter", reason, n) for (route, reason), n in counts.items() if not route]
+    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
     by_reason = Counter()
     for (route, reason), n in counts.items():
         if route:

@@ -40,9 +40,14 @@ class StageMetrics:
         return sum(self.filtered_by_reason.values())
 
     @property
+    def rows_accounted(self) -> int:
+        """``rows_out + rows_quarantined + rows_filtered``: the rows whose fate is known."""
+        return self.rows_out + self.rows_quarantined + self.rows_filtered
+
+    @property
     def reconciled(self) -> bool:
         """``rows_in == rows_out + rows_quarantined + rows_filtered``."""
-        return self.rows_in == self.rows_out + self.rows_quarantined + self.rows_filtered
+        return self.rows_in == self.rows_accounted
 
     @classmethod
     def from_outcomes(
@@ -50,7 +55,8 @@ class StageMetrics:
     ) -> StageMetrics:
         """Build from ``(outcome, reason, count)`` triples, outcome one of ``ok``,
         ``quarantine``, ``filter``. ``rows_in`` defaults to the total, which makes the stage
-        reconcile by construction; pass the independently counted input to check it."""
+        reconcile by construction: a job passes its independently counted input, so that the
+        check can fail."""
         out, quarantined, filtered, total = 0, {}, {}, 0
         for outcome, reason, count in counts:
             total += count

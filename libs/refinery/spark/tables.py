@@ -5,11 +5,13 @@ idempotent by construction: a job replaces exactly the slice it owns (``replaceW
 batch, the stage or the run), so rerunning it leaves the table as one run would. For the same
 reason a write that loses its commit to a concurrent writer is simply run again on the new
 snapshot (:func:`refinery.spark.commit_retry.retry_on_conflict`, ``spark.commit_retries``).
+
+Every write returns the :class:`~refinery.spark.committed.Commit` it made (version and row
+counts, found by a token in its ``userMetadata``), from which jobs count what they committed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from refinery.config import CATALOG_PREFIX
 from refinery.spark.commit_retry import retry_on_conflict, session_retry_policy
+from refinery.spark.committed import Commit, merge_metadata, tagged, user_metadata
 
 T = TypeVar("T")
 #: Error conditions of creating a table (save mode ``errorifexists``) that already exists.
@@ -56,24 +59,32 @@ def replace_slice(
     location: str,
     predicate: str,
     partition_by: list[str] | None = None,
-) -> None:
-    """Atomically replace the rows matching ``predicate`` with ``df`` (Delta ``replaceWhere``).
+) -> Commit:
+    """Atomically replace the rows matching ``predicate`` with ``df`` (Delta ``replaceWhere``);
+    the commit made.
 
     Creates the table on first write. Every row of ``df`` must satisfy ``predicate``; Delta
     checks that and fails the commit otherwise, so a job can never overwrite another slice.
     """
-    _retried(df.sparkSession, location, lambda: _overwrite(df, location, partition_by, replaceWhere=predicate))
+
+    def write(token: str) -> None:
+        options = {"replaceWhere": predicate, "userMetadata": user_metadata(token)}
+        _retried(df.sparkSession, location, lambda: _overwrite(df, location, partition_by, **options))
+
+    return _tagged(df.sparkSession, location, write)
 
 
-def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object] | None = None) -> None:
+def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object] | None = None) -> Commit:
     """Replace the whole table at ``location`` with ``df`` in one Delta commit (readers see the
-    old or the new table, never a mix; time travel keeps the old one), schema included.
-    ``metadata`` is stored as the commit's ``userMetadata`` (compact JSON), so ``DESCRIBE
-    HISTORY`` shows what produced each version."""
-    options = {"overwriteSchema": "true"}
-    if metadata is not None:
-        options["userMetadata"] = json.dumps(metadata, sort_keys=True, separators=(",", ":"), default=str)
-    _retried(df.sparkSession, location, lambda: _overwrite(df, location, None, **options))
+    old or the new table, never a mix; time travel keeps the old one), schema included; the
+    commit made. ``metadata`` is stored in the commit's ``userMetadata`` (compact JSON), so
+    ``DESCRIBE HISTORY`` shows what produced each version."""
+
+    def write(token: str) -> None:
+        options = {"overwriteSchema": "true", "userMetadata": user_metadata(token, metadata)}
+        _retried(df.sparkSession, location, lambda: _overwrite(df, location, None, **options))
+
+    return _tagged(df.sparkSession, location, write)
 
 
 def sql_string(value: str) -> str:
@@ -89,9 +100,9 @@ def merge_rows(
     scope: str | None = None,
     partition_by: list[str] | None = None,
     properties: dict[str, str] | None = None,
-) -> None:
+) -> Commit:
     """Upsert ``df`` into the Delta table at ``location`` on ``key`` (MERGE), creating it on
-    first write.
+    first write; the commit made (the MERGE, or the first write).
 
     ``scope`` is the SQL predicate (on the target, alias ``t``) of the slice that ``df``
     fully describes: target rows in that slice with no source row are deleted, so a rerun
@@ -106,10 +117,10 @@ def merge_rows(
     is MERGEd into, never overwritten with ``df`` alone.
     """
 
-    def write() -> None:
+    def write(token: str) -> None:
         if not table_exists(spark, location):
             try:
-                _create(df, location, partition_by, **(properties or {}))
+                _create(df, location, partition_by, userMetadata=user_metadata(token), **(properties or {}))
                 return
             except AnalysisException as error:
                 if error.getCondition() not in _ALREADY_EXISTS:
@@ -126,9 +137,10 @@ def merge_rows(
         )
         if scope is not None:
             merge = merge.whenNotMatchedBySourceDelete(condition=scope)
-        merge.execute()
+        with merge_metadata(spark, user_metadata(token)):
+            merge.execute()
 
-    _retried(spark, location, write)
+    return _tagged(spark, location, lambda token: _retried(spark, location, lambda: write(token)))
 
 
 def table_properties(spark: SparkSession, location: str) -> dict[str, str]:
@@ -165,10 +177,12 @@ def update_rows(
     location: str,
     key: str = "id",
     changed: Sequence[str] = (),
-) -> int:
+) -> Commit:
     """Set ``df``'s columns on the rows of the table at ``location`` with the same ``key``
     (a MERGE with only an update clause: never inserts, never deletes, leaves other columns
-    alone). Rows of ``df`` without a match are ignored. Returns the number of rows updated.
+    alone). Rows of ``df`` without a match are ignored. Returns the commit made (its
+    :attr:`~refinery.spark.committed.Commit.rows_updated`: the rows updated; no version
+    when no row changed).
 
     With ``changed``, a row is updated only when at least one of those columns differs from
     ``df``'s value (compared null-safely, ``<=>``). Delta finds the files a matched-only MERGE
@@ -177,23 +191,32 @@ def update_rows(
     columns = {name: f"s.`{name}`" for name in df.columns if name != key}
     condition = " OR ".join(f"NOT (t.`{name}` <=> s.`{name}`)" for name in changed) or None
 
-    def write() -> int:
-        result = (
+    def write(token: str) -> None:
+        merge = (
             delta_table(spark, location)
             .alias("t")
             .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
             .whenMatchedUpdate(condition=condition, set=columns)
-            .execute()
         )
-        return int(result.first()["num_updated_rows"])
+        with merge_metadata(spark, user_metadata(token)):
+            merge.execute()
 
-    return _retried(spark, location, write)
+    return _tagged(spark, location, lambda token: _retried(spark, location, lambda: write(token)))
 
 
 def _retried(spark: SparkSession, location: str, write: Callable[[], T]) -> T:
     """``write`` run again after a lost commit race, as often as the session allows."""
     retries, wait_seconds = session_retry_policy(spark)
     return retry_on_conflict(write, location, retries, wait_seconds)
+
+
+def _tagged(spark: SparkSession, location: str, write: Callable[[str], None]) -> Commit:
+    """``write(token)`` (tagging its commit with ``token``) and the commit it made."""
+
+    def table_now() -> DeltaTable | None:
+        return delta_table(spark, location) if table_exists(spark, location) else None
+
+    return tagged(table_now, location, write)
 
 
 def _sql_target(location: str) -> str:
