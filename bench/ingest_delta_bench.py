@@ -69,7 +69,7 @@ REWRITE_EVERY = 1_000
 #: Rows of each of the two versions ingested to warm up (not measured).
 WARM_UP_ROWS = 500
 #: Tasks that write the record pool (keeps each task's serialised rows near Spark's 1 MiB advice).
-POOL_SLICES = 64
+POOL_SLICES = 128
 
 
 def _pool() -> list[tuple[str, str]]:
