@@ -21,6 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = {
     "ingest": "bench.ingest_bench",
     "ingest_scale": "bench.ingest_scale_bench",
+    "ingest_delta": "bench.ingest_delta_bench",
     "normalize": "bench.normalize_bench",
     "pii": "bench.pii_bench",
     "redos": "bench.redos_bench",
