@@ -42,7 +42,7 @@ from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
-from refinery.spark.ingest_read import read_source
+from refinery.spark.ingest_read import list_files, read_source
 from refinery.spark.ingest_tables import delta_records
 from refinery.spark.session import session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
@@ -188,8 +188,7 @@ def auto_batch_name(
     for name, location in locations.items():
         if name in increments:
             continue
-        files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
-        listing += [(r.path, r.length) for r in files.select("path", "length").collect()]
+        listing += [(file.path, file.size) for file in list_files(spark, location)]
     digest = hashlib.sha256(repr(sorted(listing, key=repr)).encode()).hexdigest()[:12]
     return f"auto-{digest}"
 
