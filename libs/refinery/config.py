@@ -216,7 +216,9 @@ class IngestSettings(_Strict):
     #: Input bytes of one read task: a larger uncompressed line-per-record file is split into
     #: byte ranges of this size (line by line, so that every core parses a part of it), and
     #: small files are packed together up to it. Compressed files are read whole by one task.
-    max_partition_bytes: int = Field(8 << 20, ge=1 << 20)
+    #: A task's memory does not grow with it (records go out in capped batches), but each task
+    #: costs a fixed Python worker setup, so ranges are large.
+    max_partition_bytes: int = Field(64 << 20, ge=1 << 20)
     #: Longest physical line read whole, in bytes: a longer one is read through, refused as
     #: ``line_too_long`` and not kept, so a parser's memory never grows with one line (or one
     #: file). Keep it above what ``max_text_chars`` allows (up to 4 bytes a character, more

@@ -38,7 +38,7 @@ from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
-from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
@@ -101,18 +101,14 @@ def write_batch(
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # the parsed records are counted (the input) and classified from one checkpoint: the files
-    # are parsed once
-    parsed = checkpointed(records)
+    # the files are parsed once, into a columnar cache that the counts, the id keys and the
+    # writes read column by column; the classification is computed as each write reads it,
+    # from the cache and small key tables that are computed before anything is written
+    parsed = columnar_cached(records)
     try:
         inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
         classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
-        # checkpointed, not cached: writing bronze would drop a cache that reads bronze (`existing`)
-        # and the quarantine write and counts would classify every input again
-        classified = checkpointed(drop_one_row(classified, STAGE))
-    finally:
-        release(parsed)
-    try:
+        classified = drop_one_row(classified, STAGE)
         this_batch = f"ingest_batch = {sql_string(batch)}"
         written = replace_slice(bronze_rows(classified), tables.bronze, this_batch, partition_by=["ingest_batch"])
         slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
@@ -123,7 +119,7 @@ def write_batch(
         quarantine = grouped_counts(committed_rows(spark, refused), slice_, ["source", "reason"])
         filtered = classified.where(F.col("outcome") == FILTER).groupBy("source", "reason").count().collect()
     finally:
-        release(classified)
+        release(parsed)
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
     counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in filtered]

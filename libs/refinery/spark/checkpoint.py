@@ -17,10 +17,16 @@ computes it once with :func:`checkpointed` and frees it with :func:`release`. Wh
 A locally checkpointed frame's plan is just its stored partitions: nothing upstream is read
 again. The price is fault tolerance: the partitions live on the executors that computed them
 (memory, spilling to disk), and a lost executor fails the job instead of recomputing them.
+
+A checkpoint stores whole rows, so every later read of it, however narrow, decodes every
+column of every row. A wide frame read mostly through narrow columns (ingest's parsed records:
+counted, keyed and filtered on a few short columns, their text read once by the write) is
+better kept by :func:`columnar_cached`, when its plan reads no table the job writes.
 """
 
 from __future__ import annotations
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 
@@ -28,6 +34,22 @@ def checkpointed(frame: DataFrame) -> DataFrame:
     """``frame`` computed now and stored on the executors, with its lineage cut; free it with
     :func:`release` once whatever reads it has run."""
     return frame.localCheckpoint(eager=True)
+
+
+def columnar_cached(frame: DataFrame) -> DataFrame:
+    """``frame`` computed now into Spark's columnar cache, serialized in memory and spilling
+    to disk; free it with :func:`release`.
+
+    A read of the cache decodes only the columns it needs, and a filter skips the cached
+    batches whose column statistics rule it out (``outcome = 'quarantine'`` skips nearly every
+    batch of a clean input), so narrow reads of a wide frame cost little.
+
+    Only for a frame whose plan reads no table that the job then writes (see the module
+    docstring: a commit to such a table would drop the cache and recompute the frame from the
+    new version), and whose plan is deterministic: an evicted or lost block is recomputed."""
+    cached = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    cached.count()
+    return cached
 
 
 def release(*frames: DataFrame) -> None:
