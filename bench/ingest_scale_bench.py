@@ -3,8 +3,9 @@ and as one ``.gz``, and a large CSV; plain Spark alongside in the same run.
 
 Input: web-sized documents (about 3.7 KB: real long articles from ``fudan_zh_articles`` and
 ``twenty_newsgroups_bydate`` in ``../shared/corpora``, cut or joined to that size), written with
-a unique ``id`` each until the file reaches ``REFINERY_BENCH_SCALE_MB`` (default 1024 MB).
-``REFINERY_BENCH_SCALE_CASES`` picks cases (comma-separated; default all):
+a unique ``id`` each until the file reaches the run's size. ``REFINERY_BENCH_SCALE_RUNS`` picks
+sizes and cases: ``MB:case,case;MB:case`` (default :data:`DEFAULT_RUNS`: the four cases at 1 GB,
+then one file and one ``.gz`` at 4 GB). The cases:
 
 * ``one_file``: one JSONL file of that size;
 * ``ten_files``: the same records as ten files;
@@ -18,7 +19,9 @@ written to Delta). Peak resident memory is sampled from ``/proc`` (``VmHWM``) fo
 driver's Python and the largest Python worker. Reported per case: seconds, MB/s per core,
 records, peak RSS and CPU seconds per process kind, ``ingest_vs_plain_spark`` (wall-clock
 throughput ratio) and ``ingest_vs_plain_spark_cpu`` (the same in CPU seconds, which holds on a
-busy machine). Both include each process's start (JVM, session, first Delta commit).
+busy machine). Both include each process's start (JVM, session, first Delta commit). Each
+case also records the machine's one-minute load average before it ran: on a shared machine, a
+load above the two cores means the wall-clock figures of that case are slowed by others.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corp
 DOC_CHARS = 1800  # characters per document: about 3.7 KB of mixed Chinese and English UTF-8
 CORES = 2
 CASES = ("one_file", "ten_files", "one_gz", "one_csv")
+DEFAULT_RUNS = "1024:one_file,ten_files,one_gz,one_csv;4096:one_file,one_gz"
 
 _PLAIN = """
 import sys, time
@@ -213,11 +217,52 @@ def _ingest(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) ->
         sets += ["ingest.sources.bench.header=true", "ingest.sources.bench.multiline=false"]
         sets += ["ingest.sources.bench.columns.text=text", "ingest.sources.bench.columns.label=label"]
     sets += ["ingest.sources.bench.columns.id=id", "spark.progress_bar=false"]
+    events = work / f"events-{case}"
+    events.mkdir()
+    sets += ["spark.conf.spark.eventLog.enabled=true", f"spark.conf.spark.eventLog.dir={events}"]
+    sets += ["spark.conf.spark.eventLog.compress=false"]
     command = [str(ROOT / ".venv" / "bin" / "refinery"), "ingest", "--conf", str(ROOT / "conf" / "local.yaml")]
     for item in sets:
         command += ["--set", item]
     seconds, usage, output = _timed(command, env)
-    return {"seconds": round(seconds, 1), **usage, **_stage_counts(output)}
+    return {"seconds": round(seconds, 1), **usage, **_stage_counts(output), "where_the_time_goes": _phases(events)}
+
+
+def _phases(events: Path) -> dict:
+    """Where an ingest's wall-clock time went, from its Spark event log: the seconds of the
+    Spark jobs of each phase (the job descriptions ingest sets, see ``job_phase``), and the
+    time outside any job (process and session start, planning, Delta commits and log reads)."""
+    jobs, starts, first, last = [], {}, None, None
+    for log in events.rglob("events_*"):
+        for line in log.open(encoding="utf-8"):
+            event = json.loads(line)
+            kind = event["Event"]
+            if kind == "SparkListenerApplicationStart":
+                first = event["Timestamp"]
+            elif kind == "SparkListenerApplicationEnd":
+                last = event["Timestamp"]
+            elif kind == "SparkListenerJobStart":
+                description = (event.get("Properties") or {}).get("spark.job.description") or ""
+                ours = description.startswith("refinery ") and ": " in description
+                phase = description.rsplit(": ", 1)[1] if ours else "other (Delta's own jobs, listing)"
+                starts[event["Job ID"]] = (event["Submission Time"], phase)
+            elif kind == "SparkListenerJobEnd" and event["Job ID"] in starts:
+                began, phase = starts[event["Job ID"]]
+                jobs.append((began, event["Completion Time"], phase))
+    if first is None or last is None:
+        return {}
+    phases: dict[str, float] = {}
+    covered, end = 0, first
+    for began, done, phase in sorted(jobs):  # jobs may overlap: count the covered time once
+        span = max(0, done - max(began, end))
+        phases[phase] = phases.get(phase, 0) + span
+        covered += span
+        end = max(end, done)
+    return {
+        "spark_jobs_seconds": {phase: round(ms / 1000, 1) for phase, ms in phases.items()},
+        "outside_jobs_seconds": round((last - first - covered) / 1000, 1),
+        "spark_jobs": len(jobs),
+    }
 
 
 def _stage_counts(output: str) -> dict:
@@ -238,40 +283,62 @@ def _plain(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> 
     return {"seconds": round(seconds, 1), **usage, "rows": rows}
 
 
+def _runs(spec: str) -> list[tuple[int, list[str]]]:
+    """``"MB:case,case;MB:case"`` → ``[(MB, [case, …]), …]``, each case one of :data:`CASES`."""
+    runs = []
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        size, _, names = part.partition(":")
+        cases = [c for c in names.split(",") if c] or list(CASES)
+        unknown = sorted(set(cases) - set(CASES))
+        if unknown:
+            raise SystemExit(f"REFINERY_BENCH_SCALE_RUNS: unknown case(s) {unknown}; fix: use {', '.join(CASES)}")
+        runs.append((int(size), cases))
+    return runs
+
+
+def _measure(work: Path, megabytes: int, cases: list[str], env: dict[str, str]) -> dict:
+    results = {}
+    inputs = _write_inputs(work / f"input-{megabytes}", megabytes, cases)
+    for case, (fmt, path, records) in inputs.items():
+        size_mb = sum(p.stat().st_size for p in ([path] if path.is_file() else path.iterdir())) / (1 << 20)
+        load = round(os.getloadavg()[0], 2)
+        ingest = _ingest(work, case, fmt, path, env)
+        plain = _plain(work, case, fmt, path, env)
+        shutil.rmtree(work / f"tables-{case}", ignore_errors=True)
+        shutil.rmtree(work / f"plain-{case}", ignore_errors=True)
+        text_mb = megabytes if case == "one_gz" else size_mb
+        results[case] = {
+            "format": fmt,
+            "file_mb": round(size_mb, 1),
+            "records": records,
+            "load_avg_1min_before": load,
+            "ingest": {**ingest, "mb_per_s_per_core": round(text_mb / ingest["seconds"] / CORES, 2)},
+            "plain_spark": {**plain, "mb_per_s_per_core": round(text_mb / plain["seconds"] / CORES, 2)},
+            "every_line_accounted_for": ingest.get("rows_in") == records
+            and ingest.get("rows_out", 0) + ingest.get("rows_quarantined", 0) + ingest.get("rows_filtered", 0)
+            == records,
+            "ingest_vs_plain_spark": round(plain["seconds"] / ingest["seconds"], 3),
+            "ingest_vs_plain_spark_cpu": round(plain["cpu_seconds"]["total"] / ingest["cpu_seconds"]["total"], 3),
+        }
+    shutil.rmtree(work / f"input-{megabytes}", ignore_errors=True)
+    return results
+
+
 def run() -> dict:
-    megabytes = int(os.environ.get("REFINERY_BENCH_SCALE_MB", "1024"))
-    cases = [c for c in os.environ.get("REFINERY_BENCH_SCALE_CASES", ",".join(CASES)).split(",") if c]
+    runs = _runs(os.environ.get("REFINERY_BENCH_SCALE_RUNS", DEFAULT_RUNS))
     work = Path(tempfile.mkdtemp(prefix="refinery-scale-", dir=os.environ.get("REFINERY_BENCH_TMP")))
     env = {**os.environ, "REFINERY_HOME": str(ROOT), "PYTHONPATH": str(ROOT / "libs")}
-    results = {}
     try:
-        inputs = _write_inputs(work / "input", megabytes, cases)
-        for case, (fmt, path, records) in inputs.items():
-            size_mb = sum(p.stat().st_size for p in ([path] if path.is_file() else path.iterdir())) / (1 << 20)
-            ingest = _ingest(work, case, fmt, path, env)
-            plain = _plain(work, case, fmt, path, env)
-            shutil.rmtree(work / f"tables-{case}", ignore_errors=True)
-            shutil.rmtree(work / f"plain-{case}", ignore_errors=True)
-            text_mb = megabytes if case == "one_gz" else size_mb
-            results[case] = {
-                "format": fmt,
-                "file_mb": round(size_mb, 1),
-                "records": records,
-                "ingest": {**ingest, "mb_per_s_per_core": round(text_mb / ingest["seconds"] / CORES, 2)},
-                "plain_spark": {**plain, "mb_per_s_per_core": round(text_mb / plain["seconds"] / CORES, 2)},
-                "every_line_accounted_for": ingest.get("rows_in") == records
-                and ingest.get("rows_out", 0) + ingest.get("rows_quarantined", 0) + ingest.get("rows_filtered", 0)
-                == records,
-                "ingest_vs_plain_spark": round(plain["seconds"] / ingest["seconds"], 3),
-                "ingest_vs_plain_spark_cpu": round(plain["cpu_seconds"]["total"] / ingest["cpu_seconds"]["total"], 3),
-            }
+        measured = {f"{megabytes}mb": _measure(work, megabytes, cases, env) for megabytes, cases in runs}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    ratios = {}
+    for size, results in measured.items():
+        for case, r in results.items():
+            ratios[f"{size}_{case}_ingest_vs_plain_spark"] = r["ingest_vs_plain_spark"]
+            ratios[f"{size}_{case}_ingest_vs_plain_spark_cpu"] = r["ingest_vs_plain_spark_cpu"]
     return {
-        "input": {"megabytes": megabytes, "doc_chars": DOC_CHARS, "cases": cases},
-        "cases": results,
-        "ratios": {
-            **{f"{case}_ingest_vs_plain_spark": r["ingest_vs_plain_spark"] for case, r in results.items()},
-            **{f"{case}_ingest_vs_plain_spark_cpu": r["ingest_vs_plain_spark_cpu"] for case, r in results.items()},
-        },
+        "input": {"doc_chars": DOC_CHARS, "runs": {f"{mb}mb": cases for mb, cases in runs}},
+        "sizes": measured,
+        "ratios": ratios,
     }

@@ -1,11 +1,12 @@
 """Checkpointed frames on a real Delta table: they keep their rows through a write to the table
-they were read from (a cached frame does not), and ``release`` frees their storage."""
+they were read from (a cached frame does not), and ``release`` frees their storage; a columnar
+cache is computed once, read column by column, and freed the same way."""
 
 from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from refinery.spark.checkpoint import checkpointed, release
+from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 
 
 def stored_rdds(spark) -> set[int]:
@@ -32,6 +33,27 @@ def test_release_frees_the_checkpoint_storage(spark):
     before = stored_rdds(spark)
     held = checkpointed(spark.range(1000).withColumn("square", F.col("id") * F.col("id")))
     assert held.agg(F.sum("square")).first()[0] == sum(i * i for i in range(1000))
+    assert len(stored_rdds(spark) - before) == 1
+
+    release(held)
+    assert stored_rdds(spark) - before == set()
+
+
+def test_a_columnar_cache_is_computed_once_and_released(spark):
+    calls = spark.sparkContext.accumulator(0)
+
+    def counted(value: int) -> int:
+        calls.add(1)
+        return value
+
+    before = stored_rdds(spark)
+    wide = spark.range(500).withColumn("text", F.repeat(F.lit("x"), 1000))
+    wide = wide.withColumn("key", F.udf(counted, "long")(F.col("id") % 7))
+    held = columnar_cached(wide)
+    assert calls.value == 500  # computed now, every row once
+    assert held.groupBy("key").count().count() == 7
+    assert held.where(F.col("key") == 3).agg(F.sum(F.length("text"))).first()[0] == 71 * 1000
+    assert calls.value == 500  # the narrow and the wide read both came from the cache
     assert len(stored_rdds(spark) - before) == 1
 
     release(held)

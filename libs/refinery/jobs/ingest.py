@@ -44,7 +44,7 @@ from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import list_files, read_source
 from refinery.spark.ingest_tables import delta_records
-from refinery.spark.session import session_settings
+from refinery.spark.session import job_phase, session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.text.pii import PiiOptions
 
@@ -69,7 +69,9 @@ def run(ctx: JobContext) -> JobResult:
     # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
     # Parquet files are split by Spark's own reader, told the same size here.
     with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes)}):
-        inputs, counts = write_batch(ctx, read_records(spark, cfg, locations, increments), batch)
+        with job_phase(spark, "plan reads"):
+            records = read_records(spark, cfg, locations, increments)
+        inputs, counts = write_batch(ctx, records, batch)
     for increment in increments.values():
         record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
     seconds = time.monotonic() - started
@@ -104,20 +106,26 @@ def write_batch(
     # the files are parsed once, into a columnar cache that the counts, the id keys and the
     # writes read column by column; the classification is computed as each write reads it,
     # from the cache and small key tables that are computed before anything is written
-    parsed = columnar_cached(records)
+    with job_phase(spark, "read and parse"):
+        parsed = columnar_cached(records)
     try:
-        inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
-        classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
+        with job_phase(spark, "count input"):
+            inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
+        with job_phase(spark, "settle ids"):
+            classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
         classified = drop_one_row(classified, STAGE)
         this_batch = f"ingest_batch = {sql_string(batch)}"
-        written = replace_slice(bronze_rows(classified), tables.bronze, this_batch, partition_by=["ingest_batch"])
         slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
-        refused = replace_slice(
-            quarantine_rows(classified, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
-        )
-        bronze = grouped_counts(committed_rows(spark, written), this_batch, ["source"])
-        quarantine = grouped_counts(committed_rows(spark, refused), slice_, ["source", "reason"])
-        filtered = classified.where(F.col("outcome") == FILTER).groupBy("source", "reason").count().collect()
+        with job_phase(spark, "write bronze"):
+            written = replace_slice(bronze_rows(classified), tables.bronze, this_batch, partition_by=["ingest_batch"])
+        with job_phase(spark, "write quarantine"):
+            refused = replace_slice(
+                quarantine_rows(classified, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
+            )
+        with job_phase(spark, "count committed"):
+            bronze = grouped_counts(committed_rows(spark, written), this_batch, ["source"])
+            quarantine = grouped_counts(committed_rows(spark, refused), slice_, ["source", "reason"])
+            filtered = classified.where(F.col("outcome") == FILTER).groupBy("source", "reason").count().collect()
     finally:
         release(parsed)
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]

@@ -113,3 +113,21 @@ def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[
                 spark.conf.unset(key)
             else:
                 spark.conf.set(key, value)
+
+
+#: The Spark local property that names a job in the Spark UI and the event log.
+JOB_DESCRIPTION = "spark.job.description"
+
+
+@contextmanager
+def job_phase(spark: SparkSession, phase: str) -> Iterator[None]:
+    """Name the Spark jobs run inside the block ``"<current description>: <phase>"`` (in the
+    Spark UI and the event log, so a job's time can be told by phase), then restore the old
+    description."""
+    context = spark.sparkContext
+    previous = context.getLocalProperty(JOB_DESCRIPTION)
+    context.setJobDescription(f"{previous}: {phase}" if previous else phase)
+    try:
+        yield
+    finally:
+        context.setLocalProperty(JOB_DESCRIPTION, previous)  # None unsets it
