@@ -197,7 +197,8 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, dict, str]:
     seconds = time.perf_counter() - started
     peaks = usage.stop()
     if process.returncode != 0:
-        raise RuntimeError(f"{command[:3]} exited {process.returncode}:\n{output[-3000:]}")
+        head = next((line for line in output.splitlines() if "Error" in line or "Exception" in line), "")
+        raise RuntimeError(f"{command[:3]} exited {process.returncode}; first error: {head[:2000]}\n{output[-3000:]}")
     cpu = usage.cpu_seconds()
     return seconds, {"peak_rss_mb": peaks, "cpu_seconds": {**cpu, "total": round(sum(cpu.values()), 1)}}, output
 
