@@ -197,8 +197,10 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, dict, str]:
     seconds = time.perf_counter() - started
     peaks = usage.stop()
     if process.returncode != 0:
+        kept = Path(tempfile.mkstemp(prefix="refinery-scale-failed-", suffix=".log")[1])
+        kept.write_text(output, encoding="utf-8")
         head = next((line for line in output.splitlines() if "Error" in line or "Exception" in line), "")
-        raise RuntimeError(f"{command[:3]} exited {process.returncode}; first error: {head[:2000]}\n{output[-3000:]}")
+        raise RuntimeError(f"{command[:3]} exited {process.returncode} (whole output: {kept}); first error: {head}")
     cpu = usage.cpu_seconds()
     return seconds, {"peak_rss_mb": peaks, "cpu_seconds": {**cpu, "total": round(sum(cpu.values()), 1)}}, output
 
