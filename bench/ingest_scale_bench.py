@@ -221,6 +221,7 @@ def _ingest(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) ->
         sets += ["ingest.sources.bench.columns.text=text", "ingest.sources.bench.columns.label=label"]
     sets += ["ingest.sources.bench.columns.id=id", "spark.progress_bar=false"]
     events = work / f"events-{case}"
+    shutil.rmtree(events, ignore_errors=True)  # a case's log from an earlier size
     events.mkdir()
     sets += ["spark.conf.spark.eventLog.enabled=true", f"spark.conf.spark.eventLog.dir={events}"]
     sets += ["spark.conf.spark.eventLog.compress=false"]
