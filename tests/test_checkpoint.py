@@ -58,3 +58,19 @@ def test_a_columnar_cache_is_computed_once_and_released(spark):
 
     release(held)
     assert stored_rdds(spark) - before == set()
+
+
+def test_a_lazy_columnar_cache_is_filled_by_its_first_action(spark):
+    calls = spark.sparkContext.accumulator(0)
+
+    def counted(value: int) -> int:
+        calls.add(1)
+        return value
+
+    held = columnar_cached(spark.range(300).withColumn("key", F.udf(counted, "long")(F.col("id") % 3)), eager=False)
+    assert calls.value == 0  # nothing computed yet
+    assert sorted(r["count"] for r in held.groupBy("key").count().collect()) == [100, 100, 100]
+    assert calls.value == 300
+    assert held.where(F.col("key") == 1).count() == 100
+    assert calls.value == 300  # the second read came from the cache
+    release(held)

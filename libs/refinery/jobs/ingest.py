@@ -104,12 +104,11 @@ def write_batch(
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
     # the files are parsed once, into a columnar cache that the counts, the id keys and the
-    # writes read column by column; the classification is computed as each write reads it,
-    # from the cache and small key tables that are computed before anything is written
-    with job_phase(spark, "read and parse"):
-        parsed = columnar_cached(records)
+    # writes read column by column (filled by the input count); the classification is computed
+    # as each write reads it, from the cache and small key tables computed before any write
+    parsed = columnar_cached(records, eager=False)
     try:
-        with job_phase(spark, "count input"):
+        with job_phase(spark, "read, parse and count input"):
             inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
         with job_phase(spark, "settle ids"):
             classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)

@@ -36,23 +36,24 @@ def checkpointed(frame: DataFrame) -> DataFrame:
     return frame.localCheckpoint(eager=True)
 
 
-def columnar_cached(frame: DataFrame) -> DataFrame:
-    """``frame`` computed now into Spark's columnar cache, on the executors' local disk; free
-    it with :func:`release`.
+def columnar_cached(frame: DataFrame, eager: bool = True) -> DataFrame:
+    """``frame`` in Spark's columnar cache, on the executors' local disk, computed now (or,
+    with ``eager=False``, by the first action on the result, which then needs no job of its
+    own); free it with :func:`release`.
 
     On disk only: a partition kept in memory must be unrolled whole first, and one read task
     may hold a whole ``.gz`` file's records (a 1 GB one ran a 2 GB driver out of heap), while
     blocks on disk are written and read as streams and mostly stay in the OS page cache.
 
-    A read of the cache decodes only the columns it needs, and a filter skips the cached
-    batches whose column statistics rule it out (``outcome = 'quarantine'`` skips nearly every
-    batch of a clean input), so narrow reads of a wide frame cost little.
+    A read of the cache decodes only the columns it needs, so narrow reads of a wide frame
+    cost little.
 
     Only for a frame whose plan reads no table that the job then writes (see the module
     docstring: a commit to such a table would drop the cache and recompute the frame from the
     new version), and whose plan is deterministic: an evicted or lost block is recomputed."""
     cached = frame.persist(StorageLevel.DISK_ONLY)
-    cached.count()
+    if eager:
+        cached.count()
     return cached
 
 
