@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import fnmatch
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -463,6 +464,23 @@ def test_content_hash_depends_on_content_only() -> None:
     assert a["line"] != b["line"] and a["path"] != b["path"]
     assert len({a["content_hash"], c["content_hash"], d["content_hash"], e["content_hash"]}) == 4
     assert content_hash("t", None, {}) != content_hash("t", "", {})
+
+
+def test_content_hash_is_sha256_of_the_compact_json_of_text_label_and_sorted_meta() -> None:
+    tricky = [
+        "plain",
+        'quote " and \\ back',
+        "ctl \x00\x01\x1f\x7f\t\n\r\b\f",
+        "中文，标点",
+        "\U0001f600 emoji",
+        "\u2028\u2029",
+        "",
+    ]
+    for i, text in enumerate(tricky):
+        label = None if i % 2 else tricky[-1 - i]
+        meta = {} if i % 3 == 0 else {tricky[i - 1]: tricky[i - 2], "a": text, "\u00e9": "v"}
+        reference = json.dumps([text, label, dict(sorted(meta.items()))], ensure_ascii=False, separators=(",", ":"))
+        assert content_hash(text, label, meta) == hashlib.sha256(reference.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

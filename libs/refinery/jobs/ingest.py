@@ -40,7 +40,7 @@ from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
-from refinery.spark.committed import committed_rows, grouped_counts
+from refinery.spark.committed import Commit, CommitCountError, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import list_files, read_source
 from refinery.spark.ingest_tables import delta_records
@@ -53,6 +53,22 @@ _ID_HEX_CHARS = 32  # 128 bits: collisions stay negligible far beyond 10^12 rows
 #: Rows of a key table (repeated ids, ids already in bronze) broadcast to the records' join:
 #: about 200 bytes a row, so at most about 40 MB held by each executor.
 BROADCAST_MAX_ROWS = 200_000
+#: Bronze columns Delta keeps min/max statistics of (for data skipping; ``ingest_batch`` is the
+#: partition column, skipped by its value). Not ``text``, ``meta`` or ``content_hash``: long or
+#: random values that no reader filters on, whose statistics cost the write per row.
+BRONZE_STATS_COLUMNS = (
+    "id",
+    "label",
+    "source",
+    "event_ts",
+    "source_path",
+    "source_line",
+    "source_encoding",
+    "run_id",
+)
+BRONZE_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(BRONZE_STATS_COLUMNS)}
+#: What the quarantine write and the filtered count read of the rows not kept.
+_REST_COLUMNS = ("outcome", "source", "reason", "detail", "id", "payload", "path", "line")
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -67,8 +83,15 @@ def run(ctx: JobContext) -> JobResult:
     ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
     # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
-    # Parquet files are split by Spark's own reader, told the same size here.
-    with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes)}):
+    # Parquet files are split by Spark's own reader, told the same size here. The parsed
+    # records' cache is kept uncompressed: to choose a column's encoding, the cache copies
+    # and hashes every value of every column batch, which for long, unique texts costs
+    # more CPU than the disk it saves.
+    run_settings = {
+        "spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes),
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
+    }
+    with session_settings(spark, run_settings):
         with job_phase(spark, "plan reads"):
             records = read_records(spark, cfg, locations, increments)
         inputs, counts = write_batch(ctx, records, batch)
@@ -94,43 +117,96 @@ def write_batch(
     """Classify ``records`` and replace this batch's slices of ``bronze`` and ``quarantine``.
 
     Returns the parsed records per source (counted before classifying: the input) and the
-    ``(source, outcome, reason, count)`` rows of the metrics: ``ok`` and ``quarantine`` read
-    back from the two slices at the versions these writes committed, ``filter`` as classified
-    (filtered rows are written nowhere)."""
+    ``(source, outcome, reason, count)`` rows of the metrics, counted from what was committed:
+    ``ok`` from the bronze commit (its row count for a one-source batch, else the slice read
+    back at the committed version), ``quarantine`` from the quarantine commit (the classified
+    counts per reason when the commit holds exactly their total, else read back), ``filter``
+    as classified (filtered rows are written nowhere).
+
+    Reads of the parsed records: the first fills their cache and counts them per source and
+    id group (:func:`group_sizes`); the bronze write reads them again, and so does the pass
+    that stores the rows not kept (quarantined or filtered: few, as a rule) for the
+    quarantine write and the counts. Records that share an id group cost one more read
+    (:func:`repeat_ranks`), and so does a bronze that already holds other batches
+    (:func:`known_ids`)."""
     spark, tables = ctx.spark, ctx.settings.tables
     existing = None
     if table_exists(spark, tables.bronze):
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # the files are parsed once, into a columnar cache that the counts, the id keys and the
-    # writes read column by column (filled by the input count); the classification is computed
-    # as each write reads it, from the cache and small key tables computed before any write
+    # the files are parsed once, into a columnar cache (filled by the first count); the
+    # classification is computed as each pass reads it, from the cache and small key tables
+    # computed before any write
     parsed = columnar_cached(records, eager=False)
+    sizes = rest = None
     try:
         with job_phase(spark, "read, parse and count input"):
-            inputs = {r.source: int(r["count"]) for r in parsed.groupBy("source").count().collect()}
+            sizes = group_sizes(parsed)
+            inputs = {r.source: int(r["n"]) for r in sizes.groupBy("source").agg(F.sum("_n").alias("n")).collect()}
         with job_phase(spark, "settle ids"):
-            classified = classify_records(parsed, batch, ctx.run_id, existing, payload_chars, mask)
+            ranks = repeat_ranks(parsed, sizes)
+            classified = classify_records(parsed, ranks, batch, ctx.run_id, existing, payload_chars, mask)
         classified = drop_one_row(classified, STAGE)
+        # the few rows not kept, stored once for the quarantine write and the filtered count
+        with job_phase(spark, "keep rows not kept"):
+            rest = columnar_cached(classified.where(F.col("outcome") != OK).select(*_REST_COLUMNS))
         this_batch = f"ingest_batch = {sql_string(batch)}"
         slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
         with job_phase(spark, "write bronze"):
-            written = replace_slice(bronze_rows(classified), tables.bronze, this_batch, partition_by=["ingest_batch"])
+            written = replace_slice(
+                bronze_rows(classified),
+                tables.bronze,
+                this_batch,
+                partition_by=["ingest_batch"],
+                properties=BRONZE_PROPERTIES,
+            )
         with job_phase(spark, "write quarantine"):
             refused = replace_slice(
-                quarantine_rows(classified, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
+                quarantine_rows(rest, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
             )
         with job_phase(spark, "count committed"):
-            bronze = grouped_counts(committed_rows(spark, written), this_batch, ["source"])
-            quarantine = grouped_counts(committed_rows(spark, refused), slice_, ["source", "reason"])
-            filtered = classified.where(F.col("outcome") == FILTER).groupBy("source", "reason").count().collect()
+            not_kept = rest.groupBy("outcome", "source", "reason").count().collect()
+            bronze = committed_per_source(spark, written, this_batch, list(inputs))
+            classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
+            quarantine = committed_per_reason(spark, refused, slice_, classified_out)
     finally:
-        release(parsed)
+        release(*(frame for frame in (parsed, sizes, rest) if frame is not None))
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
-    counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in filtered]
+    counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in not_kept if r.outcome == FILTER]
     return inputs, counts
+
+
+def committed_per_source(spark: SparkSession, commit: Commit, where: str, sources: list[str]) -> dict[tuple, int]:
+    """Rows the bronze ``commit`` holds per source, in the slice ``where``: from the commit's
+    own row count when the batch has one source (no read-back), else read back from the
+    slice at the committed version."""
+    held = _recorded_rows(commit)
+    if len(sources) == 1 and held is not None:
+        return {(sources[0],): held}
+    return grouped_counts(committed_rows(spark, commit), where, ["source"])
+
+
+def committed_per_reason(
+    spark: SparkSession, commit: Commit, where: str, classified: dict[tuple, int]
+) -> dict[tuple, int]:
+    """Rows the quarantine ``commit`` holds per (source, reason), in the slice ``where``: the
+    ``classified`` counts when the commit's own row count equals their total (nothing was
+    lost or added on the way, so no read-back is needed), else read back from the slice at
+    the committed version, which then tells what the table really holds."""
+    if _recorded_rows(commit) == sum(classified.values()):
+        return classified
+    return grouped_counts(committed_rows(spark, commit), where, ["source", "reason"])
+
+
+def _recorded_rows(commit: Commit) -> int | None:
+    """The commit's own row count, or ``None`` where its entry records none (Delta records
+    no ``numOutputRows`` for a commit that creates a table with no rows)."""
+    try:
+        return commit.rows_written
+    except CommitCountError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,6 +314,7 @@ def with_event_ts(records: DataFrame, spec: SourceSettings) -> DataFrame:
 
 def classify_records(
     records: DataFrame,
+    ranks: DataFrame | None,
     batch: str,
     run_id: str,
     existing: DataFrame | None,
@@ -246,20 +323,24 @@ def classify_records(
 ) -> DataFrame:
     """Give good records their id and settle duplicate ids; every row keeps an ``outcome``.
 
+    ``ranks`` is :func:`repeat_ranks` of the records (``None``: no id group holds two records).
     ``existing`` is bronze without this batch (or ``None`` for an empty table). The result
     has the parsed-record columns plus ``id``, ``ingest_batch``, ``run_id`` and ``payload``
     filled for every quarantined row: PII-masked with ``payload_mask`` when given (before the
     payload is cut to ``payload_max_chars``, so no half of a number survives the cut).
 
-    ``records`` should be computed once (checkpointed): it is read several times. Only narrow
-    key columns are shuffled (:func:`repeat_ranks`, :func:`known_ids`); what they find is
-    joined back to the records, broadcast when small, as it is unless a batch repeats itself
-    or bronze on a large scale.
+    ``records`` should be computed once (cached): it is read several times. Only narrow
+    key columns are shuffled (:func:`group_sizes`, :func:`repeat_ranks`, :func:`known_ids`);
+    what they find is joined back to the records, broadcast when small, as it is unless a
+    batch repeats itself or bronze on a large scale.
     """
     good = F.col("outcome") == OK
     keyed = good & F.col("raw_id").isNotNull()
     column_id = F.concat(F.col("source"), F.lit(":"), F.trim(F.col("raw_id")))
-    records = records.join(repeat_ranks(records), on=["source", "path", "line"], how="left")
+    if ranks is not None:
+        records = records.join(ranks, on=["source", "path", "line"], how="left")
+    else:
+        records = records.withColumns({"_rank": F.lit(None).cast("int"), "_kept_hash": F.lit(None).cast("string")})
     rank = F.coalesce(F.col("_rank"), F.lit(1))
     records = records.withColumn("_kept_hash", F.coalesce(F.col("_kept_hash"), F.col("content_hash")))
     records = records.withColumn(
@@ -289,27 +370,46 @@ def classify_records(
     return records.drop(*[c for c in records.columns if c.startswith("_")])
 
 
-def repeat_ranks(records: DataFrame) -> DataFrame:
-    """``(source, path, line, _rank, _kept_hash)`` of the good records that share their id
-    group with another record: a column id groups the records that claim it, a hashed id the
-    identical records (same ``content_hash``) of a source. ``_rank`` is the record's place in
-    its group by file and line, ``_kept_hash`` the first one's content hash. A record absent
-    here is alone in its group: rank 1, its own hash.
-
-    Cost: one shuffle of a 64-bit hash per record (to find groups of two or more), then a
-    sort of only the records in such groups' narrow keys; computed now and kept, so that it is
-    broadcast when small (a hash collision only adds candidates: the ranks are taken over the
-    exact group, and a lone record's rank 1 and own hash are what absence means anyway)."""
-    good = F.col("outcome") == OK
-    group = F.when(
+def _id_group() -> Column:
+    """The id group of a good record: the records that claim one column id, or the identical
+    records (same ``content_hash``) of a source when there is no id column."""
+    return F.when(
         F.col("raw_id").isNotNull(), F.concat(F.lit("id\u241f"), F.col("source"), F.lit(":"), F.trim("raw_id"))
     ).otherwise(F.concat_ws("\u241f", F.lit("content"), F.col("source"), F.col("content_hash")))
-    keys = records.where(good).select("source", "path", "line", "content_hash", group.alias("_group"))
+
+
+def group_sizes(records: DataFrame) -> DataFrame:
+    """``(source, _key, _n)``: every record counted once, per source and 64-bit hash of its
+    id group (:func:`_id_group`; ``_key`` null for a record that is not good), computed now
+    and kept. One pass gives both the input count per source (the sum of ``_n``) and the
+    groups that may hold repeats (``_n > 1``), so a batch without repeats reads its records'
+    keys only once."""
+    key = F.when(F.col("outcome") == OK, F.xxhash64(_id_group()))
+    return checkpointed(records.groupBy("source", key.alias("_key")).agg(F.count(F.lit(1)).alias("_n")))
+
+
+def repeat_ranks(records: DataFrame, sizes: DataFrame) -> DataFrame | None:
+    """``(source, path, line, _rank, _kept_hash)`` of the good records that share their id
+    group with another record, or ``None`` when no group of ``sizes`` (:func:`group_sizes`)
+    holds two records. ``_rank`` is the record's place in its group by file and line,
+    ``_kept_hash`` the first one's content hash. A record absent here is alone in its group:
+    rank 1, its own hash.
+
+    Cost: the hash counts are already taken; only the records in groups of two or more are
+    sorted, on narrow keys, and the result is computed now and kept, so that it is broadcast
+    when small (a hash collision only adds candidates: the ranks are taken over the exact
+    group, and a lone record's rank 1 and own hash are what absence means anyway)."""
+    shared = checkpointed(sizes.where(F.col("_key").isNotNull() & (F.col("_n") > 1)).select("_key"))
+    groups = shared.count()
+    if groups == 0:
+        release(shared)
+        return None
+    good = records.where(F.col("outcome") == OK)
+    keys = good.select("source", "path", "line", "content_hash", _id_group().alias("_group"))
     keys = keys.withColumn("_key", F.xxhash64("_group"))
-    shared = keys.groupBy("_key").count().where(F.col("count") > 1).select("_key")
     window = Window.partitionBy("_group").orderBy("path", "line")
     ranked = (
-        keys.join(shared, on="_key")
+        keys.join(F.broadcast(shared) if groups <= BROADCAST_MAX_ROWS else shared, on="_key")
         .withColumn("_rank", F.row_number().over(window))
         .withColumn("_kept_hash", F.first("content_hash").over(window))
         .select("source", "path", "line", "_rank", "_kept_hash")

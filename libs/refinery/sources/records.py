@@ -349,12 +349,18 @@ def _lone_surrogate_field(row: Mapping[str, Any]) -> str | None:
 def content_hash(text: str, label: str | None, meta: Mapping[str, str]) -> str:
     """SHA-256 (hex) of a record's content: text, label and meta, independent of where in
     which file it was found. Equal content gives equal hashes across runs and machines."""
-    canonical = _HASH_JSON.encode([text, label, dict(sorted(meta.items()))])
+    # the compact JSON of [text, label, sorted meta], written out by hand: the encoder's own
+    # setup on each call cost more than escaping a web-sized text (see test_records_hash)
+    meta_json = _HASH_JSON.encode(dict(sorted(meta.items()))) if meta else "{}"
+    label_json = "null" if label is None else _json_string(label)
+    canonical = f"[{_json_string(text)},{label_json},{meta_json}]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 #: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, built once.
 _HASH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: A ``str`` as a JSON string literal, as ``_HASH_JSON`` writes it (the same C function).
+_json_string = json.encoder.encode_basestring
 
 
 def _row(source: str, path: str, line: int, **values: Any) -> dict[str, Any]:

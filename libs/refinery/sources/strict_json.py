@@ -56,8 +56,8 @@ def loads(text: str) -> Any:
     """Parse ``text`` as JSON, refusing duplicate keys and nesting deeper than
     :data:`MAX_DEPTH`; raise :class:`JsonError` on any problem."""
     value = _parse(text)
-    # a value nested d levels deep needs at least 2d characters: short texts skip the walk
-    if len(text) > 2 * MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+    # a value nested d levels deep needs d opening brackets: texts with fewer skip the walk
+    if len(text) > 2 * MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
         raise JsonError(f"nesting deeper than {MAX_DEPTH} levels")
     return value
 

@@ -151,21 +151,25 @@ def latest_version(table: DeltaTable | None) -> int:
 def find_commit(table: DeltaTable, location: str, token: str, before: int) -> Commit:
     """The entry newer than ``before`` whose ``userMetadata`` carries ``token``, as a
     :class:`Commit`; one with ``version=None`` when no entry does (the write committed
-    nothing). Only the entries after ``before`` are read."""
-    latest = latest_version(table)
+    nothing). Only the entries after ``before`` are read: the latest alone when it is ours,
+    as it is unless another writer committed since."""
+    columns = ("version", "operation", "operationMetrics", "userMetadata")
+    entry = table.history(1).select(*columns).first()
+    latest = int(entry.version)
     if latest <= before:
         return Commit(location, before)
-    entries = (
-        table.history(latest - before)
-        .where(F.col("version") > before)
-        .where(F.col("userMetadata").contains(token))
-        .select("version", "operation", "operationMetrics")
-        .orderBy(F.col("version").desc())
-        .collect()
-    )
-    if not entries:
-        return Commit(location, before)
-    entry = entries[0]  # a token is committed at most once (see the module doc)
+    if token not in (entry.userMetadata or ""):
+        entries = (
+            table.history(latest - before)
+            .where(F.col("version") > before)
+            .where(F.col("userMetadata").contains(token))
+            .select(*columns)
+            .orderBy(F.col("version").desc())
+            .collect()
+        )
+        if not entries:
+            return Commit(location, before)
+        entry = entries[0]  # a token is committed at most once (see the module doc)
     metrics = {name: int(value) for name, value in (entry.operationMetrics or {}).items() if value.isdigit()}
     return Commit(location, before, int(entry.version), entry.operation, metrics)
 

@@ -59,19 +59,27 @@ def replace_slice(
     location: str,
     predicate: str,
     partition_by: list[str] | None = None,
+    properties: dict[str, str] | None = None,
 ) -> Commit:
     """Atomically replace the rows matching ``predicate`` with ``df`` (Delta ``replaceWhere``);
     the commit made.
 
-    Creates the table on first write. Every row of ``df`` must satisfy ``predicate``; Delta
+    Creates the table on first write, with the Delta table ``properties``; an existing table
+    whose values differ gets them first. Every row of ``df`` must satisfy ``predicate``; Delta
     checks that and fails the commit otherwise, so a job can never overwrite another slice.
     """
+    spark = df.sparkSession
 
     def write(token: str) -> None:
         options = {"replaceWhere": predicate, "userMetadata": user_metadata(token)}
-        _retried(df.sparkSession, location, lambda: _overwrite(df, location, partition_by, **options))
+        if properties:
+            if table_exists(spark, location):
+                set_properties(spark, location, properties)
+            else:
+                options.update(properties)
+        _retried(spark, location, lambda: _overwrite(df, location, partition_by, **options))
 
-    return _tagged(df.sparkSession, location, write)
+    return _tagged(spark, location, write)
 
 
 def overwrite_table(df: DataFrame, location: str, metadata: Mapping[str, object] | None = None) -> Commit:
