@@ -40,7 +40,7 @@ from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
-from refinery.spark.committed import Commit, CommitCountError, committed_rows, grouped_counts
+from refinery.spark.committed import Commit, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import list_files, read_source
 from refinery.spark.ingest_tables import delta_records
@@ -182,7 +182,7 @@ def committed_per_source(spark: SparkSession, commit: Commit, where: str, source
     """Rows the bronze ``commit`` holds per source, in the slice ``where``: from the commit's
     own row count when the batch has one source (no read-back), else read back from the
     slice at the committed version."""
-    held = _recorded_rows(commit)
+    held = commit.recorded_rows
     if len(sources) == 1 and held is not None:
         return {(sources[0],): held}
     return grouped_counts(committed_rows(spark, commit), where, ["source"])
@@ -195,18 +195,9 @@ def committed_per_reason(
     ``classified`` counts when the commit's own row count equals their total (nothing was
     lost or added on the way, so no read-back is needed), else read back from the slice at
     the committed version, which then tells what the table really holds."""
-    if _recorded_rows(commit) == sum(classified.values()):
+    if commit.recorded_rows == sum(classified.values()):
         return classified
     return grouped_counts(committed_rows(spark, commit), where, ["source", "reason"])
-
-
-def _recorded_rows(commit: Commit) -> int | None:
-    """The commit's own row count, or ``None`` where its entry records none (Delta records
-    no ``numOutputRows`` for a commit that creates a table with no rows)."""
-    try:
-        return commit.rows_written
-    except CommitCountError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,7 +400,7 @@ def repeat_ranks(records: DataFrame, sizes: DataFrame) -> DataFrame | None:
     keys = keys.withColumn("_key", F.xxhash64("_group"))
     window = Window.partitionBy("_group").orderBy("path", "line")
     ranked = (
-        keys.join(F.broadcast(shared) if groups <= BROADCAST_MAX_ROWS else shared, on="_key")
+        keys.join(small_or_shuffled(shared, groups), on="_key")
         .withColumn("_rank", F.row_number().over(window))
         .withColumn("_kept_hash", F.first("content_hash").over(window))
         .select("source", "path", "line", "_rank", "_kept_hash")
@@ -426,11 +417,12 @@ def known_ids(records: DataFrame, existing: DataFrame) -> DataFrame:
     return small_or_shuffled(checkpointed(known.join(ids, on="id")))
 
 
-def small_or_shuffled(frame: DataFrame) -> DataFrame:
+def small_or_shuffled(frame: DataFrame, rows: int | None = None) -> DataFrame:
     """``frame`` (checkpointed) marked for broadcast when it has at most
-    :data:`BROADCAST_MAX_ROWS` rows, so joining it to the records moves no record; a larger
-    one is joined the usual way (both sides shuffled)."""
-    return F.broadcast(frame) if frame.count() <= BROADCAST_MAX_ROWS else frame
+    :data:`BROADCAST_MAX_ROWS` rows (``rows``, when already counted), so joining it to the
+    records moves no record; a larger one is joined the usual way (both sides shuffled)."""
+    rows = frame.count() if rows is None else rows
+    return F.broadcast(frame) if rows <= BROADCAST_MAX_ROWS else frame
 
 
 def hashed_id(occurrence: Column) -> Column:

@@ -88,6 +88,16 @@ class Commit:
         return self._needed("numOutputRows", self.metrics.get("numOutputRows"))
 
     @property
+    def recorded_rows(self) -> int | None:
+        """:attr:`rows_written`, or ``None`` where the entry records no row count (Delta
+        records no ``numOutputRows`` for a commit that creates a table with no rows): for a
+        caller that can read the rows back instead."""
+        try:
+            return self.rows_written
+        except CommitCountError:
+            return None
+
+    @property
     def rows_updated(self) -> int:
         """Target rows a MERGE updated (0 when nothing was committed)."""
         if self.version is None:
