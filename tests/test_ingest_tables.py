@@ -15,6 +15,7 @@ from refinery.jobs.ingest import source_locations
 from refinery.jobs.runner import EXIT_CONFIG, new_run_id, run_one
 from refinery.sources.records import Limits, content_hash, record_from_mapping
 from refinery.spark.column_text import content_hash as content_hash_column
+from refinery.spark.column_text import json_string
 from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.tables import read_table
 
@@ -29,6 +30,7 @@ TRICKY = [
     "",
     " ",
     "ümlaut é\u0301",
+    "vt\x0b esc\x1b beside the literal \\u000B",
 ]
 
 
@@ -49,6 +51,17 @@ def test_content_hash_expression_equals_the_python_function(spark):
     frame = spark.createDataFrame(rows, schema)
     got = frame.select(content_hash_column(F.col("text"), F.col("label"), F.col("meta")).alias("h")).collect()
     assert [r.h for r in got] == [content_hash(t, y, m) for t, y, m in rows]
+
+
+@pytest.mark.slow
+def test_json_string_escapes_every_ascii_character_as_python_does(spark):
+    # Spark's JSON writer is the fast path; the nine controls it writes in upper-case hex
+    # take the replace path: each character alone, inside text, and next to a literal escape
+    texts = [chr(code) for code in range(0x80)]
+    texts += [f"a{chr(code)}b \\u00{code:02X}" for code in range(0x20)] + [None]
+    frame = spark.createDataFrame([(t,) for t in texts], "text string")
+    got = [r.j for r in frame.select(json_string(F.col("text")).alias("j")).collect()]
+    assert got == [None if t is None else json.encoder.encode_basestring(t) for t in texts]
 
 
 # --------------------------------------------------------------------------------------------

@@ -333,16 +333,19 @@ def classify_records(
     else:
         records = records.withColumns({"_rank": F.lit(None).cast("int"), "_kept_hash": F.lit(None).cast("string")})
     rank = F.coalesce(F.col("_rank"), F.lit(1))
-    records = records.withColumn("_kept_hash", F.coalesce(F.col("_kept_hash"), F.col("content_hash")))
-    records = records.withColumn(
-        "id", F.when(keyed, column_id).when(good, hashed_id(rank)).otherwise(F.lit(None).cast("string"))
+    records = records.withColumns(
+        {
+            "_kept_hash": F.coalesce(F.col("_kept_hash"), F.col("content_hash")),
+            "id": F.when(keyed, column_id).when(good, hashed_id(rank)).otherwise(F.lit(None).cast("string")),
+            "ingest_batch": F.lit(batch),
+            "run_id": F.lit(run_id),
+        }
     )
     repeat = keyed & (rank > 1)
     same = F.col("content_hash") == F.col("_kept_hash")
     records = mark(records, repeat & same, FILTER, reasons.DUPLICATE_RECORD, F.lit(None))
     conflict_detail = F.lit("id used by an earlier record of this batch with other content")
     records = mark(records, repeat & ~same, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, conflict_detail)
-    records = records.withColumn("ingest_batch", F.lit(batch)).withColumn("run_id", F.lit(run_id))
 
     if existing is not None:
         records = records.join(known_ids(records, existing), on="id", how="left")
@@ -436,10 +439,14 @@ def hashed_id(occurrence: Column) -> Column:
 def mark(records: DataFrame, condition: Column, outcome: str, reason: str, detail: Column) -> DataFrame:
     """Set ``outcome``/``reason``/``detail`` on the good rows matching ``condition``."""
     hit = (F.col("outcome") == OK) & condition
-    return (
-        records.withColumn("reason", F.when(hit, F.lit(reason)).otherwise(F.col("reason")))
-        .withColumn("detail", F.when(hit, detail).otherwise(F.col("detail")))
-        .withColumn("outcome", F.when(hit, F.lit(outcome)).otherwise(F.col("outcome")))
+    # one projection, each column computed from the row as it was: a chain of withColumn
+    # calls would make Spark analyse the growing plan once per call
+    return records.withColumns(
+        {
+            "reason": F.when(hit, F.lit(reason)).otherwise(F.col("reason")),
+            "detail": F.when(hit, detail).otherwise(F.col("detail")),
+            "outcome": F.when(hit, F.lit(outcome)).otherwise(F.col("outcome")),
+        }
     )
 
 

@@ -7,7 +7,7 @@ for sources that already are tables (Parquet, Delta, catalog tables).
   except that NaN reads as null.
 * :func:`content_hash` is ``records.content_hash(text, label, meta)`` in the JVM: the SHA-256
   of the same canonical JSON text, ``json.dumps([text, label, sorted meta], ensure_ascii=False,
-  separators=(",", ":"))``, built with string functions (see :func:`json_string`).
+  separators=(",", ":"))``, its strings escaped by Spark's JSON writer (see :func:`json_string`).
 * :func:`python_strip` and :func:`is_blank` are ``str.strip()`` and ``not s.strip()``: Python's
   whitespace (Unicode ``isspace``), not Spark's ``trim`` (spaces only).
 
@@ -69,7 +69,29 @@ def is_blank(column: Column) -> Column:
 def json_string(column: Column) -> Column:
     """``column`` as a JSON string literal exactly as Python's ``json.dumps(value,
     ensure_ascii=False)`` writes it: quotes and backslashes escaped, control characters as
-    ``\\n``-style or lower-case ``\\u00XX`` escapes, everything else verbatim."""
+    ``\\n``-style or lower-case ``\\u00XX`` escapes, everything else verbatim (null stays null).
+
+    Spark's JSON writer (Jackson) escapes a string in one pass exactly so, except that it
+    writes the hex digits of nine control characters in upper case (``\\u000B``); a value
+    holding one of those takes :func:`_json_string_by_replace`, one replace per character,
+    which is several times slower on a web-sized text."""
+    literal = F.to_json(F.array(column))  # ["…"]
+    written = F.substring(literal, 2, F.length(literal) - 2)
+    return (
+        F.when(column.isNull(), F.lit(None).cast("string"))
+        .when(column.rlike(_UPPER_HEX_CONTROLS), _json_string_by_replace(column))
+        .otherwise(written)
+    )
+
+
+#: The control characters Jackson escapes with upper-case hex digits (``\\u001F``), Python with
+#: lower case (``\\u001f``): 0x0B, 0x0E, 0x0F and 0x1A-0x1F.
+_UPPER_HEX_CONTROLS = "[\\x{b}\\x{e}\\x{f}\\x{1a}-\\x{1f}]"
+
+
+def _json_string_by_replace(column: Column) -> Column:
+    """:func:`json_string` built from string replaces: quotes and backslashes, then each
+    control character that occurs."""
     escaped = F.replace(F.replace(column, F.lit("\\"), F.lit("\\\\")), F.lit('"'), F.lit('\\"'))
     controlled = escaped
     for code, escape in _CONTROL_ESCAPES.items():
