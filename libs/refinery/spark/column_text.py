@@ -91,12 +91,10 @@ _UPPER_HEX_CONTROLS = "[\\x{b}\\x{e}\\x{f}\\x{1a}-\\x{1f}]"
 
 def _json_string_by_replace(column: Column) -> Column:
     """:func:`json_string` built from string replaces: quotes and backslashes, then each
-    control character that occurs."""
-    escaped = F.replace(F.replace(column, F.lit("\\"), F.lit("\\\\")), F.lit('"'), F.lit('\\"'))
-    controlled = escaped
+    control character (only values holding one come here)."""
+    body = F.replace(F.replace(column, F.lit("\\"), F.lit("\\\\")), F.lit('"'), F.lit('\\"'))
     for code, escape in _CONTROL_ESCAPES.items():
-        controlled = F.replace(controlled, F.lit(chr(code)), F.lit(escape))
-    body = F.when(column.rlike("[\\x00-\\x1f]"), controlled).otherwise(escaped)
+        body = F.replace(body, F.lit(chr(code)), F.lit(escape))
     return F.concat(F.lit('"'), body, F.lit('"'))
 
 
