@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 JARS_DIR := .jars
 INSTALLED := $(VENV)/.installed
 JARS := $(JARS_DIR)/.resolved
+JVM_JAR := $(JARS_DIR)/refinery-jvm.jar
+JVM_SOURCES := $(wildcard jvm/src/refinery/jvm/*.java)
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 CONF ?= conf/local.yaml
@@ -22,7 +24,7 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 all: install jars
 
 install: $(INSTALLED)
-jars: $(JARS)
+jars: $(JARS) $(JVM_JAR)
 
 $(INSTALLED): requirements.txt constraints.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,10 @@ $(INSTALLED): requirements.txt constraints.txt setup.py
 
 $(JARS): scripts/delta-jars/pom.xml scripts/fetch_jars.sh
 	bash scripts/fetch_jars.sh $(JARS_DIR)
+
+# ingest's JVM reader of UTF-8 JSONL (libs/refinery/spark/jvm_lines.py), compiled against pyspark's jars
+$(JVM_JAR): $(JVM_SOURCES) scripts/build_jvm.sh $(JARS) $(INSTALLED)
+	bash scripts/build_jvm.sh $(BIN)/python $@
 
 ## airflow: Apache Airflow and its Spark provider in .venv-airflow (their pins clash with ours)
 airflow: $(AIRFLOW_INSTALLED)

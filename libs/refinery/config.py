@@ -230,6 +230,12 @@ class IngestSettings(_Strict):
     #: tokens, before truncation). Off by default: a refused record is kept as it came, to
     #: show what was wrong with it, so ``tables.quarantine`` is as sensitive as the input.
     payload_mask: bool = False
+    #: Where UTF-8 JSONL files are parsed. ``auto``: in the JVM (``refinery-jvm.jar``, built by
+    #: ``make jars``) for a source of at least one read task's worth of bytes, when the jar is
+    #: on the classpath; in Python otherwise. ``always``: in the JVM wherever it can read
+    #: (fails when the jar is missing); ``never``: always in Python. Both give the same records (lines the JVM reader is
+    #: not certain of are parsed in Python either way); the JVM is the cheaper by far.
+    jvm_reader: Literal["auto", "always", "never"] = "auto"
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     @field_validator("batch", mode="before")

@@ -280,7 +280,7 @@ def read_records(
                 raise ValueError(f"Delta source {name!r} has no planned increment; call plan_increments first")
             records = delta_records(spark, name, spec, increments[name], limits)
         else:
-            records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes)
+            records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
         frames.append(with_event_ts(records, spec))
     result = frames[0]
     for frame in frames[1:]:

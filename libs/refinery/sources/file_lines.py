@@ -161,6 +161,21 @@ def file_lines(
         yield from decode_raw_lines(lines, codec, fallback)
 
 
+def is_plain_utf8(opener: Opener, path: str, encoding: str) -> bool:
+    """True when the file is read as UTF-8 from its first byte: not compressed, no byte-order
+    mark, and its head resolves to ``utf-8`` (:func:`resolve_encoding` with the source's
+    ``encoding``), as :func:`file_lines` would decide. False too when it cannot be opened."""
+    try:
+        with opener() as raw:
+            magic = raw.read(10)
+            if compression_of(path, magic) is not None:
+                return False
+            raw.seek(0)
+            return resolve_encoding(raw.read(_HEAD_BYTES), encoding) == ("utf-8", 0)
+    except OSError:
+        return False
+
+
 def count_newlines(opener: Opener, start: int, end: int) -> int:
     """Number of ``0x0A`` bytes in ``[start, end)`` of the file."""
     with opener() as raw:

@@ -25,7 +25,8 @@ from typing import Any
 from refinery.config import DEFAULT_MAX_LINE_BYTES, ColumnRef, SourceSettings
 from refinery.sources import reasons, strict_json
 from refinery.sources.file_lines import FileRange, Opener, UnreadableFileError, bytes_opener, file_lines
-from refinery.text.encoding import DecodedLine, find_lone_surrogate, printable_payload
+from refinery.text.encoding import DecodedLine, decode_raw_lines, find_lone_surrogate, printable_payload
+from refinery.text.line_split import RawLine
 
 OK, QUARANTINE, FILTER = "ok", "quarantine", "filter"
 
@@ -96,6 +97,28 @@ def parse_range(
         if row["outcome"] == OK:
             row = _finish(row, spec, limits, path_label)
         yield row
+
+
+def parse_line(
+    raw: bytes,
+    length: int | None,
+    line_no: int,
+    path: str,
+    source: str,
+    spec: SourceSettings,
+    limits: Limits,
+    encoding: str,
+) -> dict[str, Any]:
+    """The record of one physical line of a JSONL or text file: what :func:`parse_range`
+    yields for that line when the file decodes with ``encoding`` (``raw`` without its newline;
+    ``length`` set for a line over ``max_line_bytes``, ``raw`` then its head). The JVM reader
+    (:mod:`refinery.spark.jvm_lines`) hands the lines it is not certain of to this function."""
+    if spec.format not in ("jsonl", "text"):
+        raise ValueError(f"parse_line reads one-line records (jsonl, text), not {spec.format!r}")
+    lines = decode_raw_lines([RawLine(line_no, raw, length)], encoding, spec.fallback_encoding)
+    parse = _jsonl_records if spec.format == "jsonl" else _text_records
+    row = next(parse(lines, path, source, limits))
+    return _finish(row, spec, limits, label_from_path(path, spec.label_from_path)) if row["outcome"] == OK else row
 
 
 def record_from_mapping(

@@ -22,13 +22,14 @@ from typing import Any
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType, TimestampType
 
-from refinery.config import SourceSettings
-from refinery.sources.file_lines import FileRange, count_newlines, open_binary
+from refinery.config import ConfigError, SourceSettings
+from refinery.sources.file_lines import FileRange, count_newlines, is_plain_utf8, open_binary
 from refinery.sources.records import RECORD_FIELDS, Limits, parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
 from refinery.spark.ingest_tables import parquet_records
+from refinery.spark.jvm_lines import jvm_reader_available, jvm_rules, read_jvm_lines
 from refinery.spark.schemas import STRING_MAP
 
 _SPARK_TYPES = {"line": LongType(), "meta": STRING_MAP}
@@ -54,13 +55,14 @@ def read_source(
     location: list[str],
     limits: Limits,
     split_bytes: int,
+    jvm_reader: str = "auto",
 ) -> DataFrame:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
     ``meta`` a map column; ``split_bytes`` is the input of one read task
-    (``ingest.max_partition_bytes``)."""
+    (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting."""
     if spec.format == "parquet":
         return parquet_records(spark, name, spec, location, limits)
-    return _read_lines(spark, name, spec, location, limits, split_bytes)
+    return _read_lines(spark, name, spec, location, limits, split_bytes, jvm_reader)
 
 
 #: Records per Arrow batch sent back to the JVM, and the text bytes after which a batch is sent
@@ -79,9 +81,6 @@ _SPLITS = StructType(
         StructField("newlines_before", LongType()),
     ]
 )
-_NEWLINES = StructType(
-    [StructField("path", StringType()), StructField("start", LongType()), StructField("newlines", LongType())]
-)
 
 
 def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
@@ -97,31 +96,57 @@ def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
     return sorted((InputFile(r.path, r.length, r.mtime_us) for r in listing), key=lambda f: f.path)
 
 
-def plan_reads(spark: SparkSession, files: list[InputFile], spec: SourceSettings, split_bytes: int) -> list[Split]:
-    """The byte ranges of ``files`` packed into tasks, each range knowing how many newlines
-    precede it in its file (counted by one parallel pass over the ranges of split files)."""
+def plan_reads(
+    spark: SparkSession, files: list[InputFile], spec: SourceSettings, split_bytes: int, sniff: bool = False
+) -> tuple[list[Split], set[str]]:
+    """The byte ranges of ``files``, each knowing how many newlines precede it in its file
+    (counted by one parallel pass over the ranges of split files), and, with ``sniff``, the
+    paths of the files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each
+    file's head in the same pass), which the JVM reader may read."""
     splits = plan_splits(files, spec, split_bytes)
-    counted = multi_range_files(splits)
-    if counted:
-        rows = [(s.file.path, s.start, s.end) for s in counted]
-        ranges = spark.createDataFrame(rows, "path string, start long, end long")
+    counted = {(s.file.path, s.start) for s in multi_range_files(splits)}
+    if not counted and not sniff:
+        return splits, set()
+    rows = [
+        (s.file.path, s.start, s.end, (s.file.path, s.start) in counted, sniff and s.start == 0)
+        for s in splits
+        if (s.file.path, s.start) in counted or (sniff and s.start == 0)
+    ]
+    ranges = spark.createDataFrame(rows, "path string, start long, end long, count boolean, sniff boolean")
+    encoding = spec.encoding
 
-        def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            for batch in batches:
-                paths, starts, ends = (batch.column(c).to_pylist() for c in ("path", "start", "end"))
-                spans = zip(paths, starts, ends, strict=True)
-                newlines = [count_newlines(_opener(path), start, end) for path, start, end in spans]
-                yield pa.RecordBatch.from_pydict(
-                    {"path": paths, "start": starts, "newlines": newlines}, schema=_NEWLINES_ARROW
-                )
+    def look(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            paths, starts, ends, counts, sniffs = (
+                batch.column(c).to_pylist() for c in ("path", "start", "end", "count", "sniff")
+            )
+            newlines, plain = [], []
+            for path, start, end, count, head in zip(paths, starts, ends, counts, sniffs, strict=True):
+                newlines.append(count_newlines(_opener(path), start, end) if count else 0)
+                plain.append(bool(head) and is_plain_utf8(_opener(path), path, encoding))
+            columns = {"path": paths, "start": starts, "newlines": newlines, "plain_utf8": plain}
+            yield pa.RecordBatch.from_pydict(columns, schema=_LOOKED_ARROW)
 
-        found = ranges.mapInArrow(count, _NEWLINES).collect()
-        splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found})
-    return pack_tasks(splits, split_bytes)
+    found = ranges.mapInArrow(look, _LOOKED).collect()
+    splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found})
+    return splits, {r.path for r in found if r.plain_utf8}
 
 
-_NEWLINES_ARROW = pa.schema(
-    [pa.field("path", pa.string()), pa.field("start", pa.int64()), pa.field("newlines", pa.int64())]
+_LOOKED = StructType(
+    [
+        StructField("path", StringType()),
+        StructField("start", LongType()),
+        StructField("newlines", LongType()),
+        StructField("plain_utf8", BooleanType()),
+    ]
+)
+_LOOKED_ARROW = pa.schema(
+    [
+        pa.field("path", pa.string()),
+        pa.field("start", pa.int64()),
+        pa.field("newlines", pa.int64()),
+        pa.field("plain_utf8", pa.bool_()),
+    ]
 )
 
 
@@ -130,9 +155,57 @@ def _opener(path: str):
 
 
 def _read_lines(
-    spark: SparkSession, name: str, spec: SourceSettings, location: list[str], limits: Limits, split_bytes: int
+    spark: SparkSession,
+    name: str,
+    spec: SourceSettings,
+    location: list[str],
+    limits: Limits,
+    split_bytes: int,
+    jvm_reader: str = "auto",
 ) -> DataFrame:
-    splits = plan_reads(spark, list_files(spark, location), spec, split_bytes)
+    files = list_files(spark, location)
+    rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
+    splits, plain = plan_reads(spark, files, spec, split_bytes, sniff=rules is not None)
+    frames = []
+    in_jvm = [s for s in splits if s.file.path in plain]
+    if in_jvm:
+        frames.append(read_jvm_lines(spark, name, spec, limits, pack_tasks(in_jvm, split_bytes), rules))
+    in_python = [s for s in splits if s.file.path not in plain]
+    if in_python or not frames:
+        frames.append(_parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes)))
+    return frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
+
+
+def _jvm_rules_if_used(
+    spark: SparkSession,
+    name: str,
+    spec: SourceSettings,
+    limits: Limits,
+    files: list[InputFile],
+    split_bytes: int,
+    mode: str,
+) -> dict | None:
+    """The JVM reader's rules for this source when it reads it (``ingest.jvm_reader``), else
+    ``None``. ``auto`` leaves sources under one read task to Python: there the reader's fixed
+    costs (a head read per file, one more Spark job) outweigh what it saves."""
+    rules = jvm_rules(name, spec, limits) if mode != "never" else None
+    if rules is None or (mode == "auto" and sum(f.size for f in files) < split_bytes):
+        return None
+    if not jvm_reader_available(spark):
+        if mode == "always":
+            raise ConfigError(
+                "config key 'ingest.jvm_reader': 'always' but refinery-jvm.jar is not on the classpath; "
+                "fix: run `make jars` (it builds the jar into spark.jars_dir), or set ingest.jvm_reader=auto"
+            )
+        return None
+    return rules
+
+
+def _parsed_in_python(
+    spark: SparkSession, name: str, spec: SourceSettings, limits: Limits, splits: list[Split]
+) -> DataFrame:
+    """The records of ``splits`` (packed into tasks) parsed by :func:`parse_range` in Python
+    workers, one Spark partition per task."""
     if not splits:
         return spark.createDataFrame([], RECORDS)
     rows = [(s.task, s.file.path, s.file.size, s.file.mtime, s.start, s.end, s.newlines_before) for s in splits]

@@ -1,0 +1,171 @@
+package refinery.jvm;
+
+/**
+ * Python's string semantics where the ingest record rules depend on them, so that a record
+ * built here is the record {@code refinery.sources.records} builds in Python.
+ *
+ * <ul>
+ *   <li>{@link #isSpace}: {@code str.isspace()} (29 code points, all in the BMP);
+ *   <li>{@link #strip}: {@code str.strip()};
+ *   <li>{@link #appendJsonString}: {@code json.encoder.encode_basestring} (what
+ *       {@code json.dumps(..., ensure_ascii=False)} writes for a string);
+ *   <li>{@link #compareCodePoints}: Python's {@code str} ordering (by code point, where Java's
+ *       {@code compareTo} orders UTF-16 units and so puts U+E000..U+FFFF after astral characters);
+ *   <li>{@link #hasLoneSurrogate}: a string Python holds but cannot encode as UTF-8.
+ * </ul>
+ */
+final class PyText {
+  private PyText() {}
+
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+  /** {@code chr(c).isspace()} in Python 3.11. */
+  static boolean isSpace(char c) {
+    if (c <= 0x20) {
+      return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+    }
+    if (c < 0x85) {
+      return false;
+    }
+    return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028
+        || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+  }
+
+  /** {@code s.strip()}. */
+  static String strip(String s) {
+    int start = 0;
+    int end = s.length();
+    while (start < end && isSpace(s.charAt(start))) {
+      start++;
+    }
+    while (end > start && isSpace(s.charAt(end - 1))) {
+      end--;
+    }
+    return start == 0 && end == s.length() ? s : s.substring(start, end);
+  }
+
+  /** {@code not s.strip()}. */
+  static boolean isBlank(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (!isSpace(s.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code len(s)}: code points, not UTF-16 units. */
+  static int pyLength(String s) {
+    return s.codePointCount(0, s.length());
+  }
+
+  /** True when {@code s} holds a surrogate that is not half of a proper pair. */
+  static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+          continue;
+        }
+        return true;
+      }
+      if (Character.isLowSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Python's {@code a < b} ordering of strings, as a comparator result. */
+  static int compareCodePoints(String a, String b) {
+    int i = 0;
+    int j = 0;
+    while (i < a.length() && j < b.length()) {
+      int ca = a.codePointAt(i);
+      int cb = b.codePointAt(j);
+      if (ca != cb) {
+        return Integer.compare(ca, cb);
+      }
+      i += Character.charCount(ca);
+      j += Character.charCount(cb);
+    }
+    return Integer.compare(a.length() - i, b.length() - j);
+  }
+
+  /** Appends {@code json.encoder.encode_basestring(s)}: quotes, backslash-escapes for
+   * {@code " \\ \n \r \t \b \f}, {@code \\u00xx} (lower-case hex) for other controls below
+   * 0x20, every other character as it is. */
+  static void appendJsonString(StringBuilder out, String s) {
+    out.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        case '\b' -> out.append("\\b");
+        case '\f' -> out.append("\\f");
+        default -> {
+          if (c < 0x20) {
+            out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+          } else {
+            out.append(c);
+          }
+        }
+      }
+    }
+    out.append('"');
+  }
+
+  /** True when {@code bytes[from, to)} is well-formed UTF-8 (what Python's strict
+   * {@code bytes.decode("utf-8")} accepts: no overlong forms, no surrogates, nothing past
+   * U+10FFFF). */
+  static boolean isUtf8(byte[] bytes, int from, int to) {
+    int i = from;
+    while (i < to) {
+      int b = bytes[i];
+      if (b >= 0) {
+        i++;
+        continue;
+      }
+      b &= 0xff;
+      if (b < 0xc2) {
+        return false;
+      }
+      if (b < 0xe0) {
+        if (i + 1 >= to || (bytes[i + 1] & 0xc0) != 0x80) {
+          return false;
+        }
+        i += 2;
+      } else if (b < 0xf0) {
+        if (i + 2 >= to) {
+          return false;
+        }
+        int b1 = bytes[i + 1] & 0xff;
+        int lo = b == 0xe0 ? 0xa0 : 0x80;
+        int hi = b == 0xed ? 0x9f : 0xbf;
+        if (b1 < lo || b1 > hi || (bytes[i + 2] & 0xc0) != 0x80) {
+          return false;
+        }
+        i += 3;
+      } else if (b < 0xf5) {
+        if (i + 3 >= to) {
+          return false;
+        }
+        int b1 = bytes[i + 1] & 0xff;
+        int lo = b == 0xf0 ? 0x90 : 0x80;
+        int hi = b == 0xf4 ? 0x8f : 0xbf;
+        if (b1 < lo || b1 > hi || (bytes[i + 2] & 0xc0) != 0x80 || (bytes[i + 3] & 0xc0) != 0x80) {
+          return false;
+        }
+        i += 4;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+}
