@@ -11,7 +11,9 @@ through ``pyarrow.fs``: HDFS, S3, GCS).
 
 Parquet is read natively and mapped column by column with the same rules
 (:mod:`refinery.spark.ingest_tables`). Line formats hand records to the JVM as Arrow batches
-(``mapInArrow``): about four times faster than pickled rows.
+(``mapInArrow``): about four times faster than pickled rows. UTF-8 JSONL files (by their head,
+in the planning pass) are parsed in the JVM instead (:mod:`refinery.spark.jvm_lines`,
+``ingest.jvm_reader``), with the same records.
 """
 
 from __future__ import annotations
