@@ -1,17 +1,22 @@
-"""The JVM reader of UTF-8 JSONL (``ingest.jvm_reader``) gives exactly the records the Python
-parser gives: the same bronze rows (ids, texts, labels, meta, hashes, lines) and the same
-quarantine rows (reasons, details, payloads), on JSONL made of every shared corpus's lines
-(broken encodings included, some lines raw) and on lines built to hit each rule the fast
-path must hand to Python, in a file split into several byte ranges."""
+"""The JVM reader of UTF-8 line files (``ingest.jvm_reader``) gives exactly the records the
+Python parser gives: the same bronze rows (ids, texts, labels, meta, hashes, lines) and the
+same quarantine rows (reasons, details, payloads), on JSONL, CSV (with a header, read line by
+line) and TSV (no header, no quoting) made of every shared corpus's lines (broken encodings
+included, some lines raw) and on lines built to hit each rule the fast path must hand to
+Python, in files split into several byte ranges; and it parses most lines itself."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 from spark_helpers import ingest
 
+from refinery.sources.records import Limits
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow
@@ -61,6 +66,70 @@ EDGE_LINES = [
 ]
 
 
+#: CSV lines (columns text, label, n) the JVM reader must hand to Python, or get right itself.
+CSV_EDGE_LINES = [
+    b"plain,a,1",
+    b'"quoted, comma",a,2',
+    b'"doubled ""quotes"" inside",a,3',
+    b'"unterminated,a,4',
+    b'"after quote"x,a,5',
+    b'unquoted "quote" inside,a,6',
+    b"crlf end,a,7\r",
+    b"cr \r inside,a,8",
+    b"nul \x00 inside,a,9",
+    b"",
+    b"   ",
+    b",a,10",
+    b"too,many,fields,here",
+    b"few",
+    b'"",a,11',
+    b"no label,,12",
+    b"bad \xff utf8,a,13",
+    b"raw \xe4\xb8\xad\xe6\x96\x87,a,14",
+    b"  padded label  ,  one ,15",
+    b'"multi\nline",a,16',
+    b"\xef\xbb\xbfbom,a,17",
+    b"\t\x0b\xe3\x80\x80,a,18",
+    b'"quoted at end",a,"19"',
+    b"trailing delimiter,a,20,",
+    b"\xe3\x80\x80\xe3\x80\x80,a,21",
+]
+
+
+def _corpus_texts(root: Path, per_file: int) -> list[tuple[str, bytes, int]]:
+    """(corpus folder, raw line, line number) for the first ``per_file`` lines of every
+    shared corpus file."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SOURCE.txt"):
+        with path.open("rb") as handle:
+            for k, raw in enumerate(handle):
+                if k >= per_file:
+                    break
+                found.append((path.parent.name, raw.rstrip(b"\n"), k))
+    return found
+
+
+def _delimited_lines(root: Path, delimiter: str) -> list[bytes]:
+    """Corpus lines as records of (text, label, n): written by ``csv.writer`` for ``,`` (quoted
+    where needed), joined with tabs (tabs in the text made spaces) for ``\\t``; every 37th
+    line raw, after the file's first 2 MiB (its head must read as UTF-8)."""
+    lines: list[bytes] = []
+    size = 0
+    for folder, raw, k in _corpus_texts(root, 500):
+        size += len(raw) + 1
+        if k % 37 == 0 and size > 2 << 20:
+            lines.append(raw)
+            continue
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        if delimiter == ",":
+            out = io.StringIO()
+            csv.writer(out, lineterminator="").writerow([text, folder, k])
+            lines.append(out.getvalue().encode())
+        else:
+            lines.append("\t".join([text.replace("\t", " "), folder, str(k)]).encode())
+    return lines
+
+
 def _corpus_lines(root: Path) -> list[bytes]:
     """The first lines of every shared corpus file, mostly as JSON records of their text
     (ASCII-escaped every third line), every 37th as the raw bytes it is."""
@@ -101,6 +170,19 @@ def both_ways(spark, tmp_path_factory):
     (folder / "input").mkdir()
     (folder / "input" / "corpora.jsonl").write_bytes(b"\n".join(lines))
     (folder / "input" / "small.jsonl").write_bytes(b'{"text": "small file", "label": "a"}\n\n')
+    csv_lines = _delimited_lines(corpora_dir(), ",")
+    for i, edge in enumerate(CSV_EDGE_LINES):  # in the second half: the head must read as UTF-8
+        csv_lines.insert(len(csv_lines) // 2 + (i * 997) % (len(csv_lines) // 2), edge)
+    # the header is the first record: a blank and a broken line before it
+    csv_lines = [b"", b'"broken', b"text,label,n", *csv_lines]
+    (folder / "table").mkdir()
+    (folder / "table" / "corpora.csv").write_bytes(b"\n".join(csv_lines) + b"\n")
+    (folder / "table" / "repeated_names.csv").write_bytes(b"text,label,text\nfirst,a,last\n,b,\n")
+    tsv_lines = _delimited_lines(corpora_dir(), "\t")
+    for i, edge in enumerate(CSV_EDGE_LINES):
+        tsv_lines.insert(len(tsv_lines) // 2 + (i * 991) % (len(tsv_lines) // 2), edge.replace(b",", b"\t"))
+    (folder / "plain").mkdir()
+    (folder / "plain" / "corpora.tsv").write_bytes(b"\n".join(tsv_lines))
     results = {}
     for mode in ("always", "never"):
         tables = folder / f"tables-{mode}"
@@ -112,7 +194,21 @@ def both_ways(spark, tmp_path_factory):
             "ingest.sources.mixed.columns.label=label",
             "ingest.sources.mixed.label_required=false",
             "ingest.sources.mixed.label_map={one: a}",
-            "ingest.only=[mixed]",
+            f"ingest.sources.table.path={folder / 'table'}",
+            "ingest.sources.table.format=csv",
+            "ingest.sources.table.header=true",
+            "ingest.sources.table.multiline=false",
+            "ingest.sources.table.columns.text=text",
+            "ingest.sources.table.columns.label=label",
+            "ingest.sources.table.label_required=false",
+            "ingest.sources.table.label_map={one: a}",
+            f"ingest.sources.plain.path={folder / 'plain'}",
+            "ingest.sources.plain.format=tsv",
+            "ingest.sources.plain.quoting=none",
+            "ingest.sources.plain.columns.text=0",
+            "ingest.sources.plain.columns.label=1",
+            "ingest.sources.plain.label_required=false",
+            "ingest.only=[mixed, table, plain]",
             "ingest.batch=same",
             f"ingest.max_partition_bytes={1 << 20}",
             "ingest.max_line_bytes=1048576",
@@ -133,7 +229,9 @@ def _rows(spark, table: str, drop: list[str]) -> list[tuple]:
 def test_bronze_rows_are_the_same_either_way(spark, both_ways):
     jvm = _rows(spark, both_ways["always"].tables.bronze, ["run_id"])
     python = _rows(spark, both_ways["never"].tables.bronze, ["run_id"])
-    assert len(jvm) > 10_000
+    per_source = read_table(spark, both_ways["never"].tables.bronze).groupBy("source").count().collect()
+    sizes = {r.source: r["count"] for r in per_source}
+    assert min(sizes[s] for s in ("mixed", "table", "plain")) > 5_000, sizes
     assert jvm == python
 
 
@@ -142,5 +240,26 @@ def test_quarantine_rows_are_the_same_either_way(spark, both_ways):
     jvm = _rows(spark, both_ways["always"].tables.quarantine, drop)
     python = _rows(spark, both_ways["never"].tables.quarantine, drop)
     reasons = {row[3] for row in python}
-    assert {"malformed_json", "undecodable", "line_too_long", "empty_text", "missing_column"} <= reasons
+    assert {"malformed_json", "malformed_record", "undecodable", "line_too_long", "empty_text"} <= reasons
+    assert "missing_column" in reasons
     assert jvm == python
+
+
+@pytest.mark.parametrize("source", ["mixed", "table", "plain"])
+def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
+    from refinery.sources.splits import pack_tasks
+    from refinery.spark.ingest_read import list_files, plan_reads
+    from refinery.spark.jvm_lines import jvm_lines_frame, jvm_rules
+
+    settings = both_ways["always"]
+    spec, cfg = settings.ingest.sources[source], settings.ingest
+    limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
+    files = list_files(spark, [spec.path])
+    splits, layouts = plan_reads(spark, files, spec, cfg.max_partition_bytes, limits, sniff=True)
+    in_jvm = [s for s in splits if s.file.path in layouts]
+    assert len(in_jvm) > len(files)  # every file, the big one in several ranges
+    tasks = pack_tasks(in_jvm, cfg.max_partition_bytes)
+    frame = jvm_lines_frame(spark, spec, tasks, jvm_rules(source, spec, limits), layouts)
+    counts = frame.groupBy(F.col("_raw").isNull().alias("parsed")).count().collect()
+    parsed = {r.parsed: r["count"] for r in counts}
+    assert parsed[True] > 0.9 * (parsed[True] + parsed[False]), parsed

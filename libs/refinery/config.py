@@ -144,8 +144,9 @@ class SourceSettings(_Strict):
     quoting: Literal["minimal", "none"] = "minimal"
     #: CSV/TSV with ``quoting: minimal``: a quoted field may hold newlines, so each file is
     #: parsed from its first byte by one task. ``false`` (Spark's ``multiLine=false``) lets a
-    #: large file be split by lines across tasks like JSONL; a field that does hold a newline
-    #: then makes two malformed records. Files with ``quoting: none`` are always split.
+    #: large file be split by lines across tasks like JSONL (and parsed by the JVM reader); each
+    #: line is one record, so a field that does hold a newline makes two malformed records.
+    #: Files with ``quoting: none`` are always split.
     multiline: bool = True
     columns: SourceColumns = Field(default_factory=lambda: SourceColumns(text=0))
     #: Separator used when ``columns.text`` lists several columns (title + body).
@@ -230,7 +231,8 @@ class IngestSettings(_Strict):
     #: tokens, before truncation). Off by default: a refused record is kept as it came, to
     #: show what was wrong with it, so ``tables.quarantine`` is as sensitive as the input.
     payload_mask: bool = False
-    #: Where UTF-8 JSONL files are parsed. ``auto``: in the JVM (``refinery-jvm.jar``, built by
+    #: Where UTF-8 JSONL files, and CSV/TSV files read one record per line (``multiline: false``
+    #: or ``quoting: none``), are parsed. ``auto``: in the JVM (``refinery-jvm.jar``, built by
     #: ``make jars``) for a source of at least one read task's worth of bytes, when the jar is
     #: on the classpath; in Python otherwise. ``always``: in the JVM wherever it can read
     #: (fails when the jar is missing); ``never``: always in Python. Both give the same records (lines the JVM reader is

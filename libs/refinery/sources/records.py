@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -91,7 +91,7 @@ def parse_range(
     elif spec.format == "text":
         rows = _text_records(lines, path, source, limits)
     else:
-        layout = _Layout() if span.start == 0 else _file_layout(opener, path, source, spec, limits)
+        layout = Layout() if span.start == 0 else file_layout(opener, path, source, spec, limits)
         rows = _delimited_records(lines, path, source, spec, limits, layout)
     for row in rows:
         if row["outcome"] == OK:
@@ -108,16 +108,22 @@ def parse_line(
     spec: SourceSettings,
     limits: Limits,
     encoding: str,
+    layout: Layout | None = None,
 ) -> dict[str, Any]:
-    """The record of one physical line of a JSONL or text file: what :func:`parse_range`
-    yields for that line when the file decodes with ``encoding`` (``raw`` without its newline;
-    ``length`` set for a line over ``max_line_bytes``, ``raw`` then its head). The JVM reader
-    (:mod:`refinery.spark.jvm_lines`) hands the lines it is not certain of to this function."""
-    if spec.format not in ("jsonl", "text"):
-        raise ValueError(f"parse_line reads one-line records (jsonl, text), not {spec.format!r}")
+    """The record of one physical line of a JSONL or text file, or of a CSV/TSV file read line
+    by line (``multiline: false``, with the file's ``layout``; not its header line): what
+    :func:`parse_range` yields for that line when the file decodes with ``encoding`` (``raw``
+    without its newline; ``length`` set for a line over ``max_line_bytes``, ``raw`` then its
+    head). The JVM reader (:mod:`refinery.spark.jvm_lines`) hands the lines it is not certain
+    of to this function."""
     lines = decode_raw_lines([RawLine(line_no, raw, length)], encoding, spec.fallback_encoding)
-    parse = _jsonl_records if spec.format == "jsonl" else _text_records
-    row = next(parse(lines, path, source, limits))
+    if spec.format in ("jsonl", "text"):
+        rows = (_jsonl_records if spec.format == "jsonl" else _text_records)(lines, path, source, limits)
+    elif spec.format in ("csv", "tsv") and layout is not None and (spec.quoting == "none" or not spec.multiline):
+        rows = _delimited_records(lines, path, source, spec, limits, replace(layout))
+    else:
+        raise ValueError(f"parse_line reads one-line records (jsonl, text, csv/tsv with a layout), not {spec.format!r}")
+    row = next(rows)
     return _finish(row, spec, limits, label_from_path(path, spec.label_from_path)) if row["outcome"] == OK else row
 
 
@@ -187,13 +193,15 @@ def _jsonl_records(lines: Iterable[DecodedLine], path: str, source: str, limits:
 
 
 @dataclass
-class _Layout:
+class Layout:
     """What a CSV/TSV file's first record fixes for all the others: the header (when
-    ``header``), the number of fields every record must have, and the line the header is on."""
+    ``header``), the number of fields every record must have, the line the header is on, and
+    the line of that first record (the header's, when there is one)."""
 
     header: list[str] | None = None
     expected_fields: int | None = None
     header_line: int | None = None
+    first_line: int | None = None
 
 
 def _delimited_records(
@@ -202,7 +210,7 @@ def _delimited_records(
     source: str,
     spec: SourceSettings,
     limits: Limits,
-    layout: _Layout,
+    layout: Layout,
 ) -> Iterator[dict]:
     """CSV/TSV: quoted fields may span lines, so the csv module reads a stream of decoded
     lines; undecodable and over-long lines are reported and left out of that stream.
@@ -225,21 +233,19 @@ def _delimited_records(
             position["raw"].append(line.text)
             yield line.text + "\n"
 
-    quoting = csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL
     # The csv module refuses fields over 128 KiB by default; lift that so an over-long text
     # is judged by ingest.max_text_chars (text_too_long), not reported as a broken row.
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
-    reader = csv.reader(stream(), delimiter=spec.delimiter or ",", quoting=quoting, strict=True)
+    reader = _csv_fields(stream(), spec)
     while True:
         position["first"], position["raw"] = 0, []
-        try:
-            fields = next(reader)
-        except StopIteration:
+        fields = next(reader, None)
+        if fields is None:
             break
-        except csv.Error as exc:
+        if isinstance(fields, csv.Error):
             yield from _drain(side_rows)
             payload = "\n".join(position["raw"])
-            yield _rejected(source, path, position["first"], reasons.MALFORMED_RECORD, str(exc), payload, limits)
+            yield _rejected(source, path, position["first"], reasons.MALFORMED_RECORD, str(fields), payload, limits)
             continue
         yield from _drain(side_rows)
         line_no = position["first"] or position["last"]
@@ -249,11 +255,12 @@ def _delimited_records(
             continue
         if spec.header and layout.header is None:
             layout.header, layout.expected_fields, layout.header_line = fields, len(fields), line_no
+            layout.first_line = line_no
             continue
         if line_no == layout.header_line:  # a later range that holds the header line
             continue
         if layout.expected_fields is None:
-            layout.expected_fields = len(fields)
+            layout.expected_fields, layout.first_line = len(fields), line_no
         if len(fields) != layout.expected_fields:
             detail = f"{len(fields)} fields, expected {layout.expected_fields}"
             yield _rejected(source, path, line_no, reasons.MALFORMED_RECORD, detail, payload, limits)
@@ -264,10 +271,37 @@ def _delimited_records(
     yield from _drain(side_rows)
 
 
-def _file_layout(opener: Opener, path: str, source: str, spec: SourceSettings, limits: Limits) -> _Layout:
-    """The layout the first records of the file fix (read from its start, as the range that
-    starts the file reads them), for a later range of a split CSV/TSV file."""
-    layout = _Layout()
+def _csv_fields(lines: Iterator[str], spec: SourceSettings) -> Iterator[list[str] | csv.Error]:
+    """The fields of each CSV/TSV record of ``lines`` (each ending in a newline), or the
+    ``csv.Error`` a malformed one raises. With ``multiline: false`` each line is parsed on its
+    own, so a quoted field that runs past its line's end is an error there (``unexpected end of
+    data``), wherever the file is cut into ranges; else a quoted field may span lines."""
+    dialect = {
+        "delimiter": spec.delimiter or ",",
+        "quoting": csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL,
+        "strict": True,
+    }
+    if not spec.multiline:
+        for line in lines:
+            try:
+                yield next(csv.reader((line,), **dialect), [])
+            except csv.Error as exc:
+                yield exc
+        return
+    reader = csv.reader(lines, **dialect)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
+def file_layout(opener: Opener, path: str, source: str, spec: SourceSettings, limits: Limits) -> Layout:
+    """The layout the first records of a CSV/TSV file fix (read from its start, as the range
+    that starts the file reads them), for a later range of the file or for the JVM reader."""
+    layout = Layout()
     lines = file_lines(opener, FileRange(path), spec.encoding, spec.fallback_encoding, limits.max_line_bytes)
     rows = _delimited_records(lines, path, source, spec, limits, layout)
     try:

@@ -51,6 +51,12 @@ class Split:
     newlines_before: int = 0
     task: int = 0
 
+    @property
+    def reads_to_end(self) -> bool:
+        """True when the range is the whole file: its reader reads to the end of the file,
+        wherever that is now, rather than stopping at ``end``."""
+        return self.start == 0 and self.end >= self.file.size
+
 
 def splittable(spec: SourceSettings) -> bool:
     """True when a file of this source may be cut into byte ranges of lines: one record per

@@ -11,8 +11,9 @@ through ``pyarrow.fs``: HDFS, S3, GCS).
 
 Parquet is read natively and mapped column by column with the same rules
 (:mod:`refinery.spark.ingest_tables`). Line formats hand records to the JVM as Arrow batches
-(``mapInArrow``): about four times faster than pickled rows. UTF-8 JSONL files (by their head,
-in the planning pass) are parsed in the JVM instead (:mod:`refinery.spark.jvm_lines`,
+(``mapInArrow``): about four times faster than pickled rows. UTF-8 JSONL files, and CSV/TSV
+files of one record per line (by their head, in the planning pass, which also reads a CSV
+file's header and field count) are parsed in the JVM instead (:mod:`refinery.spark.jvm_lines`,
 ``ingest.jvm_reader``), with the same records.
 """
 
@@ -24,11 +25,11 @@ from typing import Any
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import ArrayType, BooleanType, LongType, StringType, StructField, StructType, TimestampType
 
 from refinery.config import ConfigError, SourceSettings
 from refinery.sources.file_lines import FileRange, count_newlines, is_plain_utf8, open_binary
-from refinery.sources.records import RECORD_FIELDS, Limits, parse_range
+from refinery.sources.records import RECORD_FIELDS, Layout, Limits, file_layout, parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
 from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.jvm_lines import jvm_reader_available, jvm_rules, read_jvm_lines
@@ -81,6 +82,7 @@ _SPLITS = StructType(
         StructField("start", LongType()),
         StructField("end", LongType()),
         StructField("newlines_before", LongType()),
+        StructField("whole", BooleanType()),
     ]
 )
 
@@ -99,39 +101,62 @@ def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
 
 
 def plan_reads(
-    spark: SparkSession, files: list[InputFile], spec: SourceSettings, split_bytes: int, sniff: bool = False
-) -> tuple[list[Split], set[str]]:
+    spark: SparkSession,
+    files: list[InputFile],
+    spec: SourceSettings,
+    split_bytes: int,
+    limits: Limits,
+    sniff: bool = False,
+) -> tuple[list[Split], dict[str, Layout | None]]:
     """The byte ranges of ``files``, each knowing how many newlines precede it in its file
     (counted by one parallel pass over the ranges of split files), and, with ``sniff``, the
-    paths of the files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each
-    file's head in the same pass), which the JVM reader may read."""
+    files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each file's head in
+    the same pass), which the JVM reader may read: path → the file's CSV/TSV layout
+    (:func:`file_layout`), ``None`` for other formats."""
     splits = plan_splits(files, spec, split_bytes)
     counted = {(s.file.path, s.start) for s in multi_range_files(splits)}
     if not counted and not sniff:
-        return splits, set()
+        return splits, {}
     rows = [
         (s.file.path, s.start, s.end, (s.file.path, s.start) in counted, sniff and s.start == 0)
         for s in splits
         if (s.file.path, s.start) in counted or (sniff and s.start == 0)
     ]
     ranges = spark.createDataFrame(rows, "path string, start long, end long, count boolean, sniff boolean")
-    encoding = spec.encoding
+    delimited = spec.format in ("csv", "tsv")
 
     def look(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             paths, starts, ends, counts, sniffs = (
                 batch.column(c).to_pylist() for c in ("path", "start", "end", "count", "sniff")
             )
-            newlines, plain = [], []
+            columns: dict[str, list] = {name: [] for name in _LOOKED.fieldNames()}
             for path, start, end, count, head in zip(paths, starts, ends, counts, sniffs, strict=True):
-                newlines.append(count_newlines(_opener(path), start, end) if count else 0)
-                plain.append(bool(head) and is_plain_utf8(_opener(path), path, encoding))
-            columns = {"path": paths, "start": starts, "newlines": newlines, "plain_utf8": plain}
+                plain = bool(head) and is_plain_utf8(_opener(path), path, spec.encoding)
+                layout = file_layout(_opener(path), path, "", spec, limits) if plain and delimited else Layout()
+                columns["path"].append(path)
+                columns["start"].append(start)
+                columns["newlines"].append(count_newlines(_opener(path), start, end) if count else 0)
+                columns["plain_utf8"].append(plain)
+                columns["header"].append(layout.header)
+                columns["expected_fields"].append(layout.expected_fields)
+                columns["first_line"].append(layout.first_line)
+                columns["header_line"].append(layout.header_line)
             yield pa.RecordBatch.from_pydict(columns, schema=_LOOKED_ARROW)
 
     found = ranges.mapInArrow(look, _LOOKED).collect()
     splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found})
-    return splits, {r.path for r in found if r.plain_utf8}
+    layouts = {r.path: _layout(r) if delimited else None for r in found if r.plain_utf8}
+    return splits, layouts
+
+
+def _layout(looked: Any) -> Layout:
+    return Layout(
+        header=looked.header,
+        expected_fields=looked.expected_fields,
+        header_line=looked.header_line,
+        first_line=looked.first_line,
+    )
 
 
 _LOOKED = StructType(
@@ -140,6 +165,10 @@ _LOOKED = StructType(
         StructField("start", LongType()),
         StructField("newlines", LongType()),
         StructField("plain_utf8", BooleanType()),
+        StructField("header", ArrayType(StringType())),
+        StructField("expected_fields", LongType()),
+        StructField("first_line", LongType()),
+        StructField("header_line", LongType()),
     ]
 )
 _LOOKED_ARROW = pa.schema(
@@ -148,6 +177,10 @@ _LOOKED_ARROW = pa.schema(
         pa.field("start", pa.int64()),
         pa.field("newlines", pa.int64()),
         pa.field("plain_utf8", pa.bool_()),
+        pa.field("header", pa.list_(pa.string())),
+        pa.field("expected_fields", pa.int64()),
+        pa.field("first_line", pa.int64()),
+        pa.field("header_line", pa.int64()),
     ]
 )
 
@@ -167,11 +200,12 @@ def _read_lines(
 ) -> DataFrame:
     files = list_files(spark, location)
     rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
-    splits, plain = plan_reads(spark, files, spec, split_bytes, sniff=rules is not None)
+    splits, plain = plan_reads(spark, files, spec, split_bytes, limits, sniff=rules is not None)
     frames = []
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:
-        frames.append(read_jvm_lines(spark, name, spec, limits, pack_tasks(in_jvm, split_bytes), rules))
+        tasks = pack_tasks(in_jvm, split_bytes)
+        frames.append(read_jvm_lines(spark, name, spec, limits, tasks, rules, plain))
     in_python = [s for s in splits if s.file.path not in plain]
     if in_python or not frames:
         frames.append(_parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes)))
@@ -210,7 +244,10 @@ def _parsed_in_python(
     workers, one Spark partition per task."""
     if not splits:
         return spark.createDataFrame([], RECORDS)
-    rows = [(s.task, s.file.path, s.file.size, s.file.mtime, s.start, s.end, s.newlines_before) for s in splits]
+    rows = [
+        (s.task, s.file.path, s.file.size, s.file.mtime, s.start, s.end, s.newlines_before, s.reads_to_end)
+        for s in splits
+    ]
     tasks = splits[-1].task + 1
     # one partition per task: the range ids are the partitions, the ranges joined to them
     # (broadcast, so the join keeps that partitioning)
@@ -221,8 +258,7 @@ def _parsed_in_python(
         for batch in batches:
             for row in batch.to_pylist():
                 path, start, end = row["path"], row["start"], row["end"]
-                whole = start == 0 and end >= row["size"]
-                span = FileRange(path, start, None if whole else end, row["newlines_before"])
+                span = FileRange(path, start, None if row["whole"] else end, row["newlines_before"])
                 records = parse_range(_opener(path), span, name, spec, limits)
                 yield from _record_batches(records, row["mtime_us"])
 

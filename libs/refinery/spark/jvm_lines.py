@@ -1,4 +1,4 @@
-"""Ingest's JVM reader of UTF-8 JSONL: byte ranges → parsed records without a Python round trip.
+"""Ingest's JVM reader of UTF-8 line files: byte ranges → parsed records without a Python round trip.
 
 Parsing JSONL in Python workers costs about twice what Spark's own JSON reader costs for the
 same bytes (the records cross to the JVM as Arrow batches, then are copied again); see
@@ -10,15 +10,17 @@ not certain of (not UTF-8, not a flat JSON object, any rule that would refuse it
 parses it in Python: so every refusal, reason and detail is the Python rule's, and a file of
 clean records never leaves the JVM.
 
-Only files that are read as UTF-8 from their first byte (no compression, no byte-order mark,
-head resolved to ``utf-8``) go this way; the driver checks that on each file's head while it
+It reads JSONL, and CSV/TSV of one record per line (``multiline: false`` or
+``quoting: none``), whose header and field count the driver finds on each file's head. Only
+files that are read as UTF-8 from their first byte (no compression, no byte-order mark, head
+resolved to ``utf-8``) go this way; the driver checks that on each file's head while it
 counts newlines (:func:`refinery.spark.ingest_read.plan_reads`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from refinery.config import SourceSettings
-from refinery.sources.records import RECORD_FIELDS, Limits, label_from_path, parse_line
+from refinery.sources.records import RECORD_FIELDS, Layout, Limits, label_from_path, parse_line
 from refinery.sources.splits import Split
 
 DATA_SOURCE = "refinery.jvm.LinesSource"
@@ -50,58 +52,106 @@ def jvm_reader_available(spark: SparkSession) -> bool:
 
 def jvm_rules(name: str, spec: SourceSettings, limits: Limits) -> dict | None:
     """The ``rules`` option of source ``name``, or ``None`` when the JVM reader does not read
-    sources like it (only JSONL, with JSON keys, i.e. names, for every column)."""
+    sources like it: JSONL with JSON keys (names) for every column; CSV/TSV read one record
+    per line, with names for a file with a header and indexes for one without, and a
+    delimiter of one UTF-16 unit that is not a quote, a NUL or a line break."""
     columns = spec.columns
     refs = columns.text if isinstance(columns.text, list) else [columns.text]
-    named = [columns.label, columns.id, columns.event_ts]
-    if spec.format != "jsonl" or not all(isinstance(r, str) for r in refs + [n for n in named if n is not None]):
+    refs = refs + [r for r in (columns.label, columns.id, columns.event_ts) if r is not None]
+    if spec.format == "jsonl":
+        if not all(isinstance(r, str) for r in refs):
+            return None
+        extra: dict = {}
+    elif spec.format in ("csv", "tsv") and (spec.quoting == "none" or not spec.multiline):
+        delimiter = spec.delimiter or ","
+        names_wanted = str if spec.header else int
+        if not all(type(r) is names_wanted for r in refs) or len(delimiter.encode("utf-16-le")) != 2:
+            return None
+        if delimiter in '"\0\r\n':
+            return None
+        extra = {"delimiter": delimiter, "quoting": spec.quoting}
+    else:
         return None
+
+    def named(ref):  # without a header a column is named by its index
+        return None if ref is None else str(ref)
+
     return {
+        "format": spec.format,
         "source": name,
-        "text": refs,
+        "text": [named(r) for r in (columns.text if isinstance(columns.text, list) else [columns.text])],
         "text_join": spec.text_join,
-        "label": columns.label,
-        "id": columns.id,
-        "event_ts": columns.event_ts,
+        "label": named(columns.label),
+        "id": named(columns.id),
+        "event_ts": named(columns.event_ts),
         "label_map": spec.label_map,
         "labels": spec.labels,
         "label_required": spec.label_required,
         "max_text_chars": limits.max_text_chars,
         "max_line_bytes": limits.max_line_bytes,
         "encoding": ENCODING,
+        **extra,
     }
 
 
 def read_jvm_lines(
-    spark: SparkSession, name: str, spec: SourceSettings, limits: Limits, splits: Sequence[Split], rules: dict
+    spark: SparkSession,
+    name: str,
+    spec: SourceSettings,
+    limits: Limits,
+    splits: Sequence[Split],
+    rules: dict,
+    layouts: Mapping[str, Layout | None],
 ) -> DataFrame:
     """The parsed records of ``splits`` (packed into tasks, ``newlines_before`` set), read by
-    the JVM data source, in :data:`refinery.spark.ingest_read.RECORDS`'s columns."""
+    the JVM data source, in :data:`refinery.spark.ingest_read.RECORDS`'s columns; ``layouts``
+    holds each CSV/TSV file's layout (found on its head by the driver)."""
+    frame = jvm_lines_frame(spark, spec, splits, rules, layouts)
+    return _with_fallback_parsed(frame, name, spec, limits, dict(layouts))
+
+
+def jvm_lines_frame(
+    spark: SparkSession,
+    spec: SourceSettings,
+    splits: Sequence[Split],
+    rules: dict,
+    layouts: Mapping[str, Layout | None],
+) -> DataFrame:
+    """The JVM data source's own rows for ``splits``: the records it parsed, and the lines it
+    hands to Python with their bytes in ``_raw`` (and, over ``max_line_bytes``, their length in
+    ``_raw_length``)."""
     tasks: list[list[dict]] = []
     for split in splits:
         if split.task == len(tasks):
             tasks.append([])
-        tasks[split.task].append(
-            {
-                "path": split.file.path,
-                "start": split.start,
-                "end": split.end,
-                "whole": split.start == 0 and split.end >= split.file.size,
-                "newlines_before": split.newlines_before,
-                "mtime_us": split.file.mtime,
-                "path_label": label_from_path(split.file.path, spec.label_from_path),
-            }
-        )
-    frame = (
+        task = {
+            "path": split.file.path,
+            "start": split.start,
+            "end": split.end,
+            "whole": split.reads_to_end,
+            "newlines_before": split.newlines_before,
+            "mtime_us": split.file.mtime,
+            "path_label": label_from_path(split.file.path, spec.label_from_path),
+        }
+        layout = layouts.get(split.file.path)
+        if layout is not None:
+            task.update(
+                header=layout.header,
+                expected_fields=-1 if layout.expected_fields is None else layout.expected_fields,
+                first_line=-1 if layout.first_line is None else layout.first_line,
+            )
+        tasks[split.task].append(task)
+    return (
         spark.read.format(DATA_SOURCE)
         .option("tasks", json.dumps(tasks, ensure_ascii=False))
         .option("rules", json.dumps(rules, ensure_ascii=False))
         .load()
     )
-    return _with_fallback_parsed(frame, name, spec, limits)
 
 
-def _with_fallback_parsed(frame: DataFrame, name: str, spec: SourceSettings, limits: Limits) -> DataFrame:
+def _with_fallback_parsed(
+    frame: DataFrame, name: str, spec: SourceSettings, limits: Limits, layouts: dict[str, Layout | None]
+) -> DataFrame:
     """The JVM reader's rows with the lines it handed over (``_raw`` set) parsed in Python.
 
     Every row passes the Python UDF, but only a handed-over line carries its bytes and place:
@@ -112,7 +162,8 @@ def _with_fallback_parsed(frame: DataFrame, name: str, spec: SourceSettings, lim
         out = pd.DataFrame(None, index=raw.index, columns=_FALLBACK.fieldNames(), dtype=object)
         for i in raw.index[raw.notna()]:
             size = None if pd.isna(length[i]) else int(length[i])
-            row = parse_line(bytes(raw[i]), size, int(line[i]), path[i], name, spec, limits, ENCODING)
+            layout = layouts.get(path[i])
+            row = parse_line(bytes(raw[i]), size, int(line[i]), path[i], name, spec, limits, ENCODING, layout)
             row["meta_json"] = json.dumps(row.pop("meta") or {}, ensure_ascii=False)
             out.loc[i] = [row[f] for f in _FALLBACK.fieldNames()]
         return out

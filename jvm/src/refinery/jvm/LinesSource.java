@@ -27,15 +27,18 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
- * Ingest's fast path for JSONL files that are UTF-8: a Spark data source that reads byte
- * ranges of line files (planned by the Python driver, {@code refinery.sources.splits}) with
- * the same line rule as {@code refinery.text.line_split}, and turns each line into the ingest
- * record {@code refinery.sources.records} would make of it ({@link JsonlRecord}), in the JVM.
+ * Ingest's fast path for UTF-8 files of one record per line (JSONL; CSV/TSV read line by
+ * line): a Spark data source that reads byte ranges of line files (planned by the Python
+ * driver, {@code refinery.sources.splits}) with the same line rule as
+ * {@code refinery.text.line_split}, and turns each line into the ingest record
+ * {@code refinery.sources.records} would make of it ({@link JsonlRecord}, {@link CsvRecord}),
+ * in the JVM.
  * A line that class is not certain of comes out with its bytes in {@code _raw} (and, over
  * {@code max_line_bytes}, its length in {@code _raw_length}) for Python to parse.
  *
  * <p>Options: {@code tasks}, the read tasks as JSON
  * ({@code [[{"path","start","end","whole","newlines_before","mtime_us","path_label"}, ...], ...]},
+ * CSV/TSV ranges also {@code "header","expected_fields","first_line"}),
  * one list of ranges per task), and {@code rules} ({@link SourceRules}).
  */
 public final class LinesSource implements TableProvider {
@@ -75,9 +78,12 @@ public final class LinesSource implements TableProvider {
     return new LinesTable();
   }
 
-  /** One byte range of one file, as planned by the driver. */
+  /** One byte range of one file, as planned by the driver; for CSV/TSV with the file's layout
+   * ({@code header} names or {@code null}, the field count of its records and the line of its
+   * first record, each -1 when the file has none). */
   record Range(String path, long start, long end, boolean whole, long newlinesBefore, long mtimeMicros,
-      String pathLabel) implements java.io.Serializable {}
+      String pathLabel, List<String> header, int expectedFields, long firstLine)
+      implements java.io.Serializable {}
 
   /** The ranges one task reads, in order. */
   record Task(List<Range> ranges) implements InputPartition {}
@@ -89,9 +95,18 @@ public final class LinesSource implements TableProvider {
         List<Range> ranges = new ArrayList<>();
         for (JsonNode r : task) {
           JsonNode label = r.get("path_label");
+          JsonNode names = r.get("header");
+          List<String> header = null;
+          if (names != null && !names.isNull()) {
+            header = new ArrayList<>();
+            for (JsonNode name : names) {
+              header.add(name.asText());
+            }
+          }
           ranges.add(new Range(r.get("path").asText(), r.get("start").asLong(), r.get("end").asLong(),
               r.get("whole").asBoolean(), r.get("newlines_before").asLong(), r.get("mtime_us").asLong(),
-              label == null || label.isNull() ? null : label.asText()));
+              label == null || label.isNull() ? null : label.asText(), header,
+              r.path("expected_fields").asInt(-1), r.path("first_line").asLong(-1)));
         }
         tasks.add(new Task(ranges));
       }

@@ -54,14 +54,13 @@ final class RangeReader implements PartitionReader<InternalRow> {
   private final Iterator<LinesSource.Range> ranges;
   private final SourceRules rules;
   private final SerializableConfiguration conf;
-  private final JsonlRecord parser;
+  private final LineRecords parser;
   private final UTF8String source;
   private final UTF8String ok = UTF8String.fromString("ok");
   private final UTF8String encoding;
 
   private LinesSource.Range range;
   private UTF8String path;
-  private String pathLabel;
   private InputStream in;
   private final byte[] chunk = new byte[CHUNK_BYTES + 4];
   private boolean firstChunk;
@@ -83,7 +82,7 @@ final class RangeReader implements PartitionReader<InternalRow> {
     this.ranges = ranges;
     this.rules = rules;
     this.conf = conf;
-    this.parser = new JsonlRecord(rules);
+    this.parser = rules.format.equals("jsonl") ? new JsonlRecord(rules) : new CsvRecord(rules);
     this.source = UTF8String.fromString(rules.source);
     this.encoding = UTF8String.fromString(rules.encoding);
   }
@@ -98,13 +97,16 @@ final class RangeReader implements PartitionReader<InternalRow> {
         open(ranges.next());
         continue;
       }
-      if (position >= end || !readLine()) {
+      if (position >= end || !scanLine(true)) {
         closeRange();
         continue;
       }
-      current = row();
+      boolean skipped = parser.skipped(range, lineNo);
+      current = skipped ? null : row();
       lineNo++;
-      return true;
+      if (!skipped) {
+        return true;
+      }
     }
   }
 
@@ -121,7 +123,6 @@ final class RangeReader implements PartitionReader<InternalRow> {
   private void open(LinesSource.Range next) throws IOException {
     range = next;
     path = UTF8String.fromString(next.path());
-    pathLabel = next.pathLabel();
     Path file = new Path(next.path());
     FileSystem fs = file.getFileSystem(conf.value());
     FSDataInputStream stream = fs.open(file);
@@ -146,7 +147,7 @@ final class RangeReader implements PartitionReader<InternalRow> {
     }
     if (first != '\n') {
       lineNo++;
-      if (!skipLine()) {
+      if (!scanLine(false)) {
         position = end;
         return;
       }
@@ -189,34 +190,22 @@ final class RangeReader implements PartitionReader<InternalRow> {
     return chunk[chunkPos++] & 0xff;
   }
 
-  /** Passes over the rest of the current line and its newline; false at the end of the file. */
-  private boolean skipLine() throws IOException {
-    while (true) {
-      if (chunkPos == chunkLimit && !fill()) {
-        return false;
-      }
-      int found = indexOfNewline(chunkPos, chunkLimit);
-      if (found >= 0) {
-        position += found + 1 - chunkPos;
-        chunkPos = found + 1;
-        return true;
-      }
-      position += chunkLimit - chunkPos;
-      chunkPos = chunkLimit;
-    }
-  }
-
-  /** Reads the next line into {@link #line}; false when the file ends before any byte. */
-  private boolean readLine() throws IOException {
+  /** Reads the rest of the current line and its newline, into {@link #line} when {@code keep}
+   * (else passes over it); false when the file ends before any byte. */
+  private boolean scanLine(boolean keep) throws IOException {
     lineBytes = 0;
     lineLength = 0;
+    long scanned = 0;
     while (true) {
       if (chunkPos == chunkLimit && !fill()) {
-        return lineLength > 0;
+        return scanned > 0;
       }
       int found = indexOfNewline(chunkPos, chunkLimit);
       int stop = found >= 0 ? found : chunkLimit;
-      append(chunkPos, stop);
+      if (keep) {
+        append(chunkPos, stop);
+      }
+      scanned += stop - chunkPos;
       if (found >= 0) {
         position += found + 1 - chunkPos;
         chunkPos = found + 1;
@@ -273,7 +262,7 @@ final class RangeReader implements PartitionReader<InternalRow> {
     if (!overlong && length > 0 && line[length - 1] == '\r') {
       length--;
     }
-    JsonlRecord.Fields fields = overlong ? null : parser.parse(line, 0, length, pathLabel);
+    GoodRecord.Fields fields = overlong ? null : parser.parse(line, 0, length, range, lineNo);
     if (fields == null) {
       v[15] = Arrays.copyOf(line, length);
       v[16] = overlong ? lineLength : null;

@@ -15,12 +15,16 @@ import java.util.Set;
 /**
  * One ingest source's record rules (its {@code SourceSettings} and {@code Limits}), as the
  * Python driver hands them over in the {@code rules} option, in JSON:
- * {@code {"source", "text": [names], "text_join", "label", "id", "event_ts", "label_map",
- * "labels", "label_required", "max_text_chars", "max_line_bytes", "encoding"}}.
+ * {@code {"format", "source", "text": [names], "text_join", "label", "id", "event_ts",
+ * "label_map", "labels", "label_required", "max_text_chars", "max_line_bytes", "encoding"}},
+ * and for CSV/TSV {@code "delimiter"} (one character) and {@code "quoting"}
+ * ({@code minimal} or {@code none}).
  */
 final class SourceRules implements Serializable {
   private static final long serialVersionUID = 1L;
 
+  /** {@code jsonl}, {@code csv} or {@code tsv}. */
+  final String format;
   final String source;
   final List<String> text;
   final String textJoin;
@@ -35,10 +39,14 @@ final class SourceRules implements Serializable {
   final long maxLineBytes;
   /** The value of the {@code encoding} column of a record decoded here. */
   final String encoding;
+  /** CSV/TSV: the field delimiter; whether {@code "} quotes a field. */
+  final char delimiter;
+  final boolean quoted;
   /** The keys that are not {@code meta}: the text, label, id and event_ts columns. */
   final Set<String> used;
 
   private SourceRules(JsonNode node) {
+    format = node.get("format").asText();
     source = node.get("source").asText();
     text = new ArrayList<>();
     node.get("text").forEach(n -> text.add(n.asText()));
@@ -59,6 +67,9 @@ final class SourceRules implements Serializable {
     maxTextChars = node.get("max_text_chars").asInt();
     maxLineBytes = node.get("max_line_bytes").asLong();
     encoding = node.get("encoding").asText();
+    String delimiterText = optional(node, "delimiter");
+    delimiter = delimiterText == null ? ',' : delimiterText.charAt(0);
+    quoted = !"none".equals(optional(node, "quoting"));
     used = new HashSet<>(text);
     for (String name : new String[] {label, id, eventTs}) {
       if (name != null) {
