@@ -25,6 +25,7 @@ from typing import Any
 from refinery.config import DEFAULT_MAX_LINE_BYTES, ColumnRef, SourceSettings
 from refinery.sources import reasons, strict_json
 from refinery.sources.file_lines import FileRange, Opener, UnreadableFileError, bytes_opener, file_lines
+from refinery.sources.splits import one_record_per_line
 from refinery.text.encoding import DecodedLine, decode_raw_lines, find_lone_surrogate, printable_payload
 from refinery.text.line_split import RawLine
 
@@ -119,7 +120,7 @@ def parse_line(
     lines = decode_raw_lines([RawLine(line_no, raw, length)], encoding, spec.fallback_encoding)
     if spec.format in ("jsonl", "text"):
         rows = (_jsonl_records if spec.format == "jsonl" else _text_records)(lines, path, source, limits)
-    elif spec.format in ("csv", "tsv") and layout is not None and (spec.quoting == "none" or not spec.multiline):
+    elif layout is not None and one_record_per_line(spec):
         rows = _delimited_records(lines, path, source, spec, limits, replace(layout))
     else:
         raise ValueError(f"parse_line reads one-line records (jsonl, text, csv/tsv with a layout), not {spec.format!r}")

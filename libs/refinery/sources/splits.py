@@ -64,6 +64,12 @@ def splittable(spec: SourceSettings) -> bool:
     declared UTF-16/UTF-32; an undeclared one is found per file, and read by one range)."""
     if spec.encoding != "auto" and is_wide_encoding(spec.encoding):
         return False
+    return one_record_per_line(spec)
+
+
+def one_record_per_line(spec: SourceSettings) -> bool:
+    """True when every physical line of this source's files is one record: JSONL, text, and
+    CSV/TSV whose fields cannot hold a newline (``quoting: none`` or ``multiline: false``)."""
     if spec.format in ("jsonl", "text"):
         return True
     return spec.format in ("csv", "tsv") and (spec.quoting == "none" or not spec.multiline)

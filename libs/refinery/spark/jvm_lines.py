@@ -29,7 +29,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from refinery.config import SourceSettings
 from refinery.sources.records import RECORD_FIELDS, Layout, Limits, label_from_path, parse_line
-from refinery.sources.splits import Split
+from refinery.sources.splits import Split, one_record_per_line
 
 DATA_SOURCE = "refinery.jvm.LinesSource"
 #: The value of the ``encoding`` column of a record the JVM decoded.
@@ -56,13 +56,13 @@ def jvm_rules(name: str, spec: SourceSettings, limits: Limits) -> dict | None:
     per line, with names for a file with a header and indexes for one without, and a
     delimiter of one UTF-16 unit that is not a quote, a NUL or a line break."""
     columns = spec.columns
-    refs = columns.text if isinstance(columns.text, list) else [columns.text]
-    refs = refs + [r for r in (columns.label, columns.id, columns.event_ts) if r is not None]
+    texts = columns.text if isinstance(columns.text, list) else [columns.text]
+    refs = texts + [r for r in (columns.label, columns.id, columns.event_ts) if r is not None]
     if spec.format == "jsonl":
         if not all(isinstance(r, str) for r in refs):
             return None
         extra: dict = {}
-    elif spec.format in ("csv", "tsv") and (spec.quoting == "none" or not spec.multiline):
+    elif spec.format in ("csv", "tsv") and one_record_per_line(spec):
         delimiter = spec.delimiter or ","
         names_wanted = str if spec.header else int
         if not all(type(r) is names_wanted for r in refs) or len(delimiter.encode("utf-16-le")) != 2:
@@ -79,7 +79,7 @@ def jvm_rules(name: str, spec: SourceSettings, limits: Limits) -> dict | None:
     return {
         "format": spec.format,
         "source": name,
-        "text": [named(r) for r in (columns.text if isinstance(columns.text, list) else [columns.text])],
+        "text": [named(r) for r in texts],
         "text_join": spec.text_join,
         "label": named(columns.label),
         "id": named(columns.id),
