@@ -1,6 +1,5 @@
 package refinery.jvm;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -37,7 +36,7 @@ final class GoodRecord {
 
   private final SourceRules rules;
   private final MessageDigest sha256;
-  private final StringBuilder canonical = new StringBuilder(4096);
+  private final JsonUtf8 canonical = new JsonUtf8();
 
   GoodRecord(SourceRules rules) {
     this.rules = rules;
@@ -113,31 +112,31 @@ final class GoodRecord {
 
   /** {@code records.content_hash(text, label, meta)}. */
   String contentHash(String text, String label, Map<String, String> meta) {
-    StringBuilder out = canonical;
-    out.setLength(0);
-    out.append('[');
-    PyText.appendJsonString(out, text);
-    out.append(',');
+    JsonUtf8 out = canonical;
+    out.reset();
+    out.ascii('[');
+    out.jsonString(text);
+    out.ascii(',');
     if (label == null) {
-      out.append("null");
+      out.ascii("null");
     } else {
-      PyText.appendJsonString(out, label);
+      out.jsonString(label);
     }
-    out.append(",{");
+    out.ascii(",{");
     List<String> keys = new ArrayList<>(meta.keySet());
     keys.sort(PyText::compareCodePoints);
     boolean first = true;
     for (String key : keys) {
       if (!first) {
-        out.append(',');
+        out.ascii(',');
       }
       first = false;
-      PyText.appendJsonString(out, key);
-      out.append(':');
-      PyText.appendJsonString(out, meta.get(key));
+      out.jsonString(key);
+      out.ascii(':');
+      out.jsonString(meta.get(key));
     }
-    out.append("}]");
-    byte[] digest = sha256.digest(out.toString().getBytes(StandardCharsets.UTF_8));
+    out.ascii("}]");
+    byte[] digest = out.digest(sha256);
     char[] hex = new char[64];
     for (int i = 0; i < 32; i++) {
       hex[2 * i] = HEX[(digest[i] >> 4) & 0xf];

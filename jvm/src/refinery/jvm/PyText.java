@@ -7,8 +7,6 @@ package refinery.jvm;
  * <ul>
  *   <li>{@link #isSpace}: {@code str.isspace()} (29 code points, all in the BMP);
  *   <li>{@link #strip}: {@code str.strip()};
- *   <li>{@link #appendJsonString}: {@code json.encoder.encode_basestring} (what
- *       {@code json.dumps(..., ensure_ascii=False)} writes for a string);
  *   <li>{@link #compareCodePoints}: Python's {@code str} ordering (by code point, where Java's
  *       {@code compareTo} orders UTF-16 units and so puts U+E000..U+FFFF after astral characters);
  *   <li>{@link #hasLoneSurrogate}: a string Python holds but cannot encode as UTF-8.
@@ -16,8 +14,6 @@ package refinery.jvm;
  */
 final class PyText {
   private PyText() {}
-
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   /** {@code chr(c).isspace()} in Python 3.11. */
   static boolean isSpace(char c) {
@@ -91,33 +87,6 @@ final class PyText {
       j += Character.charCount(cb);
     }
     return Integer.compare(a.length() - i, b.length() - j);
-  }
-
-  /** Appends {@code json.encoder.encode_basestring(s)}: quotes, backslash-escapes for
-   * {@code " \\ \n \r \t \b \f}, {@code \\u00xx} (lower-case hex) for other controls below
-   * 0x20, every other character as it is. */
-  static void appendJsonString(StringBuilder out, String s) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        case '\b' -> out.append("\\b");
-        case '\f' -> out.append("\\f");
-        default -> {
-          if (c < 0x20) {
-            out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
   }
 
   /** True when {@code bytes[from, to)} is well-formed UTF-8 (what Python's strict
