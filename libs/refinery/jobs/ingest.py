@@ -1,6 +1,6 @@
 """The ``ingest`` job: source files → the ``bronze`` Delta table.
 
-read (:func:`read_records`) → transform (:func:`classify_records`) → write (:func:`run`).
+read (:func:`read_records`, :func:`parse_handed_over`) → transform (:func:`classify_records`) → write (:func:`run`).
 
 Every input record ends in exactly one place: a ``bronze`` row, a ``quarantine`` row with its
 reason and payload, or a counted filter (blank line, exact repeat of a record already kept).
@@ -28,6 +28,8 @@ import glob
 import hashlib
 import os
 import time
+from functools import reduce
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -42,8 +44,9 @@ from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import Commit, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
-from refinery.spark.ingest_read import list_files, read_source
+from refinery.spark.ingest_read import list_files, read_source, with_no_lines_handed_over
 from refinery.spark.ingest_tables import delta_records
+from refinery.spark.jvm_lines import HANDED_OVER_COLUMNS, HandedOverLines
 from refinery.spark.session import job_phase, session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.text.pii import PiiOptions
@@ -93,8 +96,8 @@ def run(ctx: JobContext) -> JobResult:
     }
     with session_settings(spark, run_settings):
         with job_phase(spark, "plan reads"):
-            records = read_records(spark, cfg, locations, increments)
-        inputs, counts = write_batch(ctx, records, batch)
+            read = read_records(spark, cfg, locations, increments)
+        inputs, counts = write_batch(ctx, read, batch)
     for increment in increments.values():
         record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
     seconds = time.monotonic() - started
@@ -112,9 +115,10 @@ def run(ctx: JobContext) -> JobResult:
 
 
 def write_batch(
-    ctx: JobContext, records: DataFrame, batch: str
+    ctx: JobContext, read: ReadRecords, batch: str
 ) -> tuple[dict[str, int], list[tuple[str, str, str | None, int]]]:
-    """Classify ``records`` and replace this batch's slices of ``bronze`` and ``quarantine``.
+    """Classify the records ``read`` and replace this batch's slices of ``bronze`` and
+    ``quarantine``.
 
     Returns the parsed records per source (counted before classifying: the input) and the
     ``(source, outcome, reason, count)`` rows of the metrics, counted from what was committed:
@@ -123,8 +127,9 @@ def write_batch(
     counts per reason when the commit holds exactly their total, else read back), ``filter``
     as classified (filtered rows are written nowhere).
 
-    Reads of the parsed records: the first fills their cache and counts them per source and
-    id group (:func:`group_sizes`); the bronze write reads them again, and so does the pass
+    Reads of the parsed records: the first fills their cache and parses the few lines the JVM
+    reader handed over (:func:`parse_handed_over`), the second counts them per source and id
+    group (:func:`group_sizes`); the bronze write reads them again, and so does the pass
     that stores the rows not kept (quarantined or filtered: few, as a rule) for the
     quarantine write and the counts. Records that share an id group cost one more read
     (:func:`repeat_ranks`), and so does a bronze that already holds other batches
@@ -135,13 +140,15 @@ def write_batch(
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # the files are parsed once, into a columnar cache (filled by the first count); the
-    # classification is computed as each pass reads it, from the cache and small key tables
-    # computed before any write
-    parsed = columnar_cached(records, eager=False)
-    sizes = rest = None
+    # the files are parsed once, into a columnar cache (filled by the first pass, which
+    # parses the lines handed over); the classification is computed as each pass reads it,
+    # from the cache and small key tables computed before any write
+    stored = columnar_cached(read.rows, eager=False)
+    handed = sizes = rest = None
     try:
         with job_phase(spark, "read, parse and count input"):
+            handed = parse_handed_over(stored, read.handed_over)
+            parsed = records_of(stored, handed)
             sizes = group_sizes(parsed)
             inputs = {r.source: int(r["n"]) for r in sizes.groupBy("source").agg(F.sum("_n").alias("n")).collect()}
         with job_phase(spark, "settle ids"):
@@ -171,7 +178,7 @@ def write_batch(
             classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
             quarantine = committed_per_reason(spark, refused, slice_, classified_out)
     finally:
-        release(*(frame for frame in (parsed, sizes, rest) if frame is not None))
+        release(*(frame for frame in (stored, handed, sizes, rest) if frame is not None))
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
     counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in not_kept if r.outcome == FILTER]
@@ -263,29 +270,58 @@ def auto_batch_name(
     return f"auto-{digest}"
 
 
+class ReadRecords(NamedTuple):
+    """The rows of every selected source, ``event_ts`` resolved, with the lines the JVM reader
+    handed over still unparsed (:class:`refinery.spark.ingest_read.SourceRead`), and how to
+    parse those lines, per source."""
+
+    rows: DataFrame
+    handed_over: dict[str, HandedOverLines]
+
+
 def read_records(
     spark: SparkSession,
     cfg: IngestSettings,
     locations: dict[str, list[str]],
     increments: dict[str, Increment] | None = None,
-) -> DataFrame:
-    """All parsed records of all selected sources, with ``event_ts`` resolved per source;
-    a Delta source contributes the rows of its increment (from :func:`plan_increments`)."""
+) -> ReadRecords:
+    """The records of all selected sources (see :class:`ReadRecords`); a Delta source
+    contributes the rows of its increment (from :func:`plan_increments`)."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
-    frames = []
+    frames, handed_over = [], {}
     for name, location in locations.items():
         spec = cfg.sources[name]
         if spec.format == "delta":
             if increments is None or name not in increments:
                 raise ValueError(f"Delta source {name!r} has no planned increment; call plan_increments first")
-            records = delta_records(spark, name, spec, increments[name], limits)
+            records = with_no_lines_handed_over(delta_records(spark, name, spec, increments[name], limits))
         else:
-            records = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
+            records, handed = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
+            if handed is not None:
+                handed_over[name] = handed
         frames.append(with_event_ts(records, spec))
-    result = frames[0]
-    for frame in frames[1:]:
-        result = result.unionByName(frame)
-    return result
+    return ReadRecords(reduce(DataFrame.unionByName, frames), handed_over)
+
+
+def parse_handed_over(stored: DataFrame, handed_over: dict[str, HandedOverLines]) -> DataFrame | None:
+    """The rows of ``stored`` (:attr:`ReadRecords.rows`, kept) whose lines the JVM reader
+    handed over, parsed in Python and ``event_ts`` resolved, computed now and kept; ``None``
+    when the JVM reader read no source. Reads only the few columns those lines need."""
+    if not handed_over:
+        return None
+    lines = stored.where(F.col("_raw").isNotNull())
+    parsed = [
+        with_event_ts(handed.parsed(lines.where(F.col("source") == name)), handed.spec)
+        for name, handed in handed_over.items()
+    ]
+    return checkpointed(reduce(DataFrame.unionByName, parsed))
+
+
+def records_of(stored: DataFrame, handed: DataFrame | None) -> DataFrame:
+    """Every parsed record: the rows of ``stored`` the readers parsed themselves, and the
+    handed-over lines parsed by :func:`parse_handed_over` (``handed``)."""
+    own = stored.where(F.col("_raw").isNull()).drop(*HANDED_OVER_COLUMNS)
+    return own if handed is None else own.unionByName(handed)
 
 
 def with_event_ts(records: DataFrame, spec: SourceSettings) -> DataFrame:

@@ -20,19 +20,34 @@ file's header and field count) are parsed in the JVM instead (:mod:`refinery.spa
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, BooleanType, LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
+    BooleanType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from refinery.config import ConfigError, SourceSettings
 from refinery.sources.file_lines import FileRange, count_newlines, is_plain_utf8, open_binary
 from refinery.sources.records import RECORD_FIELDS, Layout, Limits, file_layout, parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
 from refinery.spark.ingest_tables import parquet_records
-from refinery.spark.jvm_lines import jvm_reader_available, jvm_rules, read_jvm_lines
+from refinery.spark.jvm_lines import (
+    HANDED_OVER_COLUMNS,
+    HandedOverLines,
+    jvm_lines_frame,
+    jvm_reader_available,
+    jvm_rules,
+)
 from refinery.spark.schemas import STRING_MAP
 
 _SPARK_TYPES = {"line": LongType(), "meta": STRING_MAP}
@@ -51,6 +66,15 @@ _ARROW_SCHEMA = pa.schema(
 )
 
 
+class SourceRead(NamedTuple):
+    """What reading one source gives: its rows, in :data:`RECORDS`'s columns and
+    :data:`HANDED_OVER_COLUMNS` (null but on the lines the JVM reader handed over), and how to
+    parse those lines (``None`` when the JVM reader did not read the source)."""
+
+    records: DataFrame
+    handed_over: HandedOverLines | None
+
+
 def read_source(
     spark: SparkSession,
     name: str,
@@ -59,13 +83,24 @@ def read_source(
     limits: Limits,
     split_bytes: int,
     jvm_reader: str = "auto",
-) -> DataFrame:
+) -> SourceRead:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
     ``meta`` a map column; ``split_bytes`` is the input of one read task
-    (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting."""
+    (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting.
+
+    The lines the JVM reader hands over are left unparsed here: the caller stores the rows,
+    then parses those few lines (:meth:`HandedOverLines.parsed` of ``rows`` where ``_raw`` is
+    set), so that no Python UDF runs over every row."""
     if spec.format == "parquet":
-        return parquet_records(spark, name, spec, location, limits)
+        return SourceRead(with_no_lines_handed_over(parquet_records(spark, name, spec, location, limits)), None)
     return _read_lines(spark, name, spec, location, limits, split_bytes, jvm_reader)
+
+
+def with_no_lines_handed_over(records: DataFrame) -> DataFrame:
+    """``records`` (in :data:`RECORDS`) with null :data:`HANDED_OVER_COLUMNS`, so that they
+    union with the JVM reader's rows."""
+    types = (BinaryType(), LongType())
+    return records.withColumns({c: F.lit(None).cast(t) for c, t in zip(HANDED_OVER_COLUMNS, types, strict=True)})
 
 
 #: Records per Arrow batch sent back to the JVM, and the text bytes after which a batch is sent
@@ -197,19 +232,22 @@ def _read_lines(
     limits: Limits,
     split_bytes: int,
     jvm_reader: str = "auto",
-) -> DataFrame:
+) -> SourceRead:
     files = list_files(spark, location)
     rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
     splits, plain = plan_reads(spark, files, spec, split_bytes, limits, sniff=rules is not None)
-    frames = []
+    frames, handed_over = [], None
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:
         tasks = pack_tasks(in_jvm, split_bytes)
-        frames.append(read_jvm_lines(spark, name, spec, limits, tasks, rules, plain))
+        frames.append(jvm_lines_frame(spark, spec, tasks, rules, plain))
+        handed_over = HandedOverLines(name, spec, limits, plain)
     in_python = [s for s in splits if s.file.path not in plain]
     if in_python or not frames:
-        frames.append(_parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes)))
-    return frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
+        parsed = _parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes))
+        frames.append(with_no_lines_handed_over(parsed))
+    records = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
+    return SourceRead(records, handed_over)
 
 
 def _jvm_rules_if_used(

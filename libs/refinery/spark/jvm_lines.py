@@ -7,8 +7,9 @@ same bytes (the records cross to the JVM as Arrow batches, then are copied again
 byte ranges with the same line rule and builds the same good records in the JVM. A line it is
 not certain of (not UTF-8, not a flat JSON object, any rule that would refuse it, over
 ``max_line_bytes``) comes out with its bytes, and :func:`refinery.sources.records.parse_line`
-parses it in Python: so every refusal, reason and detail is the Python rule's, and a file of
-clean records never leaves the JVM.
+parses it in Python (:meth:`HandedOverLines.parsed`, once the reader's rows are stored): so
+every refusal, reason and detail is the Python rule's, and a file of clean records never
+leaves the JVM.
 
 It reads JSONL, and CSV/TSV of one record per line (``multiline: false`` or
 ``quoting: none``), whose header and field count the driver finds on each file's head. Only
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -94,22 +96,6 @@ def jvm_rules(name: str, spec: SourceSettings, limits: Limits) -> dict | None:
     }
 
 
-def read_jvm_lines(
-    spark: SparkSession,
-    name: str,
-    spec: SourceSettings,
-    limits: Limits,
-    splits: Sequence[Split],
-    rules: dict,
-    layouts: Mapping[str, Layout | None],
-) -> DataFrame:
-    """The parsed records of ``splits`` (packed into tasks, ``newlines_before`` set), read by
-    the JVM data source, in :data:`refinery.spark.ingest_read.RECORDS`'s columns; ``layouts``
-    holds each CSV/TSV file's layout (found on its head by the driver)."""
-    frame = jvm_lines_frame(spark, spec, splits, rules, layouts)
-    return _with_fallback_parsed(frame, name, spec, limits, dict(layouts))
-
-
 def jvm_lines_frame(
     spark: SparkSession,
     spec: SourceSettings,
@@ -117,9 +103,11 @@ def jvm_lines_frame(
     rules: dict,
     layouts: Mapping[str, Layout | None],
 ) -> DataFrame:
-    """The JVM data source's own rows for ``splits``: the records it parsed, and the lines it
-    hands to Python with their bytes in ``_raw`` (and, over ``max_line_bytes``, their length in
-    ``_raw_length``)."""
+    """The JVM data source's rows for ``splits`` (packed into tasks, ``newlines_before`` set),
+    in :data:`refinery.spark.ingest_read.RECORDS`'s columns and :data:`HANDED_OVER_COLUMNS`:
+    the records it parsed, and the lines it hands to Python with their bytes in ``_raw`` (for
+    :meth:`HandedOverLines.parsed`); ``layouts`` holds each CSV/TSV file's layout (found on its
+    head by the driver)."""
     tasks: list[list[dict]] = []
     for split in splits:
         if split.task == len(tasks):
@@ -149,35 +137,48 @@ def jvm_lines_frame(
     )
 
 
-def _with_fallback_parsed(
-    frame: DataFrame, name: str, spec: SourceSettings, limits: Limits, layouts: dict[str, Layout | None]
-) -> DataFrame:
-    """The JVM reader's rows with the lines it handed over (``_raw`` set) parsed in Python.
+#: The columns of a JVM reader's row that carry a line it hands to Python: its bytes, and its
+#: length when it is over ``max_line_bytes`` (only its head is kept then). Null on the rows the
+#: JVM parsed itself, and on rows read any other way.
+HANDED_OVER_COLUMNS = ("_raw", "_raw_length")
 
-    Every row passes the Python UDF, but only a handed-over line carries its bytes and place:
-    for the others the UDF receives nulls and returns nulls (a few bytes a row)."""
 
-    @F.pandas_udf(_FALLBACK)
-    def parse(raw: pd.Series, length: pd.Series, line: pd.Series, path: pd.Series) -> pd.DataFrame:
-        out = pd.DataFrame(None, index=raw.index, columns=_FALLBACK.fieldNames(), dtype=object)
-        for i in raw.index[raw.notna()]:
-            size = None if pd.isna(length[i]) else int(length[i])
-            layout = layouts.get(path[i])
-            row = parse_line(bytes(raw[i]), size, int(line[i]), path[i], name, spec, limits, ENCODING, layout)
-            row["meta_json"] = json.dumps(row.pop("meta") or {}, ensure_ascii=False)
-            out.loc[i] = [row[f] for f in _FALLBACK.fieldNames()]
-        return out
+@dataclass(frozen=True)
+class HandedOverLines:
+    """How to parse the lines the JVM reader hands over for one source: the source's name,
+    settings and limits, and each CSV/TSV file's layout (path → :class:`Layout`)."""
 
-    # nondeterministic: computed once, in its own projection, not once per field read below
-    parse = parse.asNondeterministic()
-    handed = F.col("_raw").isNotNull()
-    frame = frame.withColumn(
-        "_py", parse("_raw", "_raw_length", F.when(handed, F.col("line")), F.when(handed, F.col("path")))
-    )
-    columns = {}
-    for field in _FALLBACK_FIELDS:
-        python = F.col("_py.meta_json") if field == "meta" else F.col(f"_py.{field}")
-        if field == "meta":
-            python = F.from_json(python, "map<string,string>")
-        columns[field] = F.when(handed, python).otherwise(F.col(field))
-    return frame.withColumns(columns).select(*RECORD_FIELDS, "file_mtime")
+    name: str
+    spec: SourceSettings
+    limits: Limits
+    layouts: Mapping[str, Layout | None]
+
+    def parsed(self, rows: DataFrame) -> DataFrame:
+        """``rows`` (JVM reader rows of this source, ``_raw`` set) parsed by
+        :func:`refinery.sources.records.parse_line`, in
+        :data:`refinery.spark.ingest_read.RECORDS`'s columns.
+
+        Meant for the few lines the JVM hands over, after the reader's rows are stored: a
+        Python UDF over every row would hold each row in the JVM while its batch is in Python,
+        which costs about as much as the JVM's own parse of a file of clean records."""
+        name, spec, limits, layouts = self.name, self.spec, self.limits, dict(self.layouts)
+
+        @F.pandas_udf(_FALLBACK)
+        def parse(raw: pd.Series, length: pd.Series, line: pd.Series, path: pd.Series) -> pd.DataFrame:
+            out = pd.DataFrame(None, index=raw.index, columns=_FALLBACK.fieldNames(), dtype=object)
+            for i in raw.index:
+                size = None if pd.isna(length[i]) else int(length[i])
+                row = parse_line(
+                    bytes(raw[i]), size, int(line[i]), path[i], name, spec, limits, ENCODING, layouts.get(path[i])
+                )
+                row["meta_json"] = json.dumps(row.pop("meta") or {}, ensure_ascii=False)
+                out.loc[i] = [row[f] for f in _FALLBACK.fieldNames()]
+            return out
+
+        # nondeterministic: computed once, in its own projection, not once per field read below
+        parsed = rows.withColumn("_py", parse.asNondeterministic()("_raw", "_raw_length", "line", "path"))
+        columns = {
+            field: F.from_json("_py.meta_json", "map<string,string>") if field == "meta" else F.col(f"_py.{field}")
+            for field in _FALLBACK_FIELDS
+        }
+        return parsed.withColumns(columns).select(*RECORD_FIELDS, "file_mtime")
