@@ -44,7 +44,7 @@ from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import Commit, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
-from refinery.spark.ingest_read import list_files, read_source, with_no_lines_handed_over
+from refinery.spark.ingest_read import SourceRead, list_files, read_source, with_no_lines_handed_over
 from refinery.spark.ingest_tables import delta_records
 from refinery.spark.jvm_lines import HANDED_OVER_COLUMNS, HandedOverLines
 from refinery.spark.session import job_phase, session_settings
@@ -72,6 +72,11 @@ BRONZE_STATS_COLUMNS = (
 BRONZE_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(BRONZE_STATS_COLUMNS)}
 #: What the quarantine write and the filtered count read of the rows not kept.
 _REST_COLUMNS = ("outcome", "source", "reason", "detail", "id", "payload", "path", "line")
+#: The columns of a parsed record that settle its outcome and id: what is stored of the rows
+#: read again for the write (:func:`write_batch`). ``payload`` is set on refused rows only.
+KEY_COLUMNS = ("source", "path", "line", "outcome", "reason", "detail", "payload", "raw_id", "content_hash")
+#: What :meth:`HandedOverLines.parsed` reads of a handed-over line, beyond :data:`KEY_COLUMNS`.
+_HANDED_OVER_INPUT = ("file_mtime", *HANDED_OVER_COLUMNS)
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -127,46 +132,48 @@ def write_batch(
     counts per reason when the commit holds exactly their total, else read back), ``filter``
     as classified (filtered rows are written nowhere).
 
-    Reads of the parsed records: the first fills their cache and parses the few lines the JVM
-    reader handed over (:func:`parse_handed_over`), the second counts them per source and id
-    group (:func:`group_sizes`); the bronze write reads them again, and so does the pass
-    that stores the rows not kept (quarantined or filtered: few, as a rule) for the
-    quarantine write and the counts. Records that share an id group cost one more read
-    (:func:`repeat_ranks`), and so does a bronze that already holds other batches
-    (:func:`known_ids`)."""
+    What is read, and how often. The rows cheap to read again (:attr:`ReadRecords.reread`:
+    the JVM reader's, Parquet's, Delta's) are read twice: once for their keys (the narrow
+    :data:`KEY_COLUMNS`, stored, with the few lines the JVM reader handed over, which are
+    parsed then: :func:`parse_handed_over`), and once by the bronze write, which classifies
+    each row again from the same small key tables. The rows parsed in Python
+    (:attr:`ReadRecords.parsed`) are parsed once and stored whole. So the executors never hold
+    a copy of the batch's text, and the write reads it where it lies. Every later pass reads
+    the stored keys: the count per source and id group (:func:`group_sizes`), the ranks of
+    records that share an id group (:func:`repeat_ranks`, only when some do), the ids bronze
+    already holds (:func:`known_ids`, only when it holds other batches) and the rows not kept
+    (:func:`rows_not_kept`)."""
     spark, tables = ctx.spark, ctx.settings.tables
     existing = None
     if table_exists(spark, tables.bronze):
         existing = read_table(spark, tables.bronze).where(F.col("ingest_batch") != batch)
     payload_chars = ctx.settings.ingest.payload_max_chars
     mask = pii_options(ctx.settings.clean.pii) if ctx.settings.ingest.payload_mask else None
-    # the files are parsed once, into a columnar cache (filled by the first pass, which
-    # parses the lines handed over); the classification is computed as each pass reads it,
-    # from the cache and small key tables computed before any write
-    stored = columnar_cached(read.rows, eager=False)
-    handed = sizes = rest = None
+    # both stores are filled by the first pass that reads them, which needs no job of its own
+    reread_keys = None
+    if read.reread is not None:
+        reread_keys = columnar_cached(read.reread.select(*KEY_COLUMNS, *_HANDED_OVER_INPUT), eager=False)
+    parsed = columnar_cached(read.parsed, eager=False) if read.parsed is not None else None
+    handed = sizes = known = rest = None
     try:
         with job_phase(spark, "read, parse and count input"):
-            handed = parse_handed_over(stored, read.handed_over)
-            parsed = records_of(stored, handed)
-            sizes = group_sizes(parsed)
+            handed = parse_handed_over(reread_keys, read.handed_over)
+            keys = keys_of(reread_keys, handed, parsed)
+            sizes = group_sizes(keys)
             inputs = {r.source: int(r["n"]) for r in sizes.groupBy("source").agg(F.sum("_n").alias("n")).collect()}
         with job_phase(spark, "settle ids"):
-            ranks = repeat_ranks(parsed, sizes)
-            classified = classify_records(parsed, ranks, batch, ctx.run_id, existing, payload_chars, mask)
-        classified = drop_one_row(classified, STAGE)
-        # the few rows not kept, stored once for the quarantine write and the filtered count
+            ranks = repeat_ranks(keys, sizes)
+            if existing is not None:
+                known = known_ids(with_ids(keys, ranks, batch, ctx.run_id), existing)
+        records = records_of(read.reread, handed, parsed)
         with job_phase(spark, "keep rows not kept"):
-            rest = columnar_cached(classified.where(F.col("outcome") != OK).select(*_REST_COLUMNS))
+            rest = rows_not_kept(keys, records, ranks, known, batch, ctx.run_id, payload_chars, mask)
         this_batch = f"ingest_batch = {sql_string(batch)}"
         slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
         with job_phase(spark, "write bronze"):
+            kept = drop_one_row(bronze_rows(classify_records(records, ranks, known, batch, ctx.run_id)), STAGE)
             written = replace_slice(
-                bronze_rows(classified),
-                tables.bronze,
-                this_batch,
-                partition_by=["ingest_batch"],
-                properties=BRONZE_PROPERTIES,
+                kept, tables.bronze, this_batch, partition_by=["ingest_batch"], properties=BRONZE_PROPERTIES
             )
         with job_phase(spark, "write quarantine"):
             refused = replace_slice(
@@ -178,11 +185,43 @@ def write_batch(
             classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
             quarantine = committed_per_reason(spark, refused, slice_, classified_out)
     finally:
-        release(*(frame for frame in (stored, handed, sizes, rest) if frame is not None))
+        stored = (reread_keys, parsed, handed, sizes, known, rest)
+        release(*(frame for frame in stored if frame is not None))
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
     counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in not_kept if r.outcome == FILTER]
     return inputs, counts
+
+
+def rows_not_kept(
+    keys: DataFrame,
+    records: DataFrame,
+    ranks: DataFrame | None,
+    known: DataFrame | None,
+    batch: str,
+    run_id: str,
+    payload_max_chars: int,
+    payload_mask: PiiOptions | None,
+) -> DataFrame:
+    """The rows not kept (quarantined or filtered; few, as a rule) in :data:`_REST_COLUMNS`,
+    computed now and kept, for the quarantine write and the counts.
+
+    Classified from the stored ``keys``: their payload is the reader's (every reader refusal
+    has one, and :func:`with_event_ts` gives a ``bad_event_ts`` row its record). Only a
+    ``duplicate_id_conflict`` is decided here, after the read, so its payload, the record,
+    needs the record's text: when there is any, the rows not kept are classified again from
+    the whole ``records`` (one more read of them)."""
+    classified = classify_records(keys, ranks, known, batch, run_id, conflict_payloads=False)
+    not_kept = with_payload(classified.where(F.col("outcome") != OK), payload_max_chars, payload_mask)
+    rest = columnar_cached(not_kept.select(*_REST_COLUMNS))
+    if ranks is None and known is None:
+        return rest  # no id group holds two records: nothing can conflict
+    if rest.where((F.col("outcome") == QUARANTINE) & F.col("payload").isNull()).limit(1).count() == 0:
+        return rest
+    release(rest)
+    classified = classify_records(records, ranks, known, batch, run_id)
+    not_kept = with_payload(classified.where(F.col("outcome") != OK), payload_max_chars, payload_mask)
+    return columnar_cached(not_kept.select(*_REST_COLUMNS))
 
 
 def committed_per_source(spark: SparkSession, commit: Commit, where: str, sources: list[str]) -> dict[tuple, int]:
@@ -271,11 +310,14 @@ def auto_batch_name(
 
 
 class ReadRecords(NamedTuple):
-    """The rows of every selected source, ``event_ts`` resolved, with the lines the JVM reader
-    handed over still unparsed (:class:`refinery.spark.ingest_read.SourceRead`), and how to
-    parse those lines, per source."""
+    """The rows of every selected source, ``event_ts`` resolved, in two parts
+    (:class:`refinery.spark.ingest_read.SourceRead`): ``reread``, the rows that cost little to
+    read again (JVM reader, Parquet, Delta), with the lines the JVM reader handed over still
+    unparsed, and ``parsed``, the rows parsed in Python workers (each ``None`` when no source
+    gives any); and how to parse the handed-over lines, per source."""
 
-    rows: DataFrame
+    reread: DataFrame | None
+    parsed: DataFrame | None
     handed_over: dict[str, HandedOverLines]
 
 
@@ -288,26 +330,35 @@ def read_records(
     """The records of all selected sources (see :class:`ReadRecords`); a Delta source
     contributes the rows of its increment (from :func:`plan_increments`)."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
-    frames, handed_over = [], {}
+    reread, parsed, handed_over = [], [], {}
     for name, location in locations.items():
         spec = cfg.sources[name]
         if spec.format == "delta":
             if increments is None or name not in increments:
                 raise ValueError(f"Delta source {name!r} has no planned increment; call plan_increments first")
-            records = with_no_lines_handed_over(delta_records(spark, name, spec, increments[name], limits))
+            read = SourceRead(
+                with_no_lines_handed_over(delta_records(spark, name, spec, increments[name], limits)), None, None
+            )
         else:
-            records, handed = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
-            if handed is not None:
-                handed_over[name] = handed
-        frames.append(with_event_ts(records, spec))
-    return ReadRecords(reduce(DataFrame.unionByName, frames), handed_over)
+            read = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
+        if read.reread is not None:
+            reread.append(with_event_ts(read.reread, spec))
+        if read.parsed is not None:
+            parsed.append(with_event_ts(read.parsed, spec))
+        if read.handed_over is not None:
+            handed_over[name] = read.handed_over
+    return ReadRecords(_union(reread), _union(parsed), handed_over)
 
 
-def parse_handed_over(stored: DataFrame, handed_over: dict[str, HandedOverLines]) -> DataFrame | None:
-    """The rows of ``stored`` (:attr:`ReadRecords.rows`, kept) whose lines the JVM reader
-    handed over, parsed in Python and ``event_ts`` resolved, computed now and kept; ``None``
-    when the JVM reader read no source. Reads only the few columns those lines need."""
-    if not handed_over:
+def _union(frames: list[DataFrame]) -> DataFrame | None:
+    return reduce(DataFrame.unionByName, frames) if frames else None
+
+
+def parse_handed_over(stored: DataFrame | None, handed_over: dict[str, HandedOverLines]) -> DataFrame | None:
+    """The rows of ``stored`` (the stored keys of :attr:`ReadRecords.reread`) whose lines the
+    JVM reader handed over, parsed in Python and ``event_ts`` resolved, computed now and kept;
+    ``None`` when the JVM reader read no source."""
+    if not handed_over or stored is None:
         return None
     lines = stored.where(F.col("_raw").isNotNull())
     parsed = [
@@ -317,22 +368,42 @@ def parse_handed_over(stored: DataFrame, handed_over: dict[str, HandedOverLines]
     return checkpointed(reduce(DataFrame.unionByName, parsed))
 
 
-def records_of(stored: DataFrame, handed: DataFrame | None) -> DataFrame:
-    """Every parsed record: the rows of ``stored`` the readers parsed themselves, and the
-    handed-over lines parsed by :func:`parse_handed_over` (``handed``)."""
-    own = stored.where(F.col("_raw").isNull()).drop(*HANDED_OVER_COLUMNS)
-    return own if handed is None else own.unionByName(handed)
+def keys_of(reread_keys: DataFrame | None, handed: DataFrame | None, parsed: DataFrame | None) -> DataFrame:
+    """The :data:`KEY_COLUMNS` of every parsed record: of the stored keys of the rows read
+    again (``reread_keys``) but the handed-over lines, of those lines parsed (``handed``, from
+    :func:`parse_handed_over`), and of the stored rows parsed in Python (``parsed``)."""
+    frames = []
+    if reread_keys is not None:
+        frames.append(reread_keys.where(F.col("_raw").isNull()).select(*KEY_COLUMNS))
+    frames += [frame.select(*KEY_COLUMNS) for frame in (handed, parsed) if frame is not None]
+    return reduce(DataFrame.unionByName, frames)
+
+
+def records_of(reread: DataFrame | None, handed: DataFrame | None, parsed: DataFrame | None) -> DataFrame:
+    """Every parsed record, whole: the rows read again (``reread``, read once more here) but
+    the lines the JVM reader handed over, those lines parsed (``handed``), and the stored
+    rows parsed in Python (``parsed``)."""
+    frames = []
+    if reread is not None:
+        frames.append(reread.where(F.col("_raw").isNull()).drop(*HANDED_OVER_COLUMNS))
+    frames += [frame for frame in (handed, parsed) if frame is not None]
+    return reduce(DataFrame.unionByName, frames)
 
 
 def with_event_ts(records: DataFrame, spec: SourceSettings) -> DataFrame:
     """``event_ts`` from the source's column (format ``event_ts_format``), else the file's
-    modification time. A value that does not parse is quarantined as ``bad_event_ts``."""
+    modification time. A value that does not parse is quarantined as ``bad_event_ts``, with
+    the record as its payload (as JSON, as for a refusal decided after the read)."""
     raw = F.col("raw_event_ts")
     fmt = spec.event_ts_format
     parsed = F.try_to_timestamp(raw, F.lit(fmt)) if fmt else F.try_to_timestamp(raw)
     records = records.withColumn("event_ts", F.when(raw.isNull(), F.col("file_mtime")).otherwise(parsed))
     unparsed = (F.col("outcome") == OK) & raw.isNotNull() & F.col("event_ts").isNull()
-    return mark(records, unparsed, QUARANTINE, reasons.BAD_EVENT_TS, F.lit("event_ts does not parse"))
+    records = mark(records, unparsed, QUARANTINE, reasons.BAD_EVENT_TS, F.lit("event_ts does not parse"))
+    # every row a reader refused has its payload already
+    return records.withColumn(
+        "payload", F.coalesce(F.col("payload"), F.when(F.col("outcome") == QUARANTINE, record_json()))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,25 +413,43 @@ def with_event_ts(records: DataFrame, spec: SourceSettings) -> DataFrame:
 def classify_records(
     records: DataFrame,
     ranks: DataFrame | None,
+    known: DataFrame | None,
     batch: str,
     run_id: str,
-    existing: DataFrame | None,
-    payload_max_chars: int,
-    payload_mask: PiiOptions | None = None,
+    conflict_payloads: bool = True,
 ) -> DataFrame:
     """Give good records their id and settle duplicate ids; every row keeps an ``outcome``.
 
-    ``ranks`` is :func:`repeat_ranks` of the records (``None``: no id group holds two records).
-    ``existing`` is bronze without this batch (or ``None`` for an empty table). The result
-    has the parsed-record columns plus ``id``, ``ingest_batch``, ``run_id`` and ``payload``
-    filled for every quarantined row: PII-masked with ``payload_mask`` when given (before the
-    payload is cut to ``payload_max_chars``, so no half of a number survives the cut).
+    ``ranks`` is :func:`repeat_ranks` of the records (``None``: no id group holds two records),
+    ``known`` is :func:`known_ids` of them (``None``: bronze holds no other batch). The result
+    has the columns of ``records`` plus ``id``, ``ingest_batch`` and ``run_id``; a record
+    quarantined here (``duplicate_id_conflict``) gets itself as JSON in ``payload``, unless
+    ``conflict_payloads`` is false (for ``records`` that are keys only, without the text).
 
-    ``records`` should be computed once (cached): it is read several times. Only narrow
-    key columns are shuffled (:func:`group_sizes`, :func:`repeat_ranks`, :func:`known_ids`);
-    what they find is joined back to the records, broadcast when small, as it is unless a
-    batch repeats itself or bronze on a large scale.
+    Each row is classified from itself and the two small key tables, which are joined to it
+    broadcast when small (as they are unless a batch repeats itself or bronze on a large
+    scale): so classifying the records again, as the write and the key passes do, gives the
+    same outcome every time.
     """
+    records = with_ids(records, ranks, batch, run_id)
+    if known is not None:
+        records = records.join(known, on="id", how="left")
+        seen = (F.col("outcome") == OK) & F.col("_known_hash").isNotNull()
+        same_known = F.col("content_hash") == F.col("_known_hash")
+        records = mark(records, seen & same_known, FILTER, reasons.ALREADY_INGESTED, F.lit(None))
+        other_detail = F.concat(F.lit("id already in bronze batch "), F.col("_kb"), F.lit(" with other content"))
+        records = mark(records, seen & ~same_known, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, other_detail)
+    if conflict_payloads:
+        conflict = F.col("reason") == reasons.DUPLICATE_ID_CONFLICT
+        records = records.withColumn("payload", F.when(conflict, record_json()).otherwise(F.col("payload")))
+    return records.drop(*[c for c in records.columns if c.startswith("_")])
+
+
+def with_ids(records: DataFrame, ranks: DataFrame | None, batch: str, run_id: str) -> DataFrame:
+    """``records`` with ``id``, ``ingest_batch`` and ``run_id``, and repeats inside the batch
+    settled: a record that repeats an earlier one of its id group (by ``ranks``, see
+    :func:`repeat_ranks`) is filtered as ``duplicate_record`` with the same content, and
+    quarantined as ``duplicate_id_conflict`` with other content (``payload`` left as it is)."""
     good = F.col("outcome") == OK
     keyed = good & F.col("raw_id").isNotNull()
     column_id = F.concat(F.col("source"), F.lit(":"), F.trim(F.col("raw_id")))
@@ -382,22 +471,18 @@ def classify_records(
     records = mark(records, repeat & same, FILTER, reasons.DUPLICATE_RECORD, F.lit(None))
     conflict_detail = F.lit("id used by an earlier record of this batch with other content")
     records = mark(records, repeat & ~same, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, conflict_detail)
+    return records.drop("_rank", "_kept_hash")
 
-    if existing is not None:
-        records = records.join(known_ids(records, existing), on="id", how="left")
-        seen = (F.col("outcome") == OK) & F.col("_known_hash").isNotNull()
-        same_known = F.col("content_hash") == F.col("_known_hash")
-        records = mark(records, seen & same_known, FILTER, reasons.ALREADY_INGESTED, F.lit(None))
-        other_detail = F.concat(F.lit("id already in bronze batch "), F.col("_kb"), F.lit(" with other content"))
-        records = mark(records, seen & ~same_known, QUARANTINE, reasons.DUPLICATE_ID_CONFLICT, other_detail)
 
-    payload = F.coalesce(F.col("payload"), F.to_json(_record_struct()))
+def with_payload(classified: DataFrame, payload_max_chars: int, payload_mask: PiiOptions | None) -> DataFrame:
+    """``classified`` with ``payload`` on quarantined rows only, PII-masked with
+    ``payload_mask`` when given (before it is cut to ``payload_max_chars``, so no half of a
+    number survives the cut)."""
+    quarantined = F.col("outcome") == QUARANTINE
+    payload = F.col("payload")
     if payload_mask is not None:
-        payload = mask_pii(F.when(F.col("outcome") == QUARANTINE, payload), payload_mask)
-    records = records.withColumn(
-        "payload", F.when(F.col("outcome") == QUARANTINE, F.substring(payload, 1, payload_max_chars))
-    )
-    return records.drop(*[c for c in records.columns if c.startswith("_")])
+        payload = mask_pii(F.when(quarantined, payload), payload_mask)
+    return classified.withColumn("payload", F.when(quarantined, F.substring(payload, 1, payload_max_chars)))
 
 
 def _id_group() -> Column:
@@ -448,9 +533,10 @@ def repeat_ranks(records: DataFrame, sizes: DataFrame) -> DataFrame | None:
 
 
 def known_ids(records: DataFrame, existing: DataFrame) -> DataFrame:
-    """``(id, _known_hash, _kb)`` of this batch's good ids that bronze already holds in another
-    batch, with that row's content hash and batch: a join of narrow columns, kept small and
-    broadcast back (ids re-ingested are few next to a batch)."""
+    """``(id, _known_hash, _kb)`` of this batch's good ids (``records`` from :func:`with_ids`)
+    that bronze already holds in another batch, with that row's content hash and batch: a
+    join of narrow columns, kept small and broadcast back (ids re-ingested are few next to a
+    batch)."""
     ids = records.where(F.col("outcome") == OK).select("id").distinct()
     known = existing.select("id", F.col("content_hash").alias("_known_hash"), F.col("ingest_batch").alias("_kb"))
     return small_or_shuffled(checkpointed(known.join(ids, on="id")))
@@ -486,13 +572,11 @@ def mark(records: DataFrame, condition: Column, outcome: str, reason: str, detai
     )
 
 
-def _record_struct() -> Column:
-    return F.struct(
-        F.col("raw_id").alias("id"),
-        "text",
-        "label",
-        F.col("raw_event_ts").alias("event_ts"),
-        "meta",
+def record_json() -> Column:
+    """The parsed record as JSON (``id``, ``text``, ``label``, ``event_ts``, ``meta``): the
+    payload of a record refused after the read."""
+    return F.to_json(
+        F.struct(F.col("raw_id").alias("id"), "text", "label", F.col("raw_event_ts").alias("event_ts"), "meta")
     )
 
 

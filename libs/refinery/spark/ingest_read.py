@@ -67,11 +67,15 @@ _ARROW_SCHEMA = pa.schema(
 
 
 class SourceRead(NamedTuple):
-    """What reading one source gives: its rows, in :data:`RECORDS`'s columns and
-    :data:`HANDED_OVER_COLUMNS` (null but on the lines the JVM reader handed over), and how to
-    parse those lines (``None`` when the JVM reader did not read the source)."""
+    """What reading one source gives, in :data:`RECORDS`'s columns: ``reread``, the rows that
+    cost little to read again (the JVM reader's, and a Parquet source's), with
+    :data:`HANDED_OVER_COLUMNS` (null but on the lines the JVM reader handed over); ``parsed``,
+    the rows parsed in Python workers, which are read once and stored; and how to parse the
+    handed-over lines (``None`` when the JVM reader did not read the source). Either frame is
+    ``None`` when no file of the source is read that way."""
 
-    records: DataFrame
+    reread: DataFrame | None
+    parsed: DataFrame | None
     handed_over: HandedOverLines | None
 
 
@@ -92,7 +96,7 @@ def read_source(
     then parses those few lines (:meth:`HandedOverLines.parsed` of ``rows`` where ``_raw`` is
     set), so that no Python UDF runs over every row."""
     if spec.format == "parquet":
-        return SourceRead(with_no_lines_handed_over(parquet_records(spark, name, spec, location, limits)), None)
+        return SourceRead(with_no_lines_handed_over(parquet_records(spark, name, spec, location, limits)), None, None)
     return _read_lines(spark, name, spec, location, limits, split_bytes, jvm_reader)
 
 
@@ -236,18 +240,16 @@ def _read_lines(
     files = list_files(spark, location)
     rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
     splits, plain = plan_reads(spark, files, spec, split_bytes, limits, sniff=rules is not None)
-    frames, handed_over = [], None
+    reread = parsed = handed_over = None
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:
         tasks = pack_tasks(in_jvm, split_bytes)
-        frames.append(jvm_lines_frame(spark, spec, tasks, rules, plain))
+        reread = jvm_lines_frame(spark, spec, tasks, rules, plain)
         handed_over = HandedOverLines(name, spec, limits, plain)
     in_python = [s for s in splits if s.file.path not in plain]
-    if in_python or not frames:
+    if in_python or reread is None:
         parsed = _parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes))
-        frames.append(with_no_lines_handed_over(parsed))
-    records = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
-    return SourceRead(records, handed_over)
+    return SourceRead(reread, parsed, handed_over)
 
 
 def _jvm_rules_if_used(
