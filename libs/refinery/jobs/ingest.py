@@ -40,13 +40,14 @@ from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
+from refinery.sources.splits import InputFile
 from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import Commit, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import SourceRead, list_files, read_source, with_no_lines_handed_over
 from refinery.spark.ingest_tables import delta_records
-from refinery.spark.jvm_lines import HANDED_OVER_COLUMNS, HandedOverLines
+from refinery.spark.jvm_lines import HANDED_OVER_COLUMNS, HANDED_OVER_INPUT, HandedOverLines
 from refinery.spark.session import job_phase, session_settings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.text.pii import PiiOptions
@@ -75,8 +76,12 @@ _REST_COLUMNS = ("outcome", "source", "reason", "detail", "id", "payload", "path
 #: The columns of a parsed record that settle its outcome and id: what is stored of the rows
 #: read again for the write (:func:`write_batch`). ``payload`` is set on refused rows only.
 KEY_COLUMNS = ("source", "path", "line", "outcome", "reason", "detail", "payload", "raw_id", "content_hash")
-#: What :meth:`HandedOverLines.parsed` reads of a handed-over line, beyond :data:`KEY_COLUMNS`.
-_HANDED_OVER_INPUT = ("file_mtime", *HANDED_OVER_COLUMNS)
+#: What is stored of the rows read again: their keys, and what a handed-over line's parse reads.
+_STORED_KEYS = tuple(dict.fromkeys(KEY_COLUMNS + HANDED_OVER_INPUT))
+#: At most this many lines handed over by the JVM reader, of at most this many bytes in all,
+#: are parsed in the driver (:func:`parse_handed_over`); more are parsed in Python workers.
+HANDED_OVER_IN_DRIVER_ROWS = 20_000
+HANDED_OVER_IN_DRIVER_BYTES = 64 << 20
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -87,7 +92,8 @@ def run(ctx: JobContext) -> JobResult:
     locations = source_locations(cfg)
     named = cfg.batch if cfg.batch != "auto" else None
     increments = plan_increments(spark, cfg, locations, settings.tables.ingest_state, named)
-    batch = named or auto_batch_name(spark, locations, increments)
+    files = {name: list_files(spark, location) for name, location in locations.items() if name not in increments}
+    batch = named or auto_batch_name(files, increments)
     ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
     # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
@@ -101,7 +107,7 @@ def run(ctx: JobContext) -> JobResult:
     }
     with session_settings(spark, run_settings):
         with job_phase(spark, "plan reads"):
-            read = read_records(spark, cfg, locations, increments)
+            read = read_records(spark, cfg, locations, increments, files)
         inputs, counts = write_batch(ctx, read, batch)
     for increment in increments.values():
         record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
@@ -139,7 +145,7 @@ def write_batch(
     each row again from the same small key tables. The rows parsed in Python
     (:attr:`ReadRecords.parsed`) are parsed once and stored whole. So the executors never hold
     a copy of the batch's text, and the write reads it where it lies. Every later pass reads
-    the stored keys: the count per source and id group (:func:`group_sizes`), the ranks of
+    the stored keys: the id groups that hold more than one record (:func:`shared_groups`), the ranks of
     records that share an id group (:func:`repeat_ranks`, only when some do), the ids bronze
     already holds (:func:`known_ids`, only when it holds other batches) and the rows not kept
     (:func:`rows_not_kept`)."""
@@ -152,17 +158,18 @@ def write_batch(
     # both stores are filled by the first pass that reads them, which needs no job of its own
     reread_keys = None
     if read.reread is not None:
-        reread_keys = columnar_cached(read.reread.select(*KEY_COLUMNS, *_HANDED_OVER_INPUT), eager=False)
+        reread_keys = columnar_cached(read.reread.select(*_STORED_KEYS), eager=False)
     parsed = columnar_cached(read.parsed, eager=False) if read.parsed is not None else None
-    handed = sizes = known = rest = None
+    handed = shared = known = rest = None
     try:
         with job_phase(spark, "read, parse and count input"):
-            handed = parse_handed_over(reread_keys, read.handed_over)
+            counted = count_read(reread_keys, parsed)
+            inputs = counted.rows
+            handed = parse_handed_over(spark, reread_keys, read.handed_over, counted)
             keys = keys_of(reread_keys, handed, parsed)
-            sizes = group_sizes(keys)
-            inputs = {r.source: int(r["n"]) for r in sizes.groupBy("source").agg(F.sum("_n").alias("n")).collect()}
+            shared = shared_groups(keys)
         with job_phase(spark, "settle ids"):
-            ranks = repeat_ranks(keys, sizes)
+            ranks = repeat_ranks(keys, shared)
             if existing is not None:
                 known = known_ids(with_ids(keys, ranks, batch, ctx.run_id), existing)
         records = records_of(read.reread, handed, parsed)
@@ -185,7 +192,7 @@ def write_batch(
             classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
             quarantine = committed_per_reason(spark, refused, slice_, classified_out)
     finally:
-        stored = (reread_keys, parsed, handed, sizes, known, rest)
+        stored = (reread_keys, parsed, handed, shared, known, rest)
         release(*(frame for frame in stored if frame is not None))
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
@@ -293,18 +300,13 @@ def plan_increments(
     }
 
 
-def auto_batch_name(
-    spark: SparkSession, locations: dict[str, list[str]], increments: dict[str, Increment] | None = None
-) -> str:
-    """``auto-<hash>`` of the sorted (file path, size) of every input file, and of each Delta
+def auto_batch_name(files: dict[str, list[InputFile]], increments: dict[str, Increment] | None = None) -> str:
+    """``auto-<hash>`` of the sorted (file path, size) of every input file (``files``: per
+    file source, from :func:`refinery.spark.ingest_read.list_files`), and of each Delta
     source's (table id, versions read): the same input gives the same batch, so re-ingesting
     it replaces rather than appends."""
-    increments = increments or {}
-    listing: list[tuple] = [(i.table_id, i.start, i.end) for i in increments.values()]
-    for name, location in locations.items():
-        if name in increments:
-            continue
-        listing += [(file.path, file.size) for file in list_files(spark, location)]
+    listing: list[tuple] = [(i.table_id, i.start, i.end) for i in (increments or {}).values()]
+    listing += [(file.path, file.size) for found in files.values() for file in found]
     digest = hashlib.sha256(repr(sorted(listing, key=repr)).encode()).hexdigest()[:12]
     return f"auto-{digest}"
 
@@ -326,9 +328,11 @@ def read_records(
     cfg: IngestSettings,
     locations: dict[str, list[str]],
     increments: dict[str, Increment] | None = None,
+    files: dict[str, list[InputFile]] | None = None,
 ) -> ReadRecords:
     """The records of all selected sources (see :class:`ReadRecords`); a Delta source
-    contributes the rows of its increment (from :func:`plan_increments`)."""
+    contributes the rows of its increment (from :func:`plan_increments`). ``files`` holds the
+    files of file sources when they are listed already (else they are listed here)."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
     reread, parsed, handed_over = [], [], {}
     for name, location in locations.items():
@@ -340,7 +344,8 @@ def read_records(
                 with_no_lines_handed_over(delta_records(spark, name, spec, increments[name], limits)), None, None
             )
         else:
-            read = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader)
+            listed = (files or {}).get(name)
+            read = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader, listed)
         if read.reread is not None:
             reread.append(with_event_ts(read.reread, spec))
         if read.parsed is not None:
@@ -354,17 +359,62 @@ def _union(frames: list[DataFrame]) -> DataFrame | None:
     return reduce(DataFrame.unionByName, frames) if frames else None
 
 
-def parse_handed_over(stored: DataFrame | None, handed_over: dict[str, HandedOverLines]) -> DataFrame | None:
+class ReadCounts(NamedTuple):
+    """What :func:`count_read` counts: records read per source, and the lines the JVM reader
+    handed over (their number and bytes)."""
+
+    rows: dict[str, int]
+    handed_over_rows: int
+    handed_over_bytes: int
+
+
+def count_read(reread_keys: DataFrame | None, parsed: DataFrame | None) -> ReadCounts:
+    """The records read per source, counted on the stored rows (``reread_keys``, the keys of
+    :attr:`ReadRecords.reread`, and ``parsed``), by the pass that fills them: the input of the
+    reconciliation. Each handed-over line is one record, parsed later."""
+    rows: dict[str, int] = {}
+    handed_rows = handed_bytes = 0
+    if reread_keys is not None:
+        raw = F.col("_raw")
+        found = reread_keys.groupBy("source").agg(
+            F.count(F.lit(1)).alias("n"), F.count(raw).alias("handed"), F.sum(F.length(raw)).alias("bytes")
+        )
+        for r in found.collect():
+            rows[r.source] = int(r.n)
+            handed_rows += int(r.handed)
+            handed_bytes += int(r.bytes or 0)
+    if parsed is not None:
+        for r in parsed.groupBy("source").count().collect():
+            rows[r.source] = rows.get(r.source, 0) + int(r["count"])
+    return ReadCounts(rows, handed_rows, handed_bytes)
+
+
+def parse_handed_over(
+    spark: SparkSession, stored: DataFrame | None, handed_over: dict[str, HandedOverLines], counted: ReadCounts
+) -> DataFrame | None:
     """The rows of ``stored`` (the stored keys of :attr:`ReadRecords.reread`) whose lines the
     JVM reader handed over, parsed in Python and ``event_ts`` resolved, computed now and kept;
-    ``None`` when the JVM reader read no source."""
-    if not handed_over or stored is None:
+    ``None`` when there are none (``counted``, from :func:`count_read`).
+
+    Up to :data:`HANDED_OVER_IN_DRIVER_ROWS` of those lines (and
+    :data:`HANDED_OVER_IN_DRIVER_BYTES`) are collected and parsed in the driver, which costs
+    a few milliseconds where a Python worker per read task costs a fraction of a second each;
+    more are parsed in Python workers (:meth:`HandedOverLines.parsed`)."""
+    if not handed_over or stored is None or counted.handed_over_rows == 0:
         return None
     lines = stored.where(F.col("_raw").isNotNull())
-    parsed = [
-        with_event_ts(handed.parsed(lines.where(F.col("source") == name)), handed.spec)
-        for name, handed in handed_over.items()
-    ]
+    here = (
+        counted.handed_over_rows <= HANDED_OVER_IN_DRIVER_ROWS
+        and counted.handed_over_bytes <= HANDED_OVER_IN_DRIVER_BYTES
+    )
+    rows = lines.select(*HANDED_OVER_INPUT).collect() if here else []
+    parsed = []
+    for name, handed in handed_over.items():
+        if here:
+            records = handed.parsed_here(spark, [row for row in rows if row["source"] == name])
+        else:
+            records = handed.parsed(lines.where(F.col("source") == name))
+        parsed.append(with_event_ts(records, handed.spec))
     return checkpointed(reduce(DataFrame.unionByName, parsed))
 
 
@@ -493,31 +543,29 @@ def _id_group() -> Column:
     ).otherwise(F.concat_ws("\u241f", F.lit("content"), F.col("source"), F.col("content_hash")))
 
 
-def group_sizes(records: DataFrame) -> DataFrame:
-    """``(source, _key, _n)``: every record counted once, per source and 64-bit hash of its
-    id group (:func:`_id_group`; ``_key`` null for a record that is not good), computed now
-    and kept. One pass gives both the input count per source (the sum of ``_n``) and the
-    groups that may hold repeats (``_n > 1``), so a batch without repeats reads its records'
-    keys only once."""
-    key = F.when(F.col("outcome") == OK, F.xxhash64(_id_group()))
-    return checkpointed(records.groupBy("source", key.alias("_key")).agg(F.count(F.lit(1)).alias("_n")))
+def shared_groups(records: DataFrame) -> DataFrame:
+    """``(_key)``: the 64-bit hashes of the id groups (:func:`_id_group`) that hold two or
+    more good records, computed now and kept. Only the hashes cross the shuffle, and only
+    the groups that may hold repeats are kept: few, as a rule, so a batch without repeats
+    reads its records' keys once here."""
+    good = records.where(F.col("outcome") == OK)
+    sizes = good.groupBy(F.xxhash64(_id_group()).alias("_key")).agg(F.count(F.lit(1)).alias("_n"))
+    return checkpointed(sizes.where(F.col("_n") > 1).select("_key"))
 
 
-def repeat_ranks(records: DataFrame, sizes: DataFrame) -> DataFrame | None:
+def repeat_ranks(records: DataFrame, shared: DataFrame) -> DataFrame | None:
     """``(source, path, line, _rank, _kept_hash)`` of the good records that share their id
-    group with another record, or ``None`` when no group of ``sizes`` (:func:`group_sizes`)
-    holds two records. ``_rank`` is the record's place in its group by file and line,
+    group with another record, or ``None`` when no group holds two records (``shared``, from
+    :func:`shared_groups`). ``_rank`` is the record's place in its group by file and line,
     ``_kept_hash`` the first one's content hash. A record absent here is alone in its group:
     rank 1, its own hash.
 
-    Cost: the hash counts are already taken; only the records in groups of two or more are
-    sorted, on narrow keys, and the result is computed now and kept, so that it is broadcast
-    when small (a hash collision only adds candidates: the ranks are taken over the exact
-    group, and a lone record's rank 1 and own hash are what absence means anyway)."""
-    shared = checkpointed(sizes.where(F.col("_key").isNotNull() & (F.col("_n") > 1)).select("_key"))
+    Cost: only the records in groups of two or more are sorted, on narrow keys, and the
+    result is computed now and kept, so that it is broadcast when small (a hash collision
+    only adds candidates: the ranks are taken over the exact group, and a lone record's rank
+    1 and own hash are what absence means anyway)."""
     groups = shared.count()
     if groups == 0:
-        release(shared)
         return None
     good = records.where(F.col("outcome") == OK)
     keys = good.select("source", "path", "line", "content_hash", _id_group().alias("_group"))

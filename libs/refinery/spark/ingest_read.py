@@ -87,17 +87,20 @@ def read_source(
     limits: Limits,
     split_bytes: int,
     jvm_reader: str = "auto",
+    files: list[InputFile] | None = None,
 ) -> SourceRead:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
     ``meta`` a map column; ``split_bytes`` is the input of one read task
-    (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting.
+    (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting,
+    ``files`` the files at ``location`` when listed already (:func:`list_files`).
 
     The lines the JVM reader hands over are left unparsed here: the caller stores the rows,
     then parses those few lines (:meth:`HandedOverLines.parsed` of ``rows`` where ``_raw`` is
     set), so that no Python UDF runs over every row."""
     if spec.format == "parquet":
         return SourceRead(with_no_lines_handed_over(parquet_records(spark, name, spec, location, limits)), None, None)
-    return _read_lines(spark, name, spec, location, limits, split_bytes, jvm_reader)
+    files = list_files(spark, location) if files is None else files
+    return _read_lines(spark, name, spec, files, limits, split_bytes, jvm_reader)
 
 
 def with_no_lines_handed_over(records: DataFrame) -> DataFrame:
@@ -232,12 +235,11 @@ def _read_lines(
     spark: SparkSession,
     name: str,
     spec: SourceSettings,
-    location: list[str],
+    files: list[InputFile],
     limits: Limits,
     split_bytes: int,
     jvm_reader: str = "auto",
 ) -> SourceRead:
-    files = list_files(spark, location)
     rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
     splits, plain = plan_reads(spark, files, spec, split_bytes, limits, sniff=rules is not None)
     reread = parsed = handed_over = None

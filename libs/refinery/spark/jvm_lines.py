@@ -25,13 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from refinery.config import SourceSettings
 from refinery.sources.records import RECORD_FIELDS, Layout, Limits, label_from_path, parse_line
 from refinery.sources.splits import Split, one_record_per_line
+from refinery.spark.schemas import STRING_MAP
 
 DATA_SOURCE = "refinery.jvm.LinesSource"
 #: The value of the ``encoding`` column of a record the JVM decoded.
@@ -143,6 +144,19 @@ def jvm_lines_frame(
 HANDED_OVER_COLUMNS = ("_raw", "_raw_length")
 
 
+#: What :meth:`HandedOverLines.parsed` and :meth:`HandedOverLines.parsed_here` read of a
+#: handed-over line's row.
+HANDED_OVER_INPUT = ("source", "path", "line", "file_mtime", *HANDED_OVER_COLUMNS)
+#: The parsed records of handed-over lines: :data:`refinery.spark.ingest_read.RECORDS`.
+_PARSED = StructType(
+    [
+        StructField(f, LongType() if f == "line" else STRING_MAP if f == "meta" else StringType(), True)
+        for f in RECORD_FIELDS
+    ]
+    + [StructField("file_mtime", TimestampType(), True)]
+)
+
+
 @dataclass(frozen=True)
 class HandedOverLines:
     """How to parse the lines the JVM reader hands over for one source: the source's name,
@@ -153,25 +167,40 @@ class HandedOverLines:
     limits: Limits
     layouts: Mapping[str, Layout | None]
 
-    def parsed(self, rows: DataFrame) -> DataFrame:
-        """``rows`` (JVM reader rows of this source, ``_raw`` set) parsed by
-        :func:`refinery.sources.records.parse_line`, in
-        :data:`refinery.spark.ingest_read.RECORDS`'s columns.
+    def record(self, raw: bytes, length: int | None, line: int, path: str) -> dict:
+        """The record :func:`refinery.sources.records.parse_line` makes of one handed-over
+        line (``length``: the line's length when only its head was kept), ``meta`` a dict."""
+        row = parse_line(raw, length, line, path, self.name, self.spec, self.limits, ENCODING, self.layouts.get(path))
+        row["meta"] = row.get("meta") or {}
+        return row
 
-        Meant for the few lines the JVM hands over, after the reader's rows are stored: a
-        Python UDF over every row would hold each row in the JVM while its batch is in Python,
-        which costs about as much as the JVM's own parse of a file of clean records."""
-        name, spec, limits, layouts = self.name, self.spec, self.limits, dict(self.layouts)
+    def parsed_here(self, spark: SparkSession, rows: Sequence[Row]) -> DataFrame:
+        """``rows`` (collected rows of this source's handed-over lines, with
+        :data:`HANDED_OVER_INPUT`) parsed in this process by :meth:`record`, in
+        :data:`refinery.spark.ingest_read.RECORDS`'s columns: for a few lines, where starting
+        a Python worker per read task would cost more than the parse."""
+        records = []
+        for r in rows:
+            record = self.record(bytes(r["_raw"]), r["_raw_length"], r["line"], r["path"])
+            records.append((*(record[f] for f in RECORD_FIELDS), r["file_mtime"]))
+        return spark.createDataFrame(records, _PARSED)
+
+    def parsed(self, rows: DataFrame) -> DataFrame:
+        """``rows`` (JVM reader rows of this source, ``_raw`` set) parsed by :meth:`record` in
+        Python workers, in :data:`refinery.spark.ingest_read.RECORDS`'s columns.
+
+        Meant for the lines the JVM hands over, after the reader's rows are stored: a Python
+        UDF over every row would hold each row in the JVM while its batch is in Python, which
+        costs about as much as the JVM's own parse of a file of clean records."""
+        record = self.record
 
         @F.pandas_udf(_FALLBACK)
         def parse(raw: pd.Series, length: pd.Series, line: pd.Series, path: pd.Series) -> pd.DataFrame:
             out = pd.DataFrame(None, index=raw.index, columns=_FALLBACK.fieldNames(), dtype=object)
             for i in raw.index:
                 size = None if pd.isna(length[i]) else int(length[i])
-                row = parse_line(
-                    bytes(raw[i]), size, int(line[i]), path[i], name, spec, limits, ENCODING, layouts.get(path[i])
-                )
-                row["meta_json"] = json.dumps(row.pop("meta") or {}, ensure_ascii=False)
+                row = record(bytes(raw[i]), size, int(line[i]), path[i])
+                row["meta_json"] = json.dumps(row.pop("meta"), ensure_ascii=False)
                 out.loc[i] = [row[f] for f in _FALLBACK.fieldNames()]
             return out
 
