@@ -3,7 +3,8 @@ Python parser gives: the same bronze rows (ids, texts, labels, meta, hashes, lin
 same quarantine rows (reasons, details, payloads), on JSONL, CSV (with a header, read line by
 line) and TSV (no header, no quoting) made of every shared corpus's lines (broken encodings
 included, some lines raw) and on lines built to hit each rule the fast path must hand to
-Python, in files split into several byte ranges; and it parses most lines itself."""
+Python, in files split into several byte ranges, whether the lines it hands over are parsed
+in the driver or in Python workers; and it parses most lines itself."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 from spark_helpers import ingest
 
+from refinery.jobs import ingest as ingest_job
 from refinery.sources.records import Limits
 from refinery.spark.tables import read_table
 
@@ -63,6 +65,23 @@ EDGE_LINES = [
     b'{"text": true, "label": "a"}',
     b'  \t{"text": "leading space", "label": "a"}',
     b'{"text": "x" , "label" : "a" }  ',
+    # the text's literal decoded straight to UTF-8 (JsonStringBytes), and what it leaves to Jackson
+    b'{"label": "a", "text": "after the label \\u00E9\\u00e9 \\/ \\" \\\\ del \x7f"}',
+    b'{"text": "bad escape \\x41", "label": "a"}',
+    b'{"text": "short escape \\u00", "label": "a"}',
+    b'{"text": "pair then lone \\ud83d\\ude00\\udc00", "label": "a"}',
+    b'{"text": "ends in a backslash\\',
+    b'{"text": "no closing quote',
+    b'{"text": "\\u0000 nul escape, \\u001f unit separator", "label": "a"}',
+    b'{"text": "\\u3000\\u2028\\u0085 \\t", "label": "a"}',
+    b'{"text": "\xe3\x80\x80\xe2\x80\xa8\xc2\x85", "label": "a"}',
+    b'{"text": "astral \xf0\x9f\x98\x80 first", "label": "a"}',
+    b'{"text": "\xf0\x9f\x98\x80", "label": "a"}',
+    b'{"text": "truncated \xe4\xb8", "label": "a"}',
+    b'{"text": "bad utf8 after the text", "label": "a\xff"}',
+    b'{"l\xffabel": "a", "text": "bad utf8 before the text"}',
+    b'{"text": "first", "label": "a", "text": "second"}',
+    b'{"text": null, "label": "a", "x": "1"}',
 ]
 
 
@@ -184,8 +203,9 @@ def both_ways(spark, tmp_path_factory):
     (folder / "plain").mkdir()
     (folder / "plain" / "corpora.tsv").write_bytes(b"\n".join(tsv_lines))
     results = {}
-    for mode in ("always", "never"):
-        tables = folder / f"tables-{mode}"
+    # "workers": the JVM reader, its handed-over lines parsed in Python workers, not the driver
+    for way, mode in (("always", "always"), ("never", "never"), ("workers", "always")):
+        tables = folder / f"tables-{way}"
         overrides = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
         overrides += [
             f"ingest.sources.mixed.path={folder / 'input'}",
@@ -216,8 +236,11 @@ def both_ways(spark, tmp_path_factory):
             "spark.shuffle_partitions=2",
         ]
         settings = load_settings([ROOT / "conf" / "local.yaml"], overrides)
-        ingest(spark, settings)
-        results[mode] = settings
+        with pytest.MonkeyPatch.context() as patch:
+            if way == "workers":
+                patch.setattr(ingest_job, "HANDED_OVER_IN_DRIVER_ROWS", 0)
+            ingest(spark, settings)
+        results[way] = settings
     return results
 
 
@@ -226,8 +249,9 @@ def _rows(spark, table: str, drop: list[str]) -> list[tuple]:
     return sorted(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in row) for row in frame.collect())
 
 
-def test_bronze_rows_are_the_same_either_way(spark, both_ways):
-    jvm = _rows(spark, both_ways["always"].tables.bronze, ["run_id"])
+@pytest.mark.parametrize("way", ["always", "workers"])
+def test_bronze_rows_are_the_same_either_way(spark, both_ways, way):
+    jvm = _rows(spark, both_ways[way].tables.bronze, ["run_id"])
     python = _rows(spark, both_ways["never"].tables.bronze, ["run_id"])
     per_source = read_table(spark, both_ways["never"].tables.bronze).groupBy("source").count().collect()
     sizes = {r.source: r["count"] for r in per_source}
@@ -235,9 +259,10 @@ def test_bronze_rows_are_the_same_either_way(spark, both_ways):
     assert jvm == python
 
 
-def test_quarantine_rows_are_the_same_either_way(spark, both_ways):
+@pytest.mark.parametrize("way", ["always", "workers"])
+def test_quarantine_rows_are_the_same_either_way(spark, both_ways, way):
     drop = ["run_id", "quarantined_at"]
-    jvm = _rows(spark, both_ways["always"].tables.quarantine, drop)
+    jvm = _rows(spark, both_ways[way].tables.quarantine, drop)
     python = _rows(spark, both_ways["never"].tables.quarantine, drop)
     reasons = {row[3] for row in python}
     assert {"malformed_json", "malformed_record", "undecodable", "line_too_long", "empty_text"} <= reasons
@@ -263,3 +288,6 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
     counts = frame.groupBy(F.col("_raw").isNull().alias("parsed")).count().collect()
     parsed = {r.parsed: r["count"] for r in counts}
     assert parsed[True] > 0.9 * (parsed[True] + parsed[False]), parsed
+    # some lines are handed over, few enough to be parsed in the driver (the "workers" way
+    # parses them in Python workers)
+    assert 0 < parsed[False] <= ingest_job.HANDED_OVER_IN_DRIVER_ROWS / 3, parsed

@@ -24,7 +24,10 @@ import java.util.Map;
 final class GoodRecord {
   /** A good record's fields (the line's place is the reader's). */
   static final class Fields {
+    /** The text, or {@code null} when it is given as {@link #textUtf8}. */
     String text;
+    /** The text's UTF-8 bytes, when it was decoded to them ({@link JsonStringBytes}). */
+    byte[] textUtf8;
     String label;
     String rawId;
     String rawEventTs;
@@ -50,6 +53,29 @@ final class GoodRecord {
   /** The good record of {@code values}, or {@code null}; {@code metaKeys} maps a column name
    * to its {@code meta} key ({@code null}: the name itself). */
   Fields of(Map<String, String> values, String pathLabel, Map<String, String> metaKeys) {
+    return of(values, null, pathLabel, metaKeys);
+  }
+
+  /** As {@link #of(Map, String, Map)}, with the one text column's value given as its UTF-8
+   * bytes ({@code textUtf8}, not in {@code values}) when it is not {@code null}. */
+  Fields of(Map<String, String> values, JsonStringBytes textUtf8, String pathLabel, Map<String, String> metaKeys) {
+    String text = null;
+    if (textUtf8 != null) {
+      if (rules.text.size() != 1 || textUtf8.isBlank() || textUtf8.pyLength() > rules.maxTextChars) {
+        return null;
+      }
+    } else {
+      text = joinedText(values);
+      if (text == null || PyText.isBlank(text) || PyText.pyLength(text) > rules.maxTextChars) {
+        return null;
+      }
+    }
+    return finish(values, text, textUtf8, pathLabel, metaKeys);
+  }
+
+  /** The text column's value, or the text columns' non-empty values joined by
+   * {@code text_join}; {@code null} when a text column is missing or its only value is null. */
+  private String joinedText(Map<String, String> values) {
     List<String> parts = new ArrayList<>(rules.text.size());
     for (String ref : rules.text) {
       if (!values.containsKey(ref)) {
@@ -72,9 +98,11 @@ final class GoodRecord {
       }
       text = joined.toString();
     }
-    if (text == null || PyText.isBlank(text) || PyText.pyLength(text) > rules.maxTextChars) {
-      return null;
-    }
+    return text;
+  }
+
+  private Fields finish(Map<String, String> values, String text, JsonStringBytes textUtf8, String pathLabel,
+      Map<String, String> metaKeys) {
     String label = rules.label == null ? null : values.get(rules.label);
     if (label == null) {
       label = pathLabel;
@@ -102,20 +130,26 @@ final class GoodRecord {
     }
     Fields fields = new Fields();
     fields.text = text;
+    fields.textUtf8 = textUtf8 == null ? null : textUtf8.copy();
     fields.label = label;
     fields.rawId = rawId;
     fields.rawEventTs = rules.eventTs == null ? null : values.get(rules.eventTs);
     fields.meta = meta;
-    fields.contentHash = contentHash(text, label, meta);
+    fields.contentHash = contentHash(text, textUtf8, label, meta);
     return fields;
   }
 
-  /** {@code records.content_hash(text, label, meta)}. */
-  String contentHash(String text, String label, Map<String, String> meta) {
+  /** {@code records.content_hash(text, label, meta)}, the text given as {@code text} or, when
+   * that is {@code null}, as its UTF-8 bytes. */
+  String contentHash(String text, JsonStringBytes textUtf8, String label, Map<String, String> meta) {
     JsonUtf8 out = canonical;
     out.reset();
     out.ascii('[');
-    out.jsonString(text);
+    if (text != null) {
+      out.jsonString(text);
+    } else {
+      out.jsonString(textUtf8.bytes(), textUtf8.length());
+    }
     out.ascii(',');
     if (label == null) {
       out.ascii("null");

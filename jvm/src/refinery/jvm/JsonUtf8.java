@@ -94,6 +94,43 @@ final class JsonUtf8 {
     len = at;
   }
 
+  /** Appends the JSON string of the value whose UTF-8 bytes are {@code bytes[0, n)}, as
+   * {@link #jsonString} writes it: the same escapes; every byte of a character above U+007F
+   * as it is. */
+  void jsonString(byte[] bytes, int n) {
+    ensure(6 * n + 2);
+    byte[] b = buf;
+    int at = len;
+    b[at++] = '"';
+    for (int i = 0; i < n; i++) {
+      int c = bytes[i];
+      if (c >= 0x20 || c < 0) { // printable ASCII, or a byte of a longer character
+        if (c == '"' || c == '\\') {
+          b[at++] = '\\';
+        }
+        b[at++] = (byte) c;
+        continue;
+      }
+      b[at++] = '\\';
+      switch (c) {
+        case '\n' -> b[at++] = 'n';
+        case '\r' -> b[at++] = 'r';
+        case '\t' -> b[at++] = 't';
+        case '\b' -> b[at++] = 'b';
+        case '\f' -> b[at++] = 'f';
+        default -> {
+          b[at++] = 'u';
+          b[at++] = '0';
+          b[at++] = '0';
+          b[at++] = HEX[c >> 4];
+          b[at++] = HEX[c & 0xf];
+        }
+      }
+    }
+    b[at++] = '"';
+    len = at;
+  }
+
   /** SHA-256 of the bytes written since the last {@link #reset}. */
   byte[] digest(MessageDigest sha256) {
     sha256.update(buf, 0, len);

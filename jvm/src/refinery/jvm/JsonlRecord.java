@@ -25,9 +25,17 @@ final class JsonlRecord implements LineRecords {
 
   private final GoodRecord good;
   private final JsonFactory factory;
+  /** The one text column's key, whose string value is decoded to UTF-8 bytes by
+   * {@link JsonStringBytes} ({@code null} when the text joins several columns). */
+  private final String textKey;
+  private final JsonStringBytes text = new JsonStringBytes();
+  /** Where the text's literal lies in the line being parsed (-1: not decoded that way). */
+  private int textStart;
+  private int textEnd;
 
   JsonlRecord(SourceRules rules) {
     this.good = new GoodRecord(rules);
+    this.textKey = rules.text.size() == 1 ? rules.text.get(0) : null;
     this.factory = JsonFactory.builder()
         .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .streamReadConstraints(StreamReadConstraints.builder()
@@ -37,11 +45,20 @@ final class JsonlRecord implements LineRecords {
 
   @Override
   public GoodRecord.Fields parse(byte[] bytes, int off, int len, LinesSource.Range range, long lineNo) {
-    if (!startsAnObject(bytes, off, len) || !PyText.isUtf8(bytes, off, off + len)) {
+    if (!startsAnObject(bytes, off, len)) {
       return null;
     }
+    textStart = -1;
     Map<String, String> values = object(bytes, off, len);
-    return values == null ? null : good.of(values, range.pathLabel(), null);
+    if (values == null) {
+      return null;
+    }
+    // the text's literal was checked as it was decoded; the rest of the line is checked here
+    // (both cuts fall on a quote, so no character is split)
+    boolean utf8 = textStart < 0
+        ? PyText.isUtf8(bytes, off, off + len)
+        : PyText.isUtf8(bytes, off, textStart) && PyText.isUtf8(bytes, textEnd, off + len);
+    return utf8 ? good.of(values, textStart < 0 ? null : text, range.pathLabel(), null) : null;
   }
 
   /** True when the line's first byte after JSON whitespace is {@code '{'} and none of its
@@ -65,6 +82,23 @@ final class JsonlRecord implements LineRecords {
     return false;
   }
 
+  /** Decodes the string literal of the current token, the text, into {@link #text}; false
+   * when {@link JsonStringBytes} does not decode it (then Jackson does). */
+  private boolean decodedText(JsonParser parser, byte[] bytes, int off, int len) {
+    long at = parser.currentTokenLocation().getByteOffset();
+    int quote = off + (int) at;
+    if (at < 0 || at >= len || bytes[quote] != '"') {
+      return false;
+    }
+    int end = text.decode(bytes, quote, off + len);
+    if (end < 0) {
+      return false;
+    }
+    textStart = quote;
+    textEnd = end;
+    return true;
+  }
+
   /** The object's values as Python's {@code records._as_text} renders them (null kept), or
    * {@code null} for anything this class does not handle. */
   private Map<String, String> object(byte[] bytes, int off, int len) {
@@ -78,7 +112,12 @@ final class JsonlRecord implements LineRecords {
         String key = parser.currentName();
         String value;
         switch (parser.nextToken()) {
-          case VALUE_STRING -> value = parser.getText();
+          case VALUE_STRING -> {
+            if (key.equals(textKey) && textStart < 0 && decodedText(parser, bytes, off, len)) {
+              continue; // the text is held by `text`; Jackson skips the literal
+            }
+            value = parser.getText();
+          }
           case VALUE_NUMBER_INT -> {
             value = parser.getText();
             if (value.equals("-0")) {

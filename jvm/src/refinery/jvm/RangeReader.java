@@ -269,7 +269,7 @@ final class RangeReader implements PartitionReader<InternalRow> {
       return new GenericInternalRow(v);
     }
     v[3] = ok;
-    v[7] = UTF8String.fromString(fields.text);
+    v[7] = fields.textUtf8 != null ? UTF8String.fromBytes(fields.textUtf8) : UTF8String.fromString(fields.text);
     v[8] = fields.label == null ? null : UTF8String.fromString(fields.label);
     v[9] = fields.rawId == null ? null : UTF8String.fromString(fields.rawId);
     v[10] = fields.rawEventTs == null ? null : UTF8String.fromString(fields.rawEventTs);
