@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from refinery.quality.rules import RuleError, RuleSet, evaluate, load_rules, parse_rules
+from refinery.quality.rule_checks import evaluate
+from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 The chain itself (:func:`refinery.text.chain.clean_frame`) is pure pandas; this module hands
 it Arrow batches through ``mapInPandas`` and, in the same pass, checks the annotation rules
-(:func:`refinery.quality.rules.evaluate`) on the documents the chain accepted
+(:func:`refinery.quality.rule_checks.evaluate`) on the documents the chain accepted
 (:func:`apply_rules`). The heavy objects behind the chain (jieba's
 dictionary, spaCy tokenizers, the fastText model, compiled regexes) are module-level caches
 of the text modules, so each Python worker loads them once and keeps them while Spark reuses
@@ -20,7 +20,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
-from refinery.quality.rules import RuleSet, evaluate
+from refinery.quality.rule_checks import evaluate
+from refinery.quality.rules import RuleSet
 from refinery.spark.schemas import CLEANED, STRING_MAP
 from refinery.text.chain import OK, QUARANTINE, CleanOptions, clean_frame
 from refinery.text.pii import PiiOptions, mask_json_objects, mask_series
