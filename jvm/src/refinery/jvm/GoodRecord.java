@@ -148,7 +148,7 @@ final class GoodRecord {
     if (text != null) {
       out.jsonString(text);
     } else {
-      out.jsonString(textUtf8.bytes(), textUtf8.length());
+      textUtf8.writeCanonical(out);
     }
     out.ascii(',');
     if (label == null) {

@@ -20,6 +20,13 @@ import java.util.Arrays;
 final class JsonStringBytes {
   private byte[] buf = new byte[8192];
   private int len;
+  /** The literal last decoded, quotes included, and whether it is already written the way
+   * {@link JsonUtf8#jsonString} writes the value (as {@code json.dumps(..., ensure_ascii=False)}
+   * writes it, so it is for most JSONL): then the content hash reads the literal as it is. */
+  private byte[] literal;
+  private int literalFrom;
+  private int literalTo;
+  private boolean canonical;
 
   /** The value's bytes: {@code bytes()[0, length())}, valid until the next {@link #decode}. */
   byte[] bytes() {
@@ -28,6 +35,22 @@ final class JsonStringBytes {
 
   int length() {
     return len;
+  }
+
+  /** True when the literal last decoded is the value's canonical JSON string
+   * ({@link #writeCanonical} copies it then). */
+  boolean canonical() {
+    return canonical;
+  }
+
+  /** Appends the value's JSON string to {@code out}, as {@link JsonUtf8#jsonString} writes it:
+   * the literal itself when it is written that way already. */
+  void writeCanonical(JsonUtf8 out) {
+    if (canonical) {
+      out.raw(literal, literalFrom, literalTo - literalFrom);
+    } else {
+      out.jsonString(buf, len);
+    }
   }
 
   /** A copy of the value's bytes. */
@@ -40,6 +63,7 @@ final class JsonStringBytes {
    * not decode it (see the class comment). */
   int decode(byte[] bytes, int quote, int to) {
     len = 0;
+    boolean plain = true; // every escape so far is the one JsonUtf8 writes
     if (buf.length < to - quote) { // a value is never longer than its literal
       buf = new byte[Math.max(to - quote, 2 * buf.length)];
     }
@@ -53,6 +77,10 @@ final class JsonStringBytes {
         i++;
       } else if (b == '"') {
         len = at;
+        literal = bytes;
+        literalFrom = quote;
+        literalTo = i + 1;
+        canonical = plain;
         return i + 1;
       } else if (b == '\\') {
         if (i + 1 >= to) {
@@ -63,7 +91,10 @@ final class JsonStringBytes {
         switch (e) {
           case '"' -> out[at++] = '"';
           case '\\' -> out[at++] = '\\';
-          case '/' -> out[at++] = '/';
+          case '/' -> {
+            out[at++] = '/';
+            plain = false;
+          }
           case 'b' -> out[at++] = '\b';
           case 'f' -> out[at++] = '\f';
           case 'n' -> out[at++] = '\n';
@@ -74,6 +105,7 @@ final class JsonStringBytes {
             if (c < 0) {
               return -1;
             }
+            plain &= isCanonicalEscape(c, bytes, i);
             i += 4;
             if (Character.isHighSurrogate((char) c)) {
               int low = i + 1 < to && bytes[i] == '\\' && bytes[i + 1] == 'u' ? hex4(bytes, i + 2, to) : -1;
@@ -172,6 +204,21 @@ final class JsonStringBytes {
       return b1 >= lo && b1 <= hi && tail ? 4 : -1;
     }
     return -1;
+  }
+
+  /** True when the escape of the unit {@code c} (its four hex digits at {@code bytes[i]}) is
+   * how {@link JsonUtf8#jsonString} writes that unit: a control character without a short
+   * escape, in lower-case hex. */
+  private static boolean isCanonicalEscape(int c, byte[] bytes, int i) {
+    if (c >= 0x20 || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+      return false;
+    }
+    for (int k = 0; k < 4; k++) {
+      if (bytes[i + k] >= 'A' && bytes[i + k] <= 'F') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The four hex digits at {@code bytes[i]} (either case), or -1. */

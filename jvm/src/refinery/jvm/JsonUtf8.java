@@ -94,6 +94,13 @@ final class JsonUtf8 {
     len = at;
   }
 
+  /** Appends {@code bytes[from, from + n)} as they are. */
+  void raw(byte[] bytes, int from, int n) {
+    ensure(n);
+    System.arraycopy(bytes, from, buf, len, n);
+    len += n;
+  }
+
   /** Appends the JSON string of the value whose UTF-8 bytes are {@code bytes[0, n)}, as
    * {@link #jsonString} writes it: the same escapes; every byte of a character above U+007F
    * as it is. */
