@@ -126,7 +126,7 @@ final class JsonStringBytes {
       } else if (b >= 0) { // a raw control character
         return -1;
       } else {
-        int n = sequenceLength(bytes, i, to);
+        int n = PyText.utf8SequenceLength(bytes, i, to);
         if (n < 0) {
           return -1;
         }
@@ -172,38 +172,6 @@ final class JsonStringBytes {
       }
     }
     return true;
-  }
-
-  /** The length of the well-formed UTF-8 sequence of more than one byte at {@code bytes[i]},
-   * or -1 ({@link PyText#isUtf8}'s rule). */
-  private static int sequenceLength(byte[] bytes, int i, int to) {
-    int b = bytes[i] & 0xff;
-    if (b < 0xc2) {
-      return -1;
-    }
-    if (b < 0xe0) {
-      return i + 1 < to && (bytes[i + 1] & 0xc0) == 0x80 ? 2 : -1;
-    }
-    if (b < 0xf0) {
-      if (i + 2 >= to) {
-        return -1;
-      }
-      int b1 = bytes[i + 1] & 0xff;
-      int lo = b == 0xe0 ? 0xa0 : 0x80;
-      int hi = b == 0xed ? 0x9f : 0xbf;
-      return b1 >= lo && b1 <= hi && (bytes[i + 2] & 0xc0) == 0x80 ? 3 : -1;
-    }
-    if (b < 0xf5) {
-      if (i + 3 >= to) {
-        return -1;
-      }
-      int b1 = bytes[i + 1] & 0xff;
-      int lo = b == 0xf0 ? 0x90 : 0x80;
-      int hi = b == 0xf4 ? 0x8f : 0xbf;
-      boolean tail = (bytes[i + 2] & 0xc0) == 0x80 && (bytes[i + 3] & 0xc0) == 0x80;
-      return b1 >= lo && b1 <= hi && tail ? 4 : -1;
-    }
-    return -1;
   }
 
   /** True when the escape of the unit {@code c} (its four hex digits at {@code bytes[i]}) is

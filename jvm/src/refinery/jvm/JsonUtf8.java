@@ -54,23 +54,7 @@ final class JsonUtf8 {
           b[at++] = (byte) c;
           continue;
         }
-        b[at++] = '\\';
-        switch (c) {
-          case '"' -> b[at++] = '"';
-          case '\\' -> b[at++] = '\\';
-          case '\n' -> b[at++] = 'n';
-          case '\r' -> b[at++] = 'r';
-          case '\t' -> b[at++] = 't';
-          case '\b' -> b[at++] = 'b';
-          case '\f' -> b[at++] = 'f';
-          default -> {
-            b[at++] = 'u';
-            b[at++] = '0';
-            b[at++] = '0';
-            b[at++] = HEX[c >> 4];
-            b[at++] = HEX[c & 0xf];
-          }
-        }
+        at = escape(b, at, c);
       } else if (c < 0x800) {
         b[at++] = (byte) (0xc0 | (c >> 6));
         b[at++] = (byte) (0x80 | (c & 0x3f));
@@ -111,31 +95,38 @@ final class JsonUtf8 {
     b[at++] = '"';
     for (int i = 0; i < n; i++) {
       int c = bytes[i];
-      if (c >= 0x20 || c < 0) { // printable ASCII, or a byte of a longer character
-        if (c == '"' || c == '\\') {
-          b[at++] = '\\';
-        }
+      if (c < 0 || (c >= 0x20 && c != '"' && c != '\\')) { // a byte of a longer character, or printable
         b[at++] = (byte) c;
-        continue;
-      }
-      b[at++] = '\\';
-      switch (c) {
-        case '\n' -> b[at++] = 'n';
-        case '\r' -> b[at++] = 'r';
-        case '\t' -> b[at++] = 't';
-        case '\b' -> b[at++] = 'b';
-        case '\f' -> b[at++] = 'f';
-        default -> {
-          b[at++] = 'u';
-          b[at++] = '0';
-          b[at++] = '0';
-          b[at++] = HEX[c >> 4];
-          b[at++] = HEX[c & 0xf];
-        }
+      } else {
+        at = escape(b, at, c);
       }
     }
     b[at++] = '"';
     len = at;
+  }
+
+  /** Writes the escape of the ASCII character {@code c} (a quote, a backslash or a control
+   * below 0x20) at {@code b[at]}: its short form, else {@code \\u00xx} in lower-case hex;
+   * returns the index after it. */
+  private static int escape(byte[] b, int at, int c) {
+    b[at++] = '\\';
+    switch (c) {
+      case '"' -> b[at++] = '"';
+      case '\\' -> b[at++] = '\\';
+      case '\n' -> b[at++] = 'n';
+      case '\r' -> b[at++] = 'r';
+      case '\t' -> b[at++] = 't';
+      case '\b' -> b[at++] = 'b';
+      case '\f' -> b[at++] = 'f';
+      default -> {
+        b[at++] = 'u';
+        b[at++] = '0';
+        b[at++] = '0';
+        b[at++] = HEX[c >> 4];
+        b[at++] = HEX[c & 0xf];
+      }
+    }
+    return at;
   }
 
   /** SHA-256 of the bytes written since the last {@link #reset}. */

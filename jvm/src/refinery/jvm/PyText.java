@@ -95,46 +95,48 @@ final class PyText {
   static boolean isUtf8(byte[] bytes, int from, int to) {
     int i = from;
     while (i < to) {
-      int b = bytes[i];
-      if (b >= 0) {
+      if (bytes[i] >= 0) {
         i++;
         continue;
       }
-      b &= 0xff;
-      if (b < 0xc2) {
+      int n = utf8SequenceLength(bytes, i, to);
+      if (n < 0) {
         return false;
       }
-      if (b < 0xe0) {
-        if (i + 1 >= to || (bytes[i + 1] & 0xc0) != 0x80) {
-          return false;
-        }
-        i += 2;
-      } else if (b < 0xf0) {
-        if (i + 2 >= to) {
-          return false;
-        }
-        int b1 = bytes[i + 1] & 0xff;
-        int lo = b == 0xe0 ? 0xa0 : 0x80;
-        int hi = b == 0xed ? 0x9f : 0xbf;
-        if (b1 < lo || b1 > hi || (bytes[i + 2] & 0xc0) != 0x80) {
-          return false;
-        }
-        i += 3;
-      } else if (b < 0xf5) {
-        if (i + 3 >= to) {
-          return false;
-        }
-        int b1 = bytes[i + 1] & 0xff;
-        int lo = b == 0xf0 ? 0x90 : 0x80;
-        int hi = b == 0xf4 ? 0x8f : 0xbf;
-        if (b1 < lo || b1 > hi || (bytes[i + 2] & 0xc0) != 0x80 || (bytes[i + 3] & 0xc0) != 0x80) {
-          return false;
-        }
-        i += 4;
-      } else {
-        return false;
-      }
+      i += n;
     }
     return true;
+  }
+
+  /** The length of the well-formed UTF-8 sequence of more than one byte that starts at
+   * {@code bytes[i]} and ends before {@code to}, or -1 ({@link #isUtf8}'s rule). */
+  static int utf8SequenceLength(byte[] bytes, int i, int to) {
+    int b = bytes[i] & 0xff;
+    if (b < 0xc2) {
+      return -1;
+    }
+    if (b < 0xe0) {
+      return i + 1 < to && (bytes[i + 1] & 0xc0) == 0x80 ? 2 : -1;
+    }
+    if (b < 0xf0) {
+      if (i + 2 >= to) {
+        return -1;
+      }
+      int b1 = bytes[i + 1] & 0xff;
+      int lo = b == 0xe0 ? 0xa0 : 0x80;
+      int hi = b == 0xed ? 0x9f : 0xbf;
+      return b1 >= lo && b1 <= hi && (bytes[i + 2] & 0xc0) == 0x80 ? 3 : -1;
+    }
+    if (b < 0xf5) {
+      if (i + 3 >= to) {
+        return -1;
+      }
+      int b1 = bytes[i + 1] & 0xff;
+      int lo = b == 0xf0 ? 0x90 : 0x80;
+      int hi = b == 0xf4 ? 0x8f : 0xbf;
+      boolean tail = (bytes[i + 2] & 0xc0) == 0x80 && (bytes[i + 3] & 0xc0) == 0x80;
+      return b1 >= lo && b1 <= hi && tail ? 4 : -1;
+    }
+    return -1;
   }
 }
