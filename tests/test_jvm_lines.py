@@ -4,11 +4,14 @@ same quarantine rows (reasons, details, payloads), on JSONL, CSV (with a header,
 line) and TSV (no header, no quoting) made of every shared corpus's lines (broken encodings
 included, some lines raw) and on lines built to hit each rule the fast path must hand to
 Python, in files split into several byte ranges, whether the lines it hands over are parsed
-in the driver or in Python workers; and it parses most lines itself."""
+in the driver or in Python workers, in compressed files too (read through a decompressed copy
+when they decompress and read as UTF-8); and it parses most lines itself."""
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import json
 from pathlib import Path
@@ -189,6 +192,16 @@ def both_ways(spark, tmp_path_factory):
     (folder / "input").mkdir()
     (folder / "input" / "corpora.jsonl").write_bytes(b"\n".join(lines))
     (folder / "input" / "small.jsonl").write_bytes(b'{"text": "small file", "label": "a"}\n\n')
+    # compressed: read by the JVM through a decompressed copy, split in ranges (an over-long
+    # line inside), or left to Python (a stream that fails, another encoding)
+    sliced = b"\n".join([*lines[:3000], lines[-2], *lines[3000:6000]])
+    (folder / "input" / "slice.jsonl.gz").write_bytes(gzip.compress(sliced))
+    (folder / "input" / "truncated.jsonl.gz").write_bytes(gzip.compress(sliced)[:-40])
+    (folder / "input" / "trailing.jsonl.gz").write_bytes(gzip.compress(lines[5]) + b"junk")
+    (folder / "input" / "wide.jsonl.gz").write_bytes(
+        gzip.compress(b"\n".join(lines[:50]).decode("utf-8", "replace").encode("utf-16"))
+    )
+    (folder / "input" / "slice.jsonl.bz2").write_bytes(bz2.compress(b"\n".join(lines[6000:7000])))
     csv_lines = _delimited_lines(corpora_dir(), ",")
     for i, edge in enumerate(CSV_EDGE_LINES):  # in the second half: the head must read as UTF-8
         csv_lines.insert(len(csv_lines) // 2 + (i * 997) % (len(csv_lines) // 2), edge)
@@ -197,6 +210,7 @@ def both_ways(spark, tmp_path_factory):
     (folder / "table").mkdir()
     (folder / "table" / "corpora.csv").write_bytes(b"\n".join(csv_lines) + b"\n")
     (folder / "table" / "repeated_names.csv").write_bytes(b"text,label,text\nfirst,a,last\n,b,\n")
+    (folder / "table" / "slice.csv.gz").write_bytes(gzip.compress(b"\n".join(csv_lines[:4000])))
     tsv_lines = _delimited_lines(corpora_dir(), "\t")
     for i, edge in enumerate(CSV_EDGE_LINES):
         tsv_lines.insert(len(tsv_lines) // 2 + (i * 991) % (len(tsv_lines) // 2), edge.replace(b",", b"\t"))
@@ -291,3 +305,30 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
     # some lines are handed over, few enough to be parsed in the driver (the "workers" way
     # parses them in Python workers)
     assert 0 < parsed[False] <= ingest_job.HANDED_OVER_IN_DRIVER_ROWS / 3, parsed
+
+
+def test_compressed_files_are_parsed_in_the_jvm_through_copies_the_run_removes(spark, both_ways, tmp_path):
+    from pathlib import Path
+
+    from refinery.spark.ingest_read import read_source
+
+    settings = both_ways["always"]
+    spec, cfg = settings.ingest.sources["mixed"], settings.ingest
+    limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
+    staging = tmp_path / "staging"
+    read = read_source(
+        spark, "mixed", spec, [spec.path], limits, cfg.max_partition_bytes, "always", staging=str(staging)
+    )
+
+    def names(frame):
+        return {Path(r.path).name for r in frame.select("path").distinct().collect()}
+
+    # the copies are split: the slice's lines come from more than one read task
+    slice_tasks = read.reread.where(F.col("path").endswith("slice.jsonl.gz")).rdd.glom().filter(bool).count()
+    assert {"slice.jsonl.gz", "slice.jsonl.bz2", "corpora.jsonl"} <= names(read.reread)
+    assert names(read.parsed) == {"truncated.jsonl.gz", "trailing.jsonl.gz", "wide.jsonl.gz"}
+    assert slice_tasks > 1
+    assert len(list(staging.iterdir())) == 2  # the two copies, while the frames are read
+    # the ingest runs removed their copies
+    run_root = Path(settings.tables.bronze).parent / "_ingest_staging"
+    assert [p for p in run_root.rglob("*") if p.is_file()] == []

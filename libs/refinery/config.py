@@ -238,7 +238,19 @@ class IngestSettings(_Strict):
     #: (fails when the jar is missing); ``never``: always in Python. Both give the same records (lines the JVM reader is
     #: not certain of are parsed in Python either way); the JVM is the cheaper by far.
     jvm_reader: Literal["auto", "always", "never"] = "auto"
+    #: Where the compressed files (``.gz``, ``.bz2``) the JVM reader reads are decompressed,
+    #: once per run, so that each is split across every core like an uncompressed file (a
+    #: compressed file cannot be split). Needs the decompressed size free on storage every
+    #: executor reads; the run's folder is removed when the run ends. ``None``:
+    #: ``_ingest_staging`` beside the bronze table's folder (for a catalog bronze table, no
+    #: staging: compressed files are then parsed in Python).
+    staging_dir: str | None = None
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    @field_validator("staging_dir")
+    @classmethod
+    def _staging_resolved(cls, value: str | None) -> str | None:
+        return resolve_path(value) if value is not None else None
 
     @field_validator("batch", mode="before")
     @classmethod

@@ -46,6 +46,7 @@ from refinery.spark.clean_udf import mask_pii
 from refinery.spark.committed import Commit, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import SourceRead, list_files, read_source, with_no_lines_handed_over
+from refinery.spark.ingest_staging import staging_folder, staging_root
 from refinery.spark.ingest_tables import delta_records
 from refinery.spark.jvm_lines import HANDED_OVER_COLUMNS, HANDED_OVER_INPUT, HandedOverLines
 from refinery.spark.session import job_phase, session_settings
@@ -105,9 +106,10 @@ def run(ctx: JobContext) -> JobResult:
         "spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes),
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
     }
-    with session_settings(spark, run_settings):
+    staging = staging_root(cfg.staging_dir, settings.tables.bronze)
+    with session_settings(spark, run_settings), staging_folder(spark, staging, ctx.run_id) as folder:
         with job_phase(spark, "plan reads"):
-            read = read_records(spark, cfg, locations, increments, files)
+            read = read_records(spark, cfg, locations, increments, files, folder)
         inputs, counts = write_batch(ctx, read, batch)
     for increment in increments.values():
         record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
@@ -329,10 +331,13 @@ def read_records(
     locations: dict[str, list[str]],
     increments: dict[str, Increment] | None = None,
     files: dict[str, list[InputFile]] | None = None,
+    staging: str | None = None,
 ) -> ReadRecords:
     """The records of all selected sources (see :class:`ReadRecords`); a Delta source
     contributes the rows of its increment (from :func:`plan_increments`). ``files`` holds the
-    files of file sources when they are listed already (else they are listed here)."""
+    files of file sources when they are listed already (else they are listed here);
+    ``staging`` is the run's staging folder (:mod:`refinery.spark.ingest_staging`), which
+    must outlive the returned frames' last read."""
     limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
     reread, parsed, handed_over = [], [], {}
     for name, location in locations.items():
@@ -345,7 +350,9 @@ def read_records(
             )
         else:
             listed = (files or {}).get(name)
-            read = read_source(spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader, listed)
+            read = read_source(
+                spark, name, spec, location, limits, cfg.max_partition_bytes, cfg.jvm_reader, listed, staging
+            )
         if read.reread is not None:
             reread.append(with_event_ts(read.reread, spec))
         if read.parsed is not None:

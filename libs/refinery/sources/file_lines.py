@@ -22,6 +22,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ from refinery.text.line_split import byte_lines, read_chunks, wide_lines
 
 #: Opens a file for binary reading; seekable for an uncompressed file's later ranges.
 Opener = Callable[[], BinaryIO]
-_HEAD_BYTES = DETECT_SAMPLE_BYTES + 4  # the detector's sample plus the longest BOM
+#: The head a file's encoding is resolved on: the detector's sample plus the longest BOM.
+HEAD_BYTES = DETECT_SAMPLE_BYTES + 4
 _BZIP2_MAGIC_TAIL = b"1AY&SY"  # after "BZh" and the block-size digit: the first block's magic
 
 
@@ -54,6 +56,10 @@ class FileRange:
     start: int = 0
     end: int | None = None
     newlines_before: int = 0
+
+
+#: What reading a stream that does not decompress raises.
+DECOMPRESS_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 
 
 class UnreadableFileError(Exception):
@@ -92,11 +98,29 @@ def open_binary(path: str) -> BinaryIO:
     local = local_path(path)
     if local is not None:
         return open(local, "rb")  # the caller closes it
+    filesystem, inner = _pyarrow_filesystem(path)
+    return filesystem.open_input_file(inner)
+
+
+def open_output(path: str) -> BinaryIO:
+    """``path`` (a plain path, ``file:/…``, ``hdfs://…``, ``s3a://…``) created, or truncated,
+    for binary writing, its folder made when missing: a local file directly, anything else
+    through ``pyarrow.fs``."""
+    local = local_path(path)
+    if local is not None:
+        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        return open(local, "wb")  # the caller closes it
+    filesystem, inner = _pyarrow_filesystem(path)
+    return filesystem.open_output_stream(inner)
+
+
+def _pyarrow_filesystem(path: str):
+    """The ``pyarrow.fs`` filesystem of a URI Spark lists (``s3a://`` is ``s3://`` there) and
+    the path inside it."""
     from pyarrow import fs
 
     uri = path.replace("s3a://", "s3://", 1).replace("s3n://", "s3://", 1)
-    filesystem, inner = fs.FileSystem.from_uri(uri)
-    return filesystem.open_input_file(inner)
+    return fs.FileSystem.from_uri(uri)
 
 
 def bytes_opener(data: bytes) -> Opener:
@@ -128,11 +152,11 @@ def file_lines(
             if (problem := _decompress_problem(opener, kind)) is not None:
                 raise UnreadableFileError(f"cannot decompress: {problem}")
             raw.seek(0)
-            stream: BinaryIO = _decompressed(raw, kind)
+            stream: BinaryIO = decompressed(raw, kind)
         else:
             raw.seek(0)
             stream = raw
-        head = stream.read(_HEAD_BYTES)
+        head = stream.read(HEAD_BYTES)
         codec, bom = resolve_encoding(head, encoding)
         if is_wide_encoding(codec):
             if span.start > 0:
@@ -171,7 +195,7 @@ def is_plain_utf8(opener: Opener, path: str, encoding: str) -> bool:
             if compression_of(path, magic) is not None:
                 return False
             raw.seek(0)
-            return resolve_encoding(raw.read(_HEAD_BYTES), encoding) == ("utf-8", 0)
+            return resolve_encoding(raw.read(HEAD_BYTES), encoding) == ("utf-8", 0)
     except OSError:
         return False
 
@@ -187,7 +211,8 @@ def count_newlines(opener: Opener, start: int, end: int) -> int:
         return count
 
 
-def _decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
+def decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
+    """``raw`` (a ``gzip`` or ``bz2`` stream, :func:`compression_of`) decompressed as a stream."""
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb")
     return bz2.BZ2File(raw, mode="rb")
@@ -197,9 +222,9 @@ def _decompress_problem(opener: Opener, kind: str) -> str | None:
     """Why the compressed file does not decompress to its end, or ``None`` when it does
     (read through once, nothing kept)."""
     try:
-        with opener() as raw, _decompressed(raw, kind) as stream:
+        with opener() as raw, decompressed(raw, kind) as stream:
             for _ in read_chunks(stream, 8 << 20):
                 pass
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except DECOMPRESS_ERRORS as exc:
         return str(exc)
     return None

@@ -19,7 +19,7 @@ file's header and field count) are parsed in the JVM instead (:mod:`refinery.spa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -40,6 +40,7 @@ from refinery.config import ConfigError, SourceSettings
 from refinery.sources.file_lines import FileRange, count_newlines, is_plain_utf8, open_binary
 from refinery.sources.records import RECORD_FIELDS, Layout, Limits, file_layout, parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
+from refinery.spark.ingest_staging import StagedFile, decompressed_copies
 from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.jvm_lines import (
     HANDED_OVER_COLUMNS,
@@ -49,6 +50,7 @@ from refinery.spark.jvm_lines import (
     jvm_rules,
 )
 from refinery.spark.schemas import STRING_MAP
+from refinery.spark.session import job_phase
 
 _SPARK_TYPES = {"line": LongType(), "meta": STRING_MAP}
 _ARROW_TYPES = {"line": pa.int64(), "meta": pa.map_(pa.string(), pa.string())}
@@ -88,11 +90,15 @@ def read_source(
     split_bytes: int,
     jvm_reader: str = "auto",
     files: list[InputFile] | None = None,
+    staging: str | None = None,
 ) -> SourceRead:
     """Every record of source ``name`` found at ``location`` (files, folders or globs), with
     ``meta`` a map column; ``split_bytes`` is the input of one read task
     (``ingest.max_partition_bytes``), ``jvm_reader`` the ``ingest.jvm_reader`` setting,
-    ``files`` the files at ``location`` when listed already (:func:`list_files`).
+    ``files`` the files at ``location`` when listed already (:func:`list_files`), ``staging``
+    the run's staging folder: where the JVM reader reads a compressed file from, decompressed
+    once and split like any other (:mod:`refinery.spark.ingest_staging`; ``None``: compressed
+    files are parsed in Python).
 
     The lines the JVM reader hands over are left unparsed here: the caller stores the rows,
     then parses those few lines (:meth:`HandedOverLines.parsed` of ``rows`` where ``_raw`` is
@@ -100,7 +106,7 @@ def read_source(
     if spec.format == "parquet":
         return SourceRead(with_no_lines_handed_over(parquet_records(spark, name, spec, location, limits)), None, None)
     files = list_files(spark, location) if files is None else files
-    return _read_lines(spark, name, spec, files, limits, split_bytes, jvm_reader)
+    return _read_lines(spark, name, spec, files, limits, split_bytes, jvm_reader, staging)
 
 
 def with_no_lines_handed_over(records: DataFrame) -> DataFrame:
@@ -149,20 +155,23 @@ def plan_reads(
     split_bytes: int,
     limits: Limits,
     sniff: bool = False,
+    counted: Mapping[tuple[str, int], int] | None = None,
 ) -> tuple[list[Split], dict[str, Layout | None]]:
     """The byte ranges of ``files``, each knowing how many newlines precede it in its file
-    (counted by one parallel pass over the ranges of split files), and, with ``sniff``, the
+    (counted by one parallel pass over the ranges of split files, but for the ranges whose
+    count is known: ``counted``, keyed ``(path, start)``), and, with ``sniff``, the
     files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each file's head in
     the same pass), which the JVM reader may read: path → the file's CSV/TSV layout
     (:func:`file_layout`), ``None`` for other formats."""
     splits = plan_splits(files, spec, split_bytes)
-    counted = {(s.file.path, s.start) for s in multi_range_files(splits)}
-    if not counted and not sniff:
-        return splits, {}
+    known = dict(counted or {})
+    to_count = {(s.file.path, s.start) for s in multi_range_files(splits)} - known.keys()
+    if not to_count and not sniff:
+        return with_newlines_before(splits, known), {}
     rows = [
-        (s.file.path, s.start, s.end, (s.file.path, s.start) in counted, sniff and s.start == 0)
+        (s.file.path, s.start, s.end, (s.file.path, s.start) in to_count, sniff and s.start == 0)
         for s in splits
-        if (s.file.path, s.start) in counted or (sniff and s.start == 0)
+        if (s.file.path, s.start) in to_count or (sniff and s.start == 0)
     ]
     ranges = spark.createDataFrame(rows, "path string, start long, end long, count boolean, sniff boolean")
     delimited = spec.format in ("csv", "tsv")
@@ -187,7 +196,7 @@ def plan_reads(
             yield pa.RecordBatch.from_pydict(columns, schema=_LOOKED_ARROW)
 
     found = ranges.mapInArrow(look, _LOOKED).collect()
-    splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found})
+    splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found} | known)
     layouts = {r.path: _layout(r) if delimited else None for r in found if r.plain_utf8}
     return splits, layouts
 
@@ -239,16 +248,27 @@ def _read_lines(
     limits: Limits,
     split_bytes: int,
     jvm_reader: str = "auto",
+    staging: str | None = None,
 ) -> SourceRead:
     rules = _jvm_rules_if_used(spark, name, spec, limits, files, split_bytes, jvm_reader)
-    splits, plain = plan_reads(spark, files, spec, split_bytes, limits, sniff=rules is not None)
+    staged: dict[str, StagedFile] = {}
+    if rules is not None and staging is not None:
+        with job_phase(spark, "decompress to staging"):
+            staged = decompressed_copies(spark, files, spec.encoding, staging, split_bytes)
+    originals = {s.copy.path: path for path, s in staged.items()}
+    planned = [staged[f.path].copy if f.path in staged else f for f in files]
+    counted = {key: n for s in staged.values() for key, n in s.newlines.items()}
+    splits, plain = plan_reads(spark, planned, spec, split_bytes, limits, sniff=rules is not None, counted=counted)
     reread = parsed = handed_over = None
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:
         tasks = pack_tasks(in_jvm, split_bytes)
-        reread = jvm_lines_frame(spark, spec, tasks, rules, plain)
-        handed_over = HandedOverLines(name, spec, limits, plain)
-    in_python = [s for s in splits if s.file.path not in plain]
+        reread = jvm_lines_frame(spark, spec, tasks, rules, plain, originals)
+        handed_over = HandedOverLines(name, spec, limits, {originals.get(p, p): v for p, v in plain.items()})
+    # a copy is plain UTF-8 by its head, as plan_reads finds it: the original is read only if not
+    unread = {originals[s.file.path] for s in splits if s.file.path in originals and s.file.path not in plain}
+    in_python = [s for s in splits if s.file.path not in plain and s.file.path not in originals]
+    in_python += plan_splits([f for f in files if f.path in unread], spec, split_bytes)
     if in_python or reread is None:
         parsed = _parsed_in_python(spark, name, spec, limits, pack_tasks(in_python, split_bytes))
     return SourceRead(reread, parsed, handed_over)

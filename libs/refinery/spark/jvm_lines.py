@@ -15,7 +15,8 @@ It reads JSONL, and CSV/TSV of one record per line (``multiline: false`` or
 ``quoting: none``), whose header and field count the driver finds on each file's head. Only
 files that are read as UTF-8 from their first byte (no compression, no byte-order mark, head
 resolved to ``utf-8``) go this way; the driver checks that on each file's head while it
-counts newlines (:func:`refinery.spark.ingest_read.plan_reads`).
+counts newlines (:func:`refinery.spark.ingest_read.plan_reads`). A compressed file goes this
+way through its decompressed copy (:mod:`refinery.spark.ingest_staging`), when it has one.
 """
 
 from __future__ import annotations
@@ -103,24 +104,29 @@ def jvm_lines_frame(
     splits: Sequence[Split],
     rules: dict,
     layouts: Mapping[str, Layout | None],
+    names: Mapping[str, str] | None = None,
 ) -> DataFrame:
     """The JVM data source's rows for ``splits`` (packed into tasks, ``newlines_before`` set),
     in :data:`refinery.spark.ingest_read.RECORDS`'s columns and :data:`HANDED_OVER_COLUMNS`:
     the records it parsed, and the lines it hands to Python with their bytes in ``_raw`` (for
     :meth:`HandedOverLines.parsed`); ``layouts`` holds each CSV/TSV file's layout (found on its
-    head by the driver)."""
+    head by the driver). ``names`` maps a file read in place of another (a compressed file's
+    decompressed copy) to the path its rows carry, and its label is taken from."""
+    names = names or {}
     tasks: list[list[dict]] = []
     for split in splits:
         if split.task == len(tasks):
             tasks.append([])
+        name = names.get(split.file.path, split.file.path)
         task = {
             "path": split.file.path,
+            "name": name,
             "start": split.start,
             "end": split.end,
             "whole": split.reads_to_end,
             "newlines_before": split.newlines_before,
             "mtime_us": split.file.mtime,
-            "path_label": label_from_path(split.file.path, spec.label_from_path),
+            "path_label": label_from_path(name, spec.label_from_path),
         }
         layout = layouts.get(split.file.path)
         if layout is not None:

@@ -37,7 +37,9 @@ import org.apache.spark.util.SerializableConfiguration;
  * {@code max_line_bytes}, its length in {@code _raw_length}) for Python to parse.
  *
  * <p>Options: {@code tasks}, the read tasks as JSON
- * ({@code [[{"path","start","end","whole","newlines_before","mtime_us","path_label"}, ...], ...]},
+ * ({@code [[{"path","start","end","whole","newlines_before","mtime_us","path_label","name"}, ...], ...]},
+ * {@code name} the path the rows carry when it is not {@code path}, the file read: a
+ * compressed file's decompressed copy, {@code refinery.spark.ingest_staging};
  * CSV/TSV ranges also {@code "header","expected_fields","first_line"}),
  * one list of ranges per task), and {@code rules} ({@link SourceRules}).
  */
@@ -78,10 +80,11 @@ public final class LinesSource implements TableProvider {
     return new LinesTable();
   }
 
-  /** One byte range of one file, as planned by the driver; for CSV/TSV with the file's layout
+  /** One byte range of one file, as planned by the driver, and the path its rows carry
+   * ({@code name}); for CSV/TSV with the file's layout
    * ({@code header} names or {@code null}, the field count of its records and the line of its
    * first record, each -1 when the file has none). */
-  record Range(String path, long start, long end, boolean whole, long newlinesBefore, long mtimeMicros,
+  record Range(String path, String name, long start, long end, boolean whole, long newlinesBefore, long mtimeMicros,
       String pathLabel, List<String> header, int expectedFields, long firstLine)
       implements java.io.Serializable {}
 
@@ -103,7 +106,8 @@ public final class LinesSource implements TableProvider {
               header.add(name.asText());
             }
           }
-          ranges.add(new Range(r.get("path").asText(), r.get("start").asLong(), r.get("end").asLong(),
+          String path = r.get("path").asText();
+          ranges.add(new Range(path, r.path("name").asText(path), r.get("start").asLong(), r.get("end").asLong(),
               r.get("whole").asBoolean(), r.get("newlines_before").asLong(), r.get("mtime_us").asLong(),
               label == null || label.isNull() ? null : label.asText(), header,
               r.path("expected_fields").asInt(-1), r.path("first_line").asLong(-1)));

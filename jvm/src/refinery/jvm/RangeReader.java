@@ -122,7 +122,7 @@ final class RangeReader implements PartitionReader<InternalRow> {
 
   private void open(LinesSource.Range next) throws IOException {
     range = next;
-    path = UTF8String.fromString(next.path());
+    path = UTF8String.fromString(next.name());
     Path file = new Path(next.path());
     FileSystem fs = file.getFileSystem(conf.value());
     FSDataInputStream stream = fs.open(file);
