@@ -9,7 +9,10 @@ then one file and one ``.gz`` at 4 GB). The cases:
 
 * ``one_file``: one JSONL file of that size;
 * ``ten_files``: the same records as ten files;
-* ``one_gz``: the one file gzip-compressed (read by one task: gzip cannot be split);
+* ``one_gz``: the one file gzip-compressed (gzip cannot be split: ingest decompresses it once,
+  in one task, to a staging copy that is then split; plain Spark reads it in one task). The
+  case also times inflating the file alone, by Python's ``gzip`` and by ISA-L, which staging
+  uses (``inflate_seconds``);
 * ``one_csv``: one CSV file (``multiline: false``, so it is split like JSONL).
 
 Each case runs twice, each time in a fresh ``spark-submit``-like process of its own
@@ -287,6 +290,21 @@ def _plain(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> 
     return {"seconds": round(seconds, 1), **usage, "rows": rows}
 
 
+def _inflate_seconds(path: Path) -> dict:
+    """Seconds to inflate the ``.gz`` at ``path`` to its end, nothing kept, by Python's
+    ``gzip`` and by ISA-L's ``igzip`` (one core each, one after the other), and their ratio."""
+    from isal import igzip
+
+    seconds = {}
+    for name, opener in (("python_gzip", gzip.open), ("isal", igzip.open)):
+        started = time.perf_counter()
+        with opener(path, "rb") as stream:
+            while stream.read(8 << 20):
+                pass
+        seconds[name] = round(time.perf_counter() - started, 2)
+    return {**seconds, "isal_vs_python_gzip": round(seconds["python_gzip"] / seconds["isal"], 2)}
+
+
 def _runs(spec: str) -> list[tuple[int, list[str]]]:
     """``"MB:case,case;MB:case"`` → ``[(MB, [case, …]), …]``, each case one of :data:`CASES`."""
     runs = []
@@ -324,6 +342,8 @@ def _measure(work: Path, megabytes: int, cases: list[str], env: dict[str, str]) 
             "ingest_vs_plain_spark": round(plain["seconds"] / ingest["seconds"], 3),
             "ingest_vs_plain_spark_cpu": round(plain["cpu_seconds"]["total"] / ingest["cpu_seconds"]["total"], 3),
         }
+        if case == "one_gz":
+            results[case]["inflate_seconds"] = _inflate_seconds(path)
     shutil.rmtree(work / f"input-{megabytes}", ignore_errors=True)
     return results
 

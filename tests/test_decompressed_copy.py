@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import random
+import zlib
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,46 @@ def test_a_copy_reads_as_the_original_reads(tmp_path) -> None:
     assert made is not None
     assert copied == read
     assert len(read) == 30_000
+
+
+def _python_gzip_reads(data: bytes) -> bytes | None:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
+def _corruptions() -> list[bytes]:
+    """gzip streams broken in the ways files break: cut anywhere, a byte flipped anywhere,
+    garbage or a second member's start after the end, members and padding mixed."""
+    rng = random.Random(19)
+    one = gzip.compress(_text(2_000))
+    streams = [one[:cut] for cut in sorted(rng.sample(range(len(one)), 40))]
+    for at in rng.sample(range(len(one)), 60):
+        flipped = bytearray(one)
+        flipped[at] ^= 1 << rng.randrange(8)
+        streams.append(bytes(flipped))
+    streams += [one + tail for tail in (b"junk", b"\x1f", b"\x1f\x8b", one[:12], b"\0" * 7 + b"x", b"\0" * 9)]
+    streams += [one + b"\0" * 5 + one, b"", b"\x1f\x8b", one[:10]]
+    return streams
+
+
+def test_the_copy_inflates_what_python_gzip_inflates_and_refuses_what_it_refuses(tmp_path) -> None:
+    # the copy uses ISA-L, the Python reader of the original uses gzip: they must agree on
+    # every stream, or a file would be read differently for being staged
+    agreed = 0
+    for k, original in enumerate(_corruptions()):
+        target = tmp_path / f"c{k}.staged"
+        made = write_decompressed_copy(bytes_opener(original), "a.jsonl.gz", "auto", str(target), BLOCK)
+        expected = _python_gzip_reads(original)
+        if expected:
+            assert made is not None, k
+            assert target.read_bytes() == expected, k
+        else:
+            assert made is None, k
+            assert not target.exists(), k
+        agreed += expected is not None
+    assert 0 < agreed < len(_corruptions())  # both outcomes were exercised
 
 
 @pytest.mark.parametrize(
