@@ -85,6 +85,21 @@ EDGE_LINES = [
     b'{"l\xffabel": "a", "text": "bad utf8 before the text"}',
     b'{"text": "first", "label": "a", "text": "second"}',
     b'{"text": null, "label": "a", "x": "1"}',
+    # the text's literal is decoded, then the line parsed again with it replaced by ""
+    b'{"a": "1", "text": "between", "b": 2}',
+    b'{"id": 3, "label": "a", "text": "last key"}',
+    b'{"text": "text"}',
+    b'{"label": "text", "text": "the key as a value"}',
+    b'{"text": "missing comma" "label": "a"}',
+    b'{"text": "trailing comma",}',
+    b'{"text": "closed by a bracket"]',
+    b'{"text": "then a bad value", "x": tru}',
+    b'{"text": "\\u00e9scaped first", "label": "a"}',
+    b'{"text": "escape at the end \\\\"}',
+    # at max_text_chars (the default, 100,000) in code points but over it in bytes, and past it
+    b'{"text": "' + "\u4e2d".encode() * 100_000 + b'", "label": "a"}',
+    b'{"text": "' + "\u4e2d".encode() * 100_001 + b'", "label": "a"}',
+    b'{"text": "' + b"a" * 100_001 + b'", "label": "a"}',
 ]
 
 
@@ -305,6 +320,45 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
     # some lines are handed over, few enough to be parsed in the driver (the "workers" way
     # parses them in Python workers)
     assert 0 < parsed[False] <= ingest_job.HANDED_OVER_IN_DRIVER_ROWS / 3, parsed
+
+
+@pytest.mark.parametrize("source", ["mixed", "table", "plain"])
+def test_planning_in_the_jvm_and_the_driver_gives_the_python_workers_plan(spark, both_ways, source):
+    from refinery.spark import ingest_read
+    from refinery.spark.ingest_read import list_files, plan_reads
+
+    settings = both_ways["always"]
+    spec, cfg = settings.ingest.sources[source], settings.ingest
+    limits = Limits(cfg.max_text_chars, cfg.payload_max_chars, cfg.max_line_bytes)
+    files = list_files(spark, [spec.path])
+    by_workers = plan_reads(spark, files, spec, cfg.max_partition_bytes, limits, sniff=True)
+    by_jvm = plan_reads(spark, files, spec, cfg.max_partition_bytes, limits, sniff=True, count_in_jvm=True)
+    with pytest.MonkeyPatch.context() as patch:  # counted in the JVM, heads read in workers
+        patch.setattr(ingest_read, "HEADS_IN_DRIVER", 0)
+        heads_in_workers = plan_reads(
+            spark, files, spec, cfg.max_partition_bytes, limits, sniff=True, count_in_jvm=True
+        )
+    assert by_jvm == by_workers
+    assert heads_in_workers == by_workers
+    assert sum(s.newlines_before > 0 for s in by_jvm[0]) >= 2  # the big file is split, its lines counted
+    assert by_jvm[1]  # some files read as plain UTF-8
+
+
+def test_the_jvm_counts_newlines_as_python_does(spark, tmp_path):
+    from refinery.sources.file_lines import count_newlines, open_binary
+    from refinery.sources.splits import InputFile, Split
+    from refinery.spark.jvm_lines import jvm_newline_counts
+
+    data = b"a\nb\r\n\n\n" + "\u4e2d\n".encode() * 5000 + b"no newline at the end"
+    path = tmp_path / "lines.txt"
+    path.write_bytes(data)
+    file = InputFile(f"file:{path}", len(data), 0)
+    # a newline at a range's first and last byte, an empty range, a range past the end
+    cuts = [(0, 2), (1, 3), (3, 5), (5, 5), (6, 9000), (9000, len(data)), (len(data) - 5, len(data) + 100)]
+    splits = [Split(file, start, end) for start, end in cuts]
+    expected = {(file.path, s): count_newlines(lambda: open_binary(file.path), s, e) for s, e in cuts}
+    assert jvm_newline_counts(spark, splits) == expected
+    assert jvm_newline_counts(spark, [Split(file, 0, len(data))]) == {(file.path, 0): data.count(b"\n")}
 
 
 def test_compressed_files_are_parsed_in_the_jvm_through_copies_the_run_removes(spark, both_ways, tmp_path):

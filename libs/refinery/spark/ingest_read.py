@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -46,6 +46,7 @@ from refinery.spark.jvm_lines import (
     HANDED_OVER_COLUMNS,
     HandedOverLines,
     jvm_lines_frame,
+    jvm_newline_counts,
     jvm_reader_available,
     jvm_rules,
 )
@@ -148,6 +149,12 @@ def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
     return sorted((InputFile(r.path, r.length, r.mtime_us) for r in listing), key=lambda f: f.path)
 
 
+#: At most this many file heads are read in the driver by :func:`plan_reads` (a head is
+#: :data:`refinery.sources.file_lines.HEAD_BYTES`, about 1 MB): there that costs milliseconds,
+#: where a Spark job of Python workers costs seconds to start. More are read in the workers.
+HEADS_IN_DRIVER = 16
+
+
 def plan_reads(
     spark: SparkSession,
     files: list[InputFile],
@@ -156,49 +163,71 @@ def plan_reads(
     limits: Limits,
     sniff: bool = False,
     counted: Mapping[tuple[str, int], int] | None = None,
+    count_in_jvm: bool = False,
 ) -> tuple[list[Split], dict[str, Layout | None]]:
     """The byte ranges of ``files``, each knowing how many newlines precede it in its file
     (counted by one parallel pass over the ranges of split files, but for the ranges whose
     count is known: ``counted``, keyed ``(path, start)``), and, with ``sniff``, the
-    files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each file's head in
-    the same pass), which the JVM reader may read: path → the file's CSV/TSV layout
-    (:func:`file_layout`), ``None`` for other formats."""
+    files read as UTF-8 from their first byte (:func:`is_plain_utf8`, on each file's head),
+    which the JVM reader may read: path → the file's CSV/TSV layout (:func:`file_layout`),
+    ``None`` for other formats.
+
+    With ``count_in_jvm`` (the JVM reader reads the source) the newlines are counted by
+    :func:`jvm_newline_counts` and the heads read in the driver when there are at most
+    :data:`HEADS_IN_DRIVER`: so planning a few large files starts no Python worker. Otherwise
+    one job of Python workers counts and reads heads in the same pass."""
     splits = plan_splits(files, spec, split_bytes)
     known = dict(counted or {})
     to_count = {(s.file.path, s.start) for s in multi_range_files(splits)} - known.keys()
-    if not to_count and not sniff:
+    heads = {(s.file.path, s.start) for s in splits if sniff and s.start == 0}
+    if count_in_jvm and to_count:
+        known |= jvm_newline_counts(spark, [s for s in splits if (s.file.path, s.start) in to_count])
+        to_count = set()
+    if not to_count and not heads:
         return with_newlines_before(splits, known), {}
     rows = [
-        (s.file.path, s.start, s.end, (s.file.path, s.start) in to_count, sniff and s.start == 0)
+        (s.file.path, s.start, s.end, (s.file.path, s.start) in to_count, (s.file.path, s.start) in heads)
         for s in splits
-        if (s.file.path, s.start) in to_count or (sniff and s.start == 0)
+        if (s.file.path, s.start) in to_count | heads
     ]
-    ranges = spark.createDataFrame(rows, "path string, start long, end long, count boolean, sniff boolean")
+    if count_in_jvm and len(rows) <= HEADS_IN_DRIVER:
+        found = [Row(**_looked(*row, spec, limits)) for row in rows]
+    else:
+        found = _looked_in_workers(spark, rows, spec, limits)
+    splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found} | known)
+    layouts = {r.path: _layout(r) if spec.format in ("csv", "tsv") else None for r in found if r.plain_utf8}
+    return splits, layouts
+
+
+def _looked(path: str, start: int, end: int, count: bool, head: bool, spec: SourceSettings, limits: Limits) -> dict:
+    """What :func:`plan_reads` finds of one range (a row of :data:`_LOOKED`): its newlines
+    when ``count``, and, when ``head`` (the range starts its file), whether the file reads as
+    plain UTF-8 and, for CSV/TSV, its layout."""
+    plain = head and is_plain_utf8(_opener(path), path, spec.encoding)
     delimited = spec.format in ("csv", "tsv")
+    layout = file_layout(_opener(path), path, "", spec, limits) if plain and delimited else Layout()
+    return {
+        "path": path,
+        "start": start,
+        "newlines": count_newlines(_opener(path), start, end) if count else 0,
+        "plain_utf8": plain,
+        "header": layout.header,
+        "expected_fields": layout.expected_fields,
+        "first_line": layout.first_line,
+        "header_line": layout.header_line,
+    }
+
+
+def _looked_in_workers(spark: SparkSession, rows: list[tuple], spec: SourceSettings, limits: Limits) -> list[Row]:
+    """:func:`_looked` of each ``(path, start, end, count, head)`` row, in Python workers."""
+    ranges = spark.createDataFrame(rows, "path string, start long, end long, count boolean, sniff boolean")
 
     def look(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            paths, starts, ends, counts, sniffs = (
-                batch.column(c).to_pylist() for c in ("path", "start", "end", "count", "sniff")
-            )
-            columns: dict[str, list] = {name: [] for name in _LOOKED.fieldNames()}
-            for path, start, end, count, head in zip(paths, starts, ends, counts, sniffs, strict=True):
-                plain = bool(head) and is_plain_utf8(_opener(path), path, spec.encoding)
-                layout = file_layout(_opener(path), path, "", spec, limits) if plain and delimited else Layout()
-                columns["path"].append(path)
-                columns["start"].append(start)
-                columns["newlines"].append(count_newlines(_opener(path), start, end) if count else 0)
-                columns["plain_utf8"].append(plain)
-                columns["header"].append(layout.header)
-                columns["expected_fields"].append(layout.expected_fields)
-                columns["first_line"].append(layout.first_line)
-                columns["header_line"].append(layout.header_line)
-            yield pa.RecordBatch.from_pydict(columns, schema=_LOOKED_ARROW)
+            found = [_looked(*row.values(), spec, limits) for row in batch.to_pylist()]
+            yield pa.RecordBatch.from_pylist(found, schema=_LOOKED_ARROW)
 
-    found = ranges.mapInArrow(look, _LOOKED).collect()
-    splits = with_newlines_before(splits, {(r.path, r.start): r.newlines for r in found} | known)
-    layouts = {r.path: _layout(r) if delimited else None for r in found if r.plain_utf8}
-    return splits, layouts
+    return ranges.mapInArrow(look, _LOOKED).collect()
 
 
 def _layout(looked: Any) -> Layout:
@@ -258,7 +287,10 @@ def _read_lines(
     originals = {s.copy.path: path for path, s in staged.items()}
     planned = [staged[f.path].copy if f.path in staged else f for f in files]
     counted = {key: n for s in staged.values() for key, n in s.newlines.items()}
-    splits, plain = plan_reads(spark, planned, spec, split_bytes, limits, sniff=rules is not None, counted=counted)
+    by_jvm = rules is not None
+    splits, plain = plan_reads(
+        spark, planned, spec, split_bytes, limits, sniff=by_jvm, counted=counted, count_in_jvm=by_jvm
+    )
     reread = parsed = handed_over = None
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:

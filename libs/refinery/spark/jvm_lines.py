@@ -14,8 +14,10 @@ leaves the JVM.
 It reads JSONL, and CSV/TSV of one record per line (``multiline: false`` or
 ``quoting: none``), whose header and field count the driver finds on each file's head. Only
 files that are read as UTF-8 from their first byte (no compression, no byte-order mark, head
-resolved to ``utf-8``) go this way; the driver checks that on each file's head while it
-counts newlines (:func:`refinery.spark.ingest_read.plan_reads`). A compressed file goes this
+resolved to ``utf-8``) go this way; the driver checks that on each file's head when it
+plans the reads (:func:`refinery.spark.ingest_read.plan_reads`), and counts the newlines of the
+ranges of a split file here too (:func:`jvm_newline_counts`), so that planning such a file
+starts no Python worker. A compressed file goes this
 way through its decompressed copy (:mod:`refinery.spark.ingest_staging`), when it has one.
 """
 
@@ -142,6 +144,20 @@ def jvm_lines_frame(
         .option("rules", json.dumps(rules, ensure_ascii=False))
         .load()
     )
+
+
+NEWLINE_COUNTS = "refinery.jvm.NewlineCounts"
+
+
+def jvm_newline_counts(spark: SparkSession, splits: Sequence[Split]) -> dict[tuple[str, int], int]:
+    """The newline bytes in each of ``splits``, keyed ``(path, start)``: counted by the JVM
+    data source :data:`NEWLINE_COUNTS` (``jvm/src/refinery/jvm/NewlineCounts.java``), one task
+    per range, as :func:`refinery.sources.file_lines.count_newlines` counts them in Python."""
+    if not splits:
+        return {}
+    ranges = [{"path": s.file.path, "start": s.start, "end": s.end} for s in splits]
+    counted = spark.read.format(NEWLINE_COUNTS).option("ranges", json.dumps(ranges, ensure_ascii=False)).load()
+    return {(r.path, r.start): int(r.newlines) for r in counted.collect()}
 
 
 #: The columns of a JVM reader's row that carry a line it hands to Python: its bytes, and its

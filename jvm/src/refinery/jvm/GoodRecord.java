@@ -61,7 +61,9 @@ final class GoodRecord {
   Fields of(Map<String, String> values, JsonStringBytes textUtf8, String pathLabel, Map<String, String> metaKeys) {
     String text = null;
     if (textUtf8 != null) {
-      if (rules.text.size() != 1 || textUtf8.isBlank() || textUtf8.pyLength() > rules.maxTextChars) {
+      // a value has no more code points than bytes: count them only when it might be over
+      boolean overLong = textUtf8.length() > rules.maxTextChars && textUtf8.pyLength() > rules.maxTextChars;
+      if (rules.text.size() != 1 || textUtf8.isBlank() || overLong) {
         return null;
       }
     } else {

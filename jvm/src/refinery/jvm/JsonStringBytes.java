@@ -70,13 +70,16 @@ final class JsonStringBytes {
     byte[] out = buf;
     int at = 0;
     int i = quote + 1;
+    // bytes that stand for themselves are only checked as they are passed, and copied a run
+    // at a time: at each escape and at the closing quote
+    int run = i;
     while (i < to) {
       int b = bytes[i];
       if (b >= 0x20 && b != '"' && b != '\\') { // printable ASCII, DEL included
-        out[at++] = (byte) b;
         i++;
       } else if (b == '"') {
-        len = at;
+        System.arraycopy(bytes, run, out, at, i - run);
+        len = at + i - run;
         literal = bytes;
         literalFrom = quote;
         literalTo = i + 1;
@@ -86,6 +89,8 @@ final class JsonStringBytes {
         if (i + 1 >= to) {
           return -1;
         }
+        System.arraycopy(bytes, run, out, at, i - run);
+        at += i - run;
         int e = bytes[i + 1];
         i += 2;
         switch (e) {
@@ -123,6 +128,7 @@ final class JsonStringBytes {
             return -1;
           }
         }
+        run = i;
       } else if (b >= 0) { // a raw control character
         return -1;
       } else {
@@ -130,8 +136,6 @@ final class JsonStringBytes {
         if (n < 0) {
           return -1;
         }
-        System.arraycopy(bytes, i, out, at, n);
-        at += n;
         i += n;
       }
     }
