@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from refinery.spark.committed import Commit, CommitCountError, committed_rows, rows_holding
+from refinery.spark.committed import (
+    Commit,
+    CommitCountError,
+    added_rows_per_value,
+    committed_rows,
+    grouped_counts,
+    rows_holding,
+)
 from refinery.spark.tables import merge_rows, replace_slice, update_rows
 
 
@@ -58,3 +65,27 @@ def test_a_commit_without_row_metrics_names_the_setting_to_fix():
     assert Commit("/tables/x", before=3).rows_written == 0
     merge = Commit("/t", 0, 1, "MERGE", {"numTargetRowsInserted": 2, "numTargetRowsMatchedUpdated": 3})
     assert merge.rows_written == 5 and merge.rows_updated == 3
+
+
+def sources(spark, counts: dict[str, int]):
+    """One single-partition frame per source, unioned: each written file holds one source."""
+    frames = [
+        spark.createDataFrame([(i, name) for i in range(n)], "id long, source string").coalesce(1)
+        for name, n in counts.items()
+    ]
+    return frames[0].unionByName(frames[1]) if len(frames) > 1 else frames[0]
+
+
+@pytest.mark.slow
+def test_rows_per_value_come_from_the_added_files_statistics_when_each_file_holds_one_value(spark, tmp_path):
+    location = str(tmp_path / "t")
+    one_each = replace_slice(sources(spark, {"news": 5, "reviews": 3}), location, "true")
+    assert added_rows_per_value(one_each, "source") == {"news": 5, "reviews": 3}
+    assert grouped_counts(committed_rows(spark, one_each), "true", ["source"]) == {("news",): 5, ("reviews",): 3}
+    # a file holding two sources: the statistics cannot tell, the caller reads the rows back
+    mixed = replace_slice(sources(spark, {"news": 4, "reviews": 2}).coalesce(1), location, "true")
+    assert mixed.rows_written == 6 and added_rows_per_value(mixed, "source") is None
+    # a value longer than the statistics keep of a string is cut in them: not trusted either
+    long_name = replace_slice(sources(spark, {"n" * 40: 2}), location, "true")
+    assert added_rows_per_value(long_name, "source") is None
+    assert added_rows_per_value(Commit(location, before=2), "source") is None  # nothing committed

@@ -43,7 +43,7 @@ from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.sources.splits import InputFile
 from refinery.spark.checkpoint import checkpointed, columnar_cached, release
 from refinery.spark.clean_udf import mask_pii
-from refinery.spark.committed import Commit, committed_rows, grouped_counts
+from refinery.spark.committed import Commit, added_rows_per_value, committed_rows, grouped_counts
 from refinery.spark.delta_increments import Increment, plan_increment, record_increment
 from refinery.spark.ingest_read import SourceRead, list_files, read_source, with_no_lines_handed_over
 from refinery.spark.ingest_staging import staging_folder, staging_root
@@ -235,11 +235,15 @@ def rows_not_kept(
 
 def committed_per_source(spark: SparkSession, commit: Commit, where: str, sources: list[str]) -> dict[tuple, int]:
     """Rows the bronze ``commit`` holds per source, in the slice ``where``: from the commit's
-    own row count when the batch has one source (no read-back), else read back from the
-    slice at the committed version."""
+    own row count when the batch has one source, else from the statistics of the files it
+    added when each holds one source (:func:`added_rows_per_value`; no read-back either way),
+    else read back from the slice at the committed version."""
     held = commit.recorded_rows
     if len(sources) == 1 and held is not None:
         return {(sources[0],): held}
+    per_file = added_rows_per_value(commit, "source")
+    if per_file is not None:
+        return {(source,): n for source, n in per_file.items()}
     return grouped_counts(committed_rows(spark, commit), where, ["source"])
 
 

@@ -23,9 +23,11 @@ carries the token, :attr:`Commit.version` is ``None``, the write wrote 0 rows, a
 **Row counts.** From the entry's ``operationMetrics`` (:attr:`Commit.rows_written`):
 ``numOutputRows`` for a WRITE / CREATE / REPLACE (``replaceWhere`` included), and for a MERGE
 ``numTargetRowsInserted + numTargetRowsMatchedUpdated`` (the rows the source put in the
-table; rows a scoped MERGE deleted are a rerun's stale rows, not this run's output). Where a
-count per reason or per source is needed, or a MERGE only rewrites rows that change, the
-written slice is read back at the committed version instead (:func:`table_at`,
+table; rows a scoped MERGE deleted are a rerun's stale rows, not this run's output). A count
+per value of a column the table keeps statistics of comes from the statistics of the files the
+commit added, when each file holds one value (:func:`added_rows_per_value`). Where that cannot
+tell, a count per reason or per source is needed otherwise, or a MERGE only rewrites rows that
+change, the written slice is read back at the committed version instead (:func:`table_at`,
 :func:`grouped_counts`, :func:`rows_holding`).
 """
 
@@ -44,6 +46,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from refinery.config import CATALOG_PREFIX
+from refinery.sources.file_lines import open_binary
 
 #: The session property Delta copies into the ``userMetadata`` of every commit (used for MERGE,
 #: whose builder takes no options).
@@ -217,6 +220,38 @@ def grouped_counts(frame: DataFrame | None, where: str, by: Sequence[str]) -> di
         return {}
     rows = frame.where(where).groupBy(*by).agg(F.count(F.lit(1)).alias("_n")).collect()
     return {tuple(row[c] for c in by): int(row["_n"]) for row in rows}
+
+
+def added_rows_per_value(commit: Commit, column: str) -> dict[str, int] | None:
+    """Rows of the files the commit added, per value of the string ``column``, from the
+    statistics Delta wrote into the commit's log entry with each file (``numRecords``, and
+    the column's ``minValues`` = ``maxValues`` with no null: a file of one value); no row is
+    read. ``None`` when the entry cannot tell: a file of several values (or of a value longer
+    than the statistics keep), a file without statistics or with a deletion vector, a catalog
+    table, a log entry that cannot be read, or a total other than :attr:`Commit.recorded_rows`.
+    Then the caller reads the rows back (:func:`grouped_counts`).
+
+    For a ``replaceWhere`` commit the added files are the whole slice it replaced, so this is
+    the slice's count at the committed version, as reading it back would give."""
+    if commit.version is None or commit.location.startswith(CATALOG_PREFIX):
+        return None
+    entry = f"{commit.location.rstrip('/')}/_delta_log/{commit.version:020d}.json"
+    try:
+        with open_binary(entry) as log:
+            actions = [json.loads(line) for line in log.read().decode("utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return None
+    counts: dict[str, int] = {}
+    for add in (a["add"] for a in actions if "add" in a):
+        stats = json.loads(add.get("stats") or "{}")
+        low = stats.get("minValues", {}).get(column)
+        high = stats.get("maxValues", {}).get(column)
+        if add.get("deletionVector") or "numRecords" not in stats or low is None or low != high:
+            return None
+        if stats.get("nullCount", {}).get(column) != 0:
+            return None
+        counts[low] = counts.get(low, 0) + int(stats["numRecords"])
+    return counts if sum(counts.values()) == commit.recorded_rows else None
 
 
 def rows_holding(table: DataFrame | None, written: DataFrame, key: str, columns: Sequence[str]) -> int:

@@ -122,19 +122,6 @@ def with_no_lines_handed_over(records: DataFrame) -> DataFrame:
 BATCH_RECORDS = 8192
 BATCH_TEXT_BYTES = 16 << 20
 
-_SPLITS = StructType(
-    [
-        StructField("task", LongType()),
-        StructField("path", StringType()),
-        StructField("size", LongType()),
-        StructField("mtime_us", LongType()),
-        StructField("start", LongType()),
-        StructField("end", LongType()),
-        StructField("newlines_before", LongType()),
-        StructField("whole", BooleanType()),
-    ]
-)
-
 
 def list_files(spark: SparkSession, location: list[str]) -> list[InputFile]:
     """Every file at ``location`` (files, folders searched recursively, globs), by path; sizes
@@ -338,23 +325,22 @@ def _parsed_in_python(
     workers, one Spark partition per task."""
     if not splits:
         return spark.createDataFrame([], RECORDS)
-    rows = [
-        (s.task, s.file.path, s.file.size, s.file.mtime, s.start, s.end, s.newlines_before, s.reads_to_end)
-        for s in splits
-    ]
+    ranges: dict[int, list[tuple]] = {}
+    for s in splits:
+        span = FileRange(s.file.path, s.start, None if s.reads_to_end else s.end, s.newlines_before)
+        ranges.setdefault(s.task, []).append((span, s.file.mtime))
     tasks = splits[-1].task + 1
-    # one partition per task: the range ids are the partitions, the ranges joined to them
-    # (broadcast, so the join keeps that partitioning)
-    plan = spark.range(tasks, numPartitions=tasks).withColumnRenamed("id", "task")
-    plan = plan.join(F.broadcast(spark.createDataFrame(rows, _SPLITS)), "task")
+    # one partition per task id; the function carries each task's ranges (a path and four
+    # numbers each: PySpark broadcasts a large function), so no frame of ranges is joined to
+    # the ids, which would cost a broadcast job per source
+    plan = spark.range(tasks, numPartitions=tasks)
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for row in batch.to_pylist():
-                path, start, end = row["path"], row["start"], row["end"]
-                span = FileRange(path, start, None if row["whole"] else end, row["newlines_before"])
-                records = parse_range(_opener(path), span, name, spec, limits)
-                yield from _record_batches(records, row["mtime_us"])
+            for task in batch.column("id").to_pylist():
+                for span, mtime in ranges.get(task, []):
+                    records = parse_range(_opener(span.path), span, name, spec, limits)
+                    yield from _record_batches(records, mtime)
 
     return plan.mapInArrow(parse, RECORDS)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType
 
 from refinery.config import CATALOG_PREFIX
@@ -58,14 +57,13 @@ def decompressed_copies(
     if not compressed:
         return {}
     targets = {f.path: f"{folder.rstrip('/')}/{_copy_name(f.path)}" for f in compressed}
-    rows = [(i, f.path) for i, f in enumerate(compressed)]
-    # one partition per file, so that the copies are made in parallel
-    plan = spark.range(len(rows), numPartitions=len(rows)).withColumnRenamed("id", "i")
-    plan = plan.join(F.broadcast(spark.createDataFrame(rows, "i long, path string")), "i")
+    paths = [f.path for f in compressed]
+    # one partition per file (its index), so that the copies are made in parallel
+    plan = spark.range(len(paths), numPartitions=len(paths))
 
     def copy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for path in batch.column("path").to_pylist():
+            for path in (paths[i] for i in batch.column("id").to_pylist()):
                 made = write_decompressed_copy(
                     lambda p=path: open_binary(p), path, encoding, targets[path], block_bytes
                 )
