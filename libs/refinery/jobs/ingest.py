@@ -135,10 +135,11 @@ def write_batch(
 
     Returns the parsed records per source (counted before classifying: the input) and the
     ``(source, outcome, reason, count)`` rows of the metrics, counted from what was committed:
-    ``ok`` from the bronze commit (its row count for a one-source batch, else the slice read
-    back at the committed version), ``quarantine`` from the quarantine commit (the classified
-    counts per reason when the commit holds exactly their total, else read back), ``filter``
-    as classified (filtered rows are written nowhere).
+    ``ok`` from the bronze commit (its row count for a one-source batch, else its files'
+    statistics or the slice read back at the committed version: :func:`committed_per_source`),
+    ``quarantine`` from the quarantine commit (the classified counts per reason when the
+    commit holds exactly their total, else read back), ``filter`` as classified (filtered
+    rows are written nowhere).
 
     What is read, and how often. The rows cheap to read again (:attr:`ReadRecords.reread`:
     the JVM reader's, Parquet's, Delta's) are read twice: once for their keys (the narrow
