@@ -15,7 +15,7 @@ from refinery.jobs.ingest import source_locations
 from refinery.jobs.runner import EXIT_CONFIG, new_run_id, run_one
 from refinery.sources.records import Limits, content_hash, record_from_mapping
 from refinery.spark.column_text import content_hash as content_hash_column
-from refinery.spark.column_text import json_string
+from refinery.spark.column_text import is_blank, json_string, python_strip
 from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.tables import read_table
 
@@ -62,6 +62,19 @@ def test_json_string_escapes_every_ascii_character_as_python_does(spark):
     frame = spark.createDataFrame([(t,) for t in texts], "text string")
     got = [r.j for r in frame.select(json_string(F.col("text")).alias("j")).collect()]
     assert got == [None if t is None else json.encoder.encode_basestring(t) for t in texts]
+
+
+@pytest.mark.slow
+def test_blankness_and_strip_are_pythons_on_every_space_and_its_neighbours(spark):
+    spaces = [chr(c) for c in range(0x10000) if chr(c).isspace()]
+    # not spaces to Python: zero-width space, Mongolian vowel separator, BOM, NUL, a letter
+    others = ["\u200b", "\u180e", "\ufeff", "\x00", "x", "\U0001f600", "中"]
+    values = ["", *spaces, "".join(spaces), *others]
+    values += [f"{s}{o}{s}" for s in spaces for o in others[:3]] + [f" \u3000{o}\t" for o in others] + [None]
+    frame = spark.createDataFrame([(v,) for v in values], "v string")
+    got = frame.select(is_blank(F.col("v")).alias("blank"), python_strip(F.col("v")).alias("strip")).collect()
+    assert [r.blank for r in got] == [None if v is None else not v.strip() for v in values]
+    assert [r.strip for r in got] == [None if v is None else v.strip() for v in values]
 
 
 # --------------------------------------------------------------------------------------------

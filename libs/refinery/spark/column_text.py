@@ -46,14 +46,11 @@ _CONTROL_ESCAPES = {
 }
 
 
-def _whitespace_class() -> str:
-    """A Java regex character class of exactly the characters ``str.isspace()`` accepts
-    (all of them lie in the Basic Multilingual Plane)."""
-    codes = [c for c in range(0x10000) if chr(c).isspace()]
-    return "[" + "".join(f"\\x{{{c:x}}}" for c in codes) + "]"
-
-
-_WHITESPACE = _whitespace_class()
+#: Exactly the characters ``str.isspace()`` accepts (all of them lie in the Basic
+#: Multilingual Plane).
+_SPACES = "".join(chr(c) for c in range(0x10000) if chr(c).isspace())
+#: The same as a Java regex character class.
+_WHITESPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]"
 
 
 def python_strip(column: Column) -> Column:
@@ -62,8 +59,10 @@ def python_strip(column: Column) -> Column:
 
 
 def is_blank(column: Column) -> Column:
-    """``not value.strip()`` for a non-null string: empty or whitespace only."""
-    return column.rlike(f"\\A{_WHITESPACE}*\\z")
+    """``not value.strip()`` for a non-null string: empty or whitespace only. Trimmed, not
+    matched: a trim stops at the first other character, where a regex search would try every
+    position of a long text."""
+    return F.btrim(column, F.lit(_SPACES)) == F.lit("")
 
 
 def json_string(column: Column) -> Column:
@@ -76,7 +75,8 @@ def json_string(column: Column) -> Column:
     holding one of those takes :func:`_json_string_by_replace`, one replace per character,
     which is several times slower on a web-sized text."""
     literal = F.to_json(F.array(column))  # ["…"]
-    written = F.substring(literal, 2, F.length(literal) - 2)
+    # the brackets trimmed from both ends: a substring would count the characters twice
+    written = F.btrim(literal, F.lit("[]"))
     return (
         F.when(column.isNull(), F.lit(None).cast("string"))
         .when(column.rlike(_UPPER_HEX_CONTROLS), _json_string_by_replace(column))

@@ -165,7 +165,8 @@ def _rules(
     rules = [
         (text.isNull() | is_blank(text), reasons.EMPTY_TEXT, F.lit("")),
         (
-            F.length(text) > limits.max_text_chars,
+            # a text has no more characters than bytes: count them only when it might be over
+            (F.octet_length(text) > limits.max_text_chars) & (F.length(text) > limits.max_text_chars),
             reasons.TEXT_TOO_LONG,
             F.concat(F.length(text).cast("string"), F.lit(f" chars > max_text_chars {limits.max_text_chars}")),
         ),
