@@ -172,10 +172,11 @@ def plan_reads(
         to_count = set()
     if not to_count and not heads:
         return with_newlines_before(splits, known), {}
+    looked_at = to_count | heads
     rows = [
         (s.file.path, s.start, s.end, (s.file.path, s.start) in to_count, (s.file.path, s.start) in heads)
         for s in splits
-        if (s.file.path, s.start) in to_count | heads
+        if (s.file.path, s.start) in looked_at
     ]
     if count_in_jvm and len(rows) <= HEADS_IN_DRIVER:
         found = [Row(**_looked(*row, spec, limits)) for row in rows]
