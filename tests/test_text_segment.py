@@ -59,31 +59,68 @@ def test_han_is_segmented_by_jieba_whatever_the_language() -> None:
 
 def test_hmm_switch_joins_an_out_of_vocabulary_word() -> None:
     text = "他来到了网易杭研大厦"  # 杭研 is not in jieba's dictionary
-    assert segment(text, "zh", SegmentOptions(hmm=True)) == ["他", "来到", "了", "网易", "杭研", "大厦"]
-    assert segment(text, "zh", SegmentOptions(hmm=False)) == ["他", "来到", "了", "网易", "杭", "研", "大厦"]
+    assert segment(text, "zh", SegmentOptions(engine="jieba", hmm=True)) == ["他", "来到", "了", "网易", "杭研", "大厦"]
+    assert segment(text, "zh", SegmentOptions(engine="jieba", hmm=False)) == [
+        "他",
+        "来到",
+        "了",
+        "网易",
+        "杭",
+        "研",
+        "大厦",
+    ]
     assert "杭研" in segment(text, "zh", SegmentOptions(engine="rjieba", hmm=True))
     assert "杭研" not in segment(text, "zh", SegmentOptions(engine="rjieba", hmm=False))
 
 
-def test_user_dictionary_changes_segmentation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["jieba", "rjieba"])
+def test_user_dictionary_changes_segmentation(tmp_path: Path, engine: str) -> None:
     user_dict = tmp_path / "user.txt"
     user_dict.write_text("精炼语料厂 10 n\n", encoding="utf-8")  # a made-up word
     text = "他在精炼语料厂上班"
-    assert "精炼语料厂" not in segment(text, "zh")
-    assert segment(text, "zh", SegmentOptions(user_dict=str(user_dict))) == ["他", "在", "精炼语料厂", "上班"]
-    assert "精炼语料厂" not in segment(text, "zh")  # the default tokenizer is untouched
+    plain = SegmentOptions(engine=engine)
+    assert "精炼语料厂" not in segment(text, "zh", plain)
+    assert segment(text, "zh", SegmentOptions(engine=engine, user_dict=str(user_dict))) == [
+        "他",
+        "在",
+        "精炼语料厂",
+        "上班",
+    ]
+    assert "精炼语料厂" not in segment(text, "zh", plain)  # the default tokenizer is untouched
 
 
-def test_example_user_dictionary_loads_and_applies() -> None:
-    options = SegmentOptions(user_dict=str(ROOT / "conf" / "jieba_user_dict.txt"))
+@pytest.mark.parametrize("engine", ["jieba", "rjieba"])
+def test_example_user_dictionary_loads_and_applies(engine: str) -> None:
+    options = SegmentOptions(engine=engine, user_dict=str(ROOT / "conf" / "jieba_user_dict.txt"))
     text = "大语言模型的预训练语料需要近似去重"
-    assert segment(text, "zh") == ["大", "语言", "模型", "的", "预", "训练", "语料", "需要", "近似", "去", "重"]
+    assert segment(text, "zh", SegmentOptions(engine=engine)) == [
+        "大", "语言", "模型", "的", "预", "训练", "语料", "需要", "近似", "去", "重"
+    ]  # fmt: skip
     assert segment(text, "zh", options) == ["大语言模型", "的", "预训练", "语料", "需要", "近似去重"]
 
 
-def test_rjieba_refuses_a_user_dictionary(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="user_dict"):
-        SegmentOptions(engine="rjieba", user_dict=str(tmp_path / "user.txt"))
+def test_both_engines_read_a_user_dictionary_alike(tmp_path: Path) -> None:
+    """Lines without a frequency or tag, a BOM, blank lines and a word already in the
+    dictionary: rjieba (``add_word`` per parsed line) segments as jieba's ``load_userdict``."""
+    user_dict = tmp_path / "user.txt"
+    user_dict.write_text(
+        "\ufeff精炼语料厂\n\n数据湖仓 20\n清华大学 5 nt\n语料清洗 n\n", encoding="utf-8"
+    )  # "语料清洗 n": jieba reads the whole line as the word, with no frequency
+    texts = ["他在精炼语料厂上班", "数据湖仓里的语料清洗", "我来到北京清华大学", "语料清洗 n"]
+    for text in texts:
+        assert segment(text, "zh", SegmentOptions(engine="rjieba", user_dict=str(user_dict))) == segment(
+            text, "zh", SegmentOptions(engine="jieba", user_dict=str(user_dict))
+        ), text
+
+
+def test_a_user_dictionary_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    user_dict = tmp_path / "user.txt"
+    user_dict.write_bytes("精炼语料厂 10 n\n".encode("gbk"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        segment("他在精炼语料厂上班", "zh", SegmentOptions(engine="rjieba", user_dict=str(user_dict)))
+
+
+def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         SegmentOptions(engine="pkuseg")
 
@@ -93,7 +130,9 @@ def test_cache_dir_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     system_tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))  # what jieba would use by default
     cache_dir = tmp_path / "jieba-cache"
-    assert segment("我来到北京清华大学", "zh", SegmentOptions(cache_dir=str(cache_dir)))[-1] == "清华大学"
+    assert (
+        segment("我来到北京清华大学", "zh", SegmentOptions(engine="jieba", cache_dir=str(cache_dir)))[-1] == "清华大学"
+    )
     assert [path.name for path in cache_dir.iterdir()] == ["jieba.cache"]
     assert list(system_tmp.iterdir()) == []
 
@@ -173,6 +212,51 @@ def test_invariants_on_real_mixed_text() -> None:
         assert "".join(segment(text, "zh", keep)) == text
 
 
+def _english_runs() -> list[str]:
+    """Every non-Han run of 600 AG News items, 600 SMS messages and 300 20 Newsgroups posts."""
+    import csv
+    import io
+    import json
+
+    root = corpora_dir()
+    ag = list(csv.reader(io.StringIO((root / "ag_news" / "test.csv").read_text(encoding="utf-8"))))[:600]
+    sms = (root / "sms_spam_collection" / "SMSSpamCollection").read_text(encoding="utf-8").splitlines()[:600]
+    with (root / "twenty_newsgroups_bydate" / "20news-bydate-test.jsonl").open(encoding="utf-8") as handle:
+        posts = [json.loads(next(handle))["text"] for _ in range(300)]
+    texts = [f"{row[1]} {row[2]}" for row in ag] + [line.split("\t", 1)[-1] for line in sms] + posts
+    return [text for text in texts if text.strip()]
+
+
+def test_chunk_memo_equals_one_spacy_call() -> None:
+    """Tokens memoised per whitespace-separated chunk are spaCy's tokens of the whole text,
+    with an empty memo (every chunk new) and with a full one (every chunk memoised)."""
+    import spacy
+
+    from refinery.text import segment as module
+
+    whole = spacy.blank("en").tokenizer
+    texts = _english_runs()
+    expected = [[token.text for token in whole(text) if not token.is_space] for text in texts]
+    module._CHUNKS.clear()
+    cold = [segment(text, "en") for text in texts]
+    warm = [segment(text, "en") for text in texts]
+    assert len(module._CHUNKS["en"]) > 10_000  # the second pass was answered from the memo
+    assert cold == expected
+    assert warm == expected
+
+
+def test_chunk_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from refinery.text import segment as module
+
+    monkeypatch.setattr(module, "CHUNK_MEMO_MAX", 50)
+    module._CHUNKS.clear()
+    texts = _english_runs()[:200]
+    for text in texts:
+        segment(text, "en")
+        assert len(module._CHUNKS["en"]) <= max(50, len(set(text.split())))
+    module._CHUNKS.clear()
+
+
 # --- options and the pandas wrapper --------------------------------------------------------------
 def test_options_are_frozen_and_picklable() -> None:
     options = SegmentOptions(engine="rjieba", hmm=False, lowercase=True)
@@ -240,8 +324,8 @@ PKU_300_F1 = {"jieba_hmm": 0.8213, "jieba_no_hmm": 0.8386, "rjieba_hmm": 0.8213}
 @pytest.mark.parametrize(
     ("system", "options"),
     [
-        ("jieba_hmm", SegmentOptions()),
-        ("jieba_no_hmm", SegmentOptions(hmm=False)),
+        ("jieba_hmm", SegmentOptions(engine="jieba")),
+        ("jieba_no_hmm", SegmentOptions(engine="jieba", hmm=False)),
         ("rjieba_hmm", SegmentOptions(engine="rjieba")),
     ],
 )
@@ -273,7 +357,7 @@ def test_rjieba_agreement_with_jieba(hmm: bool) -> None:
     all 45,681 documents of the five corpora (see bench/segment_bench.py): 45,680 with HMM, all
     without."""
     docs = _agreement_docs()
-    jieba_options, rjieba_options = SegmentOptions(hmm=hmm), SegmentOptions(engine="rjieba", hmm=hmm)
+    jieba_options, rjieba_options = SegmentOptions(engine="jieba", hmm=hmm), SegmentOptions(engine="rjieba", hmm=hmm)
     identical = sum(segment(doc, "zh", jieba_options) == segment(doc, "zh", rjieba_options) for doc in docs)
     assert len(docs) == 6300
     assert identical / len(docs) >= 0.9995
@@ -281,8 +365,8 @@ def test_rjieba_agreement_with_jieba(hmm: bool) -> None:
 
 def test_rjieba_breaks_an_hmm_tie_differently() -> None:
     """The one waimai review (row 2503) where they differ: HMM Viterbi paths of equal probability."""
-    assert segment("赞赞赞赞赞", "zh") == ["赞赞", "赞赞赞"]
+    assert segment("赞赞赞赞赞", "zh", SegmentOptions(engine="jieba")) == ["赞赞", "赞赞赞"]
     assert segment("赞赞赞赞赞", "zh", RJIEBA) == ["赞赞赞", "赞赞"]
-    assert segment("赞赞赞赞赞", "zh", SegmentOptions(hmm=False)) == segment(
+    assert segment("赞赞赞赞赞", "zh", SegmentOptions(engine="jieba", hmm=False)) == segment(
         "赞赞赞赞赞", "zh", SegmentOptions(engine="rjieba", hmm=False)
     )

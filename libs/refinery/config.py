@@ -313,7 +313,7 @@ class SegmentSettings(_Strict):
     #: unlike ``[]``: text without words) and the job runs about 3x faster on mixed zh/en
     #: text, for pipelines that only need clean, tagged, masked text.
     enabled: bool = True
-    engine: Literal["jieba", "rjieba"] = "jieba"
+    engine: Literal["jieba", "rjieba"] = "rjieba"
     hmm: bool = True
     #: jieba user dictionary (``word freq tag`` lines), relative to the working directory.
     user_dict: str | None = None

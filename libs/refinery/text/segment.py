@@ -73,17 +73,18 @@ ENGINES = ("jieba", "rjieba")
 class SegmentOptions:
     """How :func:`segment` works. Frozen and picklable, so the Spark layer can ship it to executors.
 
-    ``engine``: ``"jieba"`` (default; supports ``user_dict``) or ``"rjieba"`` (faster, no user
-    dictionary: setting both raises ``ValueError``). ``hmm``: let the HMM join characters into
-    words that are not in the dictionary. ``user_dict``: path of a jieba user dictionary, loaded
-    once per process. ``cache_dir``: where jieba keeps its prefix-dictionary cache (jieba's default
-    is the system temp dir). ``lowercase``: lowercase every token after segmentation (so spaCy's
-    rules still see the original case). ``keep_whitespace``: emit whitespace runs as tokens.
-    ``keep_punct``: keep tokens made only of punctuation (Unicode category ``P*``; symbols such as
-    ``$`` or ``+`` are not punctuation and are always kept).
+    ``engine``: ``"rjieba"`` (default: jieba-rs, jieba's dictionary and HMM in Rust, about 7x
+    faster) or ``"jieba"`` (the Python original). Both take ``user_dict``. ``hmm``: let the HMM
+    join characters into words that are not in the dictionary. ``user_dict``: path of a jieba
+    user dictionary, loaded once per process. ``cache_dir``: where jieba keeps its
+    prefix-dictionary cache (jieba's default is the system temp dir; rjieba keeps none).
+    ``lowercase``: lowercase every token after segmentation (so spaCy's rules still see the
+    original case). ``keep_whitespace``: emit whitespace runs as tokens. ``keep_punct``: keep
+    tokens made only of punctuation (Unicode category ``P*``; symbols such as ``$`` or ``+``
+    are not punctuation and are always kept).
     """
 
-    engine: str = "jieba"
+    engine: str = "rjieba"
     hmm: bool = True
     user_dict: str | None = None
     cache_dir: str | None = None
@@ -94,11 +95,6 @@ class SegmentOptions:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"SegmentOptions.engine must be one of {ENGINES}, got {self.engine!r}")
-        if self.engine == "rjieba" and self.user_dict is not None:
-            raise ValueError(
-                "SegmentOptions.user_dict is not supported with engine='rjieba': "
-                "use engine='jieba' for a user dictionary, or set user_dict=None"
-            )
 
 
 DEFAULT = SegmentOptions()
@@ -208,12 +204,62 @@ def _jieba_tokenizer(user_dict: str | None, cache_dir: str | None) -> Any:
     return tokenizer
 
 
+#: A jieba user-dictionary line: ``word [freq] [tag]`` (jieba's own ``re_userdict``).
+_USER_DICT_LINE = re.compile("^(.+?)( [0-9]+)?( [a-z]+)?$")
+
+
+def user_dict_entries(path: str) -> list[tuple[str, int | None, str | None]]:
+    """``(word, freq, tag)`` of every line of a jieba user dictionary, parsed as
+    ``jieba.Tokenizer.load_userdict`` parses it (UTF-8, a leading BOM dropped, blank lines
+    skipped, ``freq`` ``None`` when absent: the engine then suggests one)."""
+    entries: list[tuple[str, int | None, str | None]] = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.strip().decode("utf-8").lstrip("\ufeff")
+            except UnicodeDecodeError:
+                raise ValueError(f"jieba user dictionary {path}: line {number} is not UTF-8") from None
+            if not line:
+                continue
+            match = _USER_DICT_LINE.match(line)
+            assert match is not None  # ".+?" matches any non-empty line
+            word, freq, tag = match.groups()
+            entries.append((word, int(freq) if freq else None, tag.strip() if tag else None))
+    return entries
+
+
+_RJIEBA: dict[str | None, Any] = {}
+
+
+def _rjieba_tokenizer(user_dict: str | None) -> Any:
+    """An ``rjieba.Jieba`` with jieba's dictionary and the words of ``user_dict``, built once
+    per process and path (``add_word`` per entry: the same word, frequency and tag jieba's
+    ``load_userdict`` adds; a missing frequency is the engine's ``suggest_freq``)."""
+    key = os.path.abspath(user_dict) if user_dict else None
+    tokenizer = _RJIEBA.get(key)
+    if tokenizer is None:
+        import rjieba
+
+        with _LOCK:
+            tokenizer = _RJIEBA.get(key)
+            if tokenizer is None:
+                if key is None:
+                    tokenizer = rjieba.Jieba()
+                else:
+                    entries = user_dict_entries(key)  # parse first: a bad file builds nothing
+                    tokenizer = rjieba.Jieba()
+                    for word, freq, tag in entries:
+                        tokenizer.add_word(word, freq, tag)
+                _RJIEBA[key] = tokenizer
+    return tokenizer
+
+
 def _han_cutter(options: SegmentOptions) -> Callable[[str], list[str]]:
     """A function that segments one Han run with the engine ``options`` names."""
     if options.engine == "rjieba":
-        import rjieba
-
-        return lambda run: rjieba.cut(run, options.hmm)
+        cut = _rjieba_tokenizer(options.user_dict).cut
+        hmm = options.hmm
+        return lambda run: cut(run, hmm)
     tokenizer = _jieba_tokenizer(options.user_dict, options.cache_dir)
     return lambda run: tokenizer.lcut(run, HMM=options.hmm)
 
@@ -244,6 +290,63 @@ def _spacy_pieces(code: str, run: str) -> tuple[str, ...]:
 _memo_spacy_pieces = functools.lru_cache(maxsize=1 << 16)(_spacy_pieces)
 
 
+#: Whitespace-separated chunks whose spaCy tokens are memoised, per language code; the memo
+#: is emptied when it reaches this many chunks, so a worker's memory stays bounded (about
+#: 200 bytes a chunk: some 50 MB at the cap).
+CHUNK_MEMO_MAX = 1 << 18
+_CHUNKS: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def _cut_at_spaces(doc: Any) -> list[tuple[str, ...]]:
+    """The non-space token texts of ``doc`` grouped by the whitespace-separated chunk they
+    come from (a whitespace token, or a trailing space, ends a chunk)."""
+    groups: list[tuple[str, ...]] = []
+    pieces: list[str] = []
+    for token in doc:
+        if token.is_space:
+            if pieces:
+                groups.append(tuple(pieces))
+                pieces = []
+            continue
+        pieces.append(token.text)
+        if token.whitespace_:
+            groups.append(tuple(pieces))
+            pieces = []
+    if pieces:
+        groups.append(tuple(pieces))
+    return groups
+
+
+def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
+    """spaCy's tokens of ``run``, without whitespace, memoised per whitespace-separated chunk.
+
+    spaCy's tokenizer splits its input at whitespace first and tokenizes each chunk on its
+    own (prefixes, suffixes, infixes and special cases; its own cache is keyed by the chunk),
+    so a chunk's tokens do not depend on its neighbours. Memoising them per chunk skips
+    building a ``Doc`` and a ``Token`` object per token, most of spaCy's time. The chunks of a
+    run not seen before are tokenized in one call, one per line (a line break, unlike a
+    space, keeps spaCy's special-case matcher from joining the end of one chunk to the start
+    of the next: ``said,'' ''OK''`` would give ``'`` ``'`` ``OK`` with a space between them).
+    ``tests/test_text_segment.py`` checks the result against one spaCy call over the whole
+    run on real corpora; ``bench/segment_bench.py`` counts any difference.
+    """
+    memo = _CHUNKS.get(code)
+    if memo is None:
+        memo = _CHUNKS.setdefault(code, {})
+    chunks = run.split()
+    unique = dict.fromkeys(chunks)
+    missing = [chunk for chunk in unique if chunk not in memo]
+    if missing:
+        if len(memo) + len(missing) > CHUNK_MEMO_MAX:
+            memo.clear()
+            missing = list(unique)
+        groups = _cut_at_spaces(_spacy_tokenizer(code)("\n".join(missing)))
+        if len(groups) != len(missing):  # a token spans a line break: one chunk at a time
+            groups = [tuple(token.text for token in _spacy_tokenizer(code)(chunk)) for chunk in missing]
+        memo.update(zip(missing, groups, strict=True))
+    return [token for chunk in chunks for token in memo[chunk]]
+
+
 def _tokenize_other(run: str, lang: str | None, keep_whitespace: bool) -> list[str] | tuple[str, ...]:
     """spaCy-tokenize a run that is not Han, kana or CJK punctuation; whitespace kept or dropped."""
     if run.isspace():
@@ -251,13 +354,11 @@ def _tokenize_other(run: str, lang: str | None, keep_whitespace: bool) -> list[s
     if len(run) == 1:  # a lone mark between Han runs: spaCy would return it unchanged
         return [run]
     code = resolve_spacy_lang(lang)
+    if not keep_whitespace:
+        return _spacy_chunk_tokens(code, run)
     if len(run) <= _MEMO_MAX_CHARS:
-        pieces = _memo_spacy_pieces(code, run)
-    elif not keep_whitespace:  # long runs (English text): skip the whitespace bookkeeping
-        return [token.text for token in _spacy_tokenizer(code)(run) if not token.is_space]
-    else:
-        pieces = _spacy_pieces(code, run)
-    return pieces if keep_whitespace else [piece for piece in pieces if not piece.isspace()]
+        return _memo_spacy_pieces(code, run)
+    return _spacy_pieces(code, run)
 
 
 def is_punctuation(token: str) -> bool:
