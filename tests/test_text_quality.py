@@ -26,12 +26,8 @@ from refinery.text.quality import (
     quality_signals,
     violations,
 )
-from refinery.text.quality.signals import (
-    EN_BIGRAMS,
-    dup_ngram_char_share,
-    fallback_tokens,
-    top_ngram_char_share,
-)
+from refinery.text.quality.repetition import dup_ngram_char_share, top_ngram_char_share
+from refinery.text.quality.signals import EN_BIGRAMS, fallback_tokens
 
 
 def sig(text: str | None, tokens: list[str] | None = None, lang: str | None = None) -> dict:

@@ -63,18 +63,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
-#: Word n for the top-n-gram shares (Gopher: 2, 3, 4) and the duplicate-n-gram shares (Gopher: 5..10).
-TOP_NS: tuple[int, ...] = (2, 3, 4)
-DUP_NS: tuple[int, ...] = (5, 10)
-#: Characters per n-gram unit for CJK text = ``CJK_CHARS_PER_WORD × n``.
-CJK_CHARS_PER_WORD = 2
+from refinery.text.quality.repetition import CJK_CHARS_PER_WORD, NGRAM_COLUMNS, ngram_shares, repetition_units
+
 #: Languages whose repetition units are characters.
 CJK_LANGS = frozenset({"zh", "ja"})
 #: Without a language, a text whose CJK share reaches this is treated as CJK.
@@ -92,8 +88,7 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "max_char_run",
     "dup_line_share",
     "dup_line_char_share",
-    *(f"top{n}_ngram_char_share" for n in TOP_NS),
-    *(f"dup{n}_ngram_char_share" for n in DUP_NS),
+    *NGRAM_COLUMNS,
     "url_share",
     "email_share",
     "word_share",
@@ -173,17 +168,6 @@ def is_cjk_text(lang: str | None, cjk_share: float) -> bool:
     return cjk_share >= CJK_MIN_SHARE
 
 
-_SPACE_RE = re.compile(r"\s+")
-
-
-def repetition_units(text: str, cjk: bool) -> list[str] | str:
-    """Words (``str.split``) or, for CJK text, the non-space characters as one string (each
-    character a unit; n-grams are then plain slices, several times cheaper than tuples)."""
-    if cjk:
-        return _SPACE_RE.sub("", text)
-    return text.split()
-
-
 # --- repetition ---------------------------------------------------------------------------------
 def duplicate_lines(text: str) -> tuple[int, float, float]:
     """``(non-blank lines, repeated-line share, repeated-line character share)``; lines are stripped."""
@@ -201,47 +185,6 @@ def duplicate_lines(text: str) -> tuple[int, float, float]:
         else:
             seen.add(line)
     return len(lines), dup_lines / len(lines), dup_chars / total
-
-
-def _grams(units: Sequence[str], n: int) -> Iterator[Sequence[str]]:
-    """The n-grams of ``units``: slices of a string (one character a unit) or tuples of words."""
-    if isinstance(units, str):
-        return (units[i : i + n] for i in range(len(units) - n + 1))
-    return zip(*(units[i:] for i in range(n)), strict=False)
-
-
-def top_ngram_char_share(units: Sequence[str], n: int) -> float:
-    """(count × characters of the most frequent n-gram) / characters of all units; 0 unless it repeats."""
-    total = len(units) if isinstance(units, str) else sum(map(len, units))
-    if total == 0 or len(units) < n:
-        return 0.0
-    grams = Counter(_grams(units, n))
-    gram, count = grams.most_common(1)[0]
-    if count < 2:
-        return 0.0
-    return min(1.0, count * sum(map(len, gram)) / total)
-
-
-def dup_ngram_char_share(units: Sequence[str], n: int) -> float:
-    """Characters of units inside repeated n-grams / characters of all units (datatrove's scan:
-    left to right, an n-gram seen before is counted and skipped whole)."""
-    as_text = isinstance(units, str)
-    total = len(units) if as_text else sum(map(len, units))
-    if total == 0 or len(units) < n:
-        return 0.0
-    seen: set[Sequence[str]] = set()
-    dup = 0
-    i = 0
-    last = len(units) - n
-    while i <= last:
-        gram = units[i : i + n] if as_text else tuple(units[i : i + n])
-        if gram in seen:
-            dup += sum(map(len, gram))
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return dup / total
 
 
 # --- URLs, e-mails, runs ------------------------------------------------------------------------
@@ -369,12 +312,33 @@ def vowelless_word_share(text: str) -> float:
 _OUTSIDE_PLAIN_RE = re.compile("[^\x00-\x7f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
+#: The longest match of ftfy's badness pattern (``ГўВЂВ.[A-Za-z ]``: 7 characters; a test reads
+#: it off the pattern).
+BADNESS_MAX_CHARS = 7
+
+
 def _mojibake_count(text: str) -> int:
-    if _OUTSIDE_PLAIN_RE.search(text) is None:
+    """``len(ftfy.badness.BADNESS_RE.findall(text))``, scanning only near the characters outside
+    :data:`_OUTSIDE_PLAIN_RE`: every match holds one and is at most :data:`BADNESS_MAX_CHARS`
+    long, so it lies within that reach of one. Overlapping reaches are merged into one span and
+    each span is scanned with ``findall(text, start, end)``, which keeps ``^`` at the real start
+    of the text; the count is the whole scan's. (Chinese text holds “ ” — … outside the plain
+    ranges: a long article is scanned a few characters at a time, not whole.)"""
+    anchors = [match.start() for match in _OUTSIDE_PLAIN_RE.finditer(text)]
+    if not anchors:
         return 0
     import ftfy.badness
 
-    return len(ftfy.badness.BADNESS_RE.findall(text))
+    scan = ftfy.badness.BADNESS_RE.findall
+    reach = BADNESS_MAX_CHARS - 1
+    count = 0
+    start, end = max(anchors[0] - reach, 0), anchors[0] + reach + 1
+    for anchor in anchors[1:]:
+        if anchor - reach > end:
+            count += len(scan(text, start, end))
+            start = anchor - reach
+        end = anchor + reach + 1
+    return count + len(scan(text, start, min(end, len(text))))
 
 
 def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang: str | None = None) -> dict[str, Any]:
@@ -404,19 +368,8 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
     }
     out["n_lines"], out["dup_line_share"], out["dup_line_char_share"] = duplicate_lines(text)
     cjk = is_cjk_text(lang, out["cjk_share"])
-    units = repetition_units(text, cjk)
-    scale = CJK_CHARS_PER_WORD if cjk else 1
-    # An n-gram repeats only if every shorter n-gram inside it repeats: once a size has no repeat,
-    # every larger size is 0 without counting (most short documents stop at the first check).
-    repeats = len(set(units)) < len(units)
-    for k in TOP_NS:
-        share = top_ngram_char_share(units, k * scale) if repeats else 0.0
-        out[f"top{k}_ngram_char_share"] = share
-        repeats = share > 0
-    for k in DUP_NS:
-        share = dup_ngram_char_share(units, k * scale) if repeats else 0.0
-        out[f"dup{k}_ngram_char_share"] = share
-        repeats = share > 0
+    shares = ngram_shares(repetition_units(text, cjk), CJK_CHARS_PER_WORD if cjk else 1)
+    out.update(zip(NGRAM_COLUMNS, shares, strict=True))
     words = [t for t in toks if t.isalpha() or _WORDISH_RE.search(t)]  # isalpha: the common, fast case
     out["word_share"] = len(words) / len(toks) if toks else 0.0
     out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
