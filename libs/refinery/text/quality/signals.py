@@ -65,11 +65,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from refinery.text.quality.repetition import CJK_CHARS_PER_WORD, NGRAM_COLUMNS, ngram_shares, repetition_units
+from refinery.text.quality.repetition import CJK_CHARS_PER_WORD, NGRAM_COLUMNS, ngram_shares_batch, repetition_units
 
 #: Languages whose repetition units are characters.
 CJK_LANGS = frozenset({"zh", "ja"})
@@ -190,7 +192,7 @@ def duplicate_lines(text: str) -> tuple[int, float, float]:
 # --- URLs, e-mails, runs ------------------------------------------------------------------------
 URL_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[^\s<>\"]+", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
-_RUN_RE = re.compile(r"(.)\1+", re.DOTALL)
+_RUN_RE = re.compile(r"((.)\2+)", re.DOTALL)  # group 1: the run, group 2: its character
 
 
 def matched_chars(pattern: re.Pattern[str], text: str) -> int:
@@ -202,7 +204,7 @@ def max_char_run(text: str) -> int:
     """Length of the longest run of one repeated character (0 for an empty text)."""
     if not text:
         return 0
-    return max((m.end() - m.start() for m in _RUN_RE.finditer(text)), default=1)
+    return max(map(len, map(itemgetter(0), _RUN_RE.findall(text))), default=1)
 
 
 # --- stop words ---------------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def stopword_set(lang: str | None) -> frozenset[str]:
 
 
 # --- plausibility -------------------------------------------------------------------------------
-_HAN_RUN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _LATIN_WORD_RE = re.compile("[A-Za-z]{3,}")
 _VOWEL_RE = re.compile("[aeiouyAEIOUY]")
 
@@ -244,17 +246,46 @@ def _jieba_prefixes() -> frozenset[str]:
     return frozenset(word[:2] for word, count in freq.items() if count and len(word) >= 2)
 
 
+@lru_cache(maxsize=1)
+def _jieba_prefix_keys() -> np.ndarray:
+    """:func:`_jieba_prefixes` as sorted integers ``ord(a) << 32 | ord(b)``."""
+    return np.sort(np.fromiter(((ord(p[0]) << 32) | ord(p[1]) for p in _jieba_prefixes()), np.uint64))
+
+
+def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of ``texts`` joined by ``\n`` (one array) and where each text starts in it."""
+    codes = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    return codes, np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+
+
+def cjk_dict_pair_shares(texts: Sequence[str]) -> np.ndarray:
+    """``cjk_dict_pair_share`` of each text: adjacent Han pairs (``_HAN_RANGES``: CJK ext. A,
+    unified, compatibility) found among jieba's two-character word prefixes / adjacent Han pairs;
+    NaN where a text has none.
+    One pass over the batch's code points (the ``\n`` between texts is not Han, so no pair
+    crosses two texts); each pair is looked up in the sorted prefix keys."""
+    n = len(texts)
+    if n == 0:
+        return np.empty(0)
+    codes, starts = _code_points(texts)
+    han = np.zeros(len(codes), dtype=bool)
+    for low, high in _HAN_RANGES:
+        han |= (codes >= low) & (codes <= high)
+    at = np.flatnonzero(han[:-1] & han[1:])
+    keys = (codes[at].astype(np.uint64) << np.uint64(32)) | codes[at + 1]
+    prefixes = _jieba_prefix_keys()
+    found = prefixes[np.minimum(np.searchsorted(prefixes, keys), len(prefixes) - 1)] == keys
+    owner = np.searchsorted(starts, at, side="right") - 1
+    totals = np.bincount(owner, minlength=n)
+    hits = np.bincount(owner[found], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, hits / totals, np.nan)
+
+
 def cjk_dict_pair_share(text: str) -> float:
-    """Adjacent Han pairs found among jieba's two-character word prefixes / adjacent Han pairs (NaN if none)."""
-    runs = _HAN_RUN_RE.findall(text)
-    if not runs:
-        return float("nan")
-    prefixes = _jieba_prefixes()
-    total = hits = 0
-    for run in runs:
-        total += len(run) - 1
-        hits += sum(1 for i in range(len(run) - 1) if run[i : i + 2] in prefixes)
-    return hits / total
+    """:func:`cjk_dict_pair_shares` of one text."""
+    return float(cjk_dict_pair_shares([text])[0])
 
 
 #: The 50 most frequent English letter bigrams (Norvig, "English Letter Frequency Counts", 2012).
@@ -266,8 +297,15 @@ EN_BIGRAMS = frozenset(_EN_BIGRAMS_TEXT.split())
 _LATIN_RUN_RE = re.compile("[A-Za-z]{2,}")
 
 
-#: Zero-width matches at every position where a common bigram starts (overlaps included).
-_EN_BIGRAM_AT_RE = re.compile("(?=(?:" + "|".join(sorted(EN_BIGRAMS)) + "))")
+def _bigram_table() -> np.ndarray:
+    """``table[a * 256 + b]``: whether ASCII characters ``a b`` form one of :data:`EN_BIGRAMS`."""
+    table = np.zeros(1 << 16, dtype=bool)
+    for pair in EN_BIGRAMS:
+        table[ord(pair[0]) << 8 | ord(pair[1])] = True
+    return table
+
+
+_EN_BIGRAM_TABLE = _bigram_table()
 
 
 def en_bigram_share(text: str) -> float:
@@ -275,10 +313,11 @@ def en_bigram_share(text: str) -> float:
     words = _LATIN_RUN_RE.findall(text)
     if not words:
         return float("nan")
-    # Words joined by spaces: no pair spans two words, and the regex scan runs in C.
-    joined = " ".join(words).lower()
+    # Words joined by spaces: no pair spans two words (none of EN_BIGRAMS holds a space), and
+    # every pair is looked up at once in a table of all byte pairs.
+    joined = np.frombuffer(" ".join(words).lower().encode("ascii"), dtype=np.uint8).astype(np.uint16)
     total = len(joined) - 2 * len(words) + 1  # Σ (len(word) - 1)
-    return len(_EN_BIGRAM_AT_RE.findall(joined)) / total
+    return int(np.count_nonzero(_EN_BIGRAM_TABLE[joined[:-1] << 8 | joined[1:]])) / total
 
 
 _INNER_CAP_RE = re.compile("[a-z][A-Z]")
@@ -286,14 +325,19 @@ _INNER_CAP_RE = re.compile("[a-z][A-Z]")
 
 def inner_caps_share(text: str) -> float:
     """Latin words with a small letter followed by a capital / Latin words (see the module docstring)."""
-    words = [
-        run
-        for token in text.split()
-        if token[0] not in "#@" and "://" not in token and not token.lower().startswith("www.")
-        for run in _LATIN_RUN_RE.findall(token)
-    ]
+    if "#" in text or "@" in text or "://" in text or "www." in text.lower():
+        words = [
+            run
+            for token in text.split()
+            if token[0] not in "#@" and "://" not in token and not token.lower().startswith("www.")
+            for run in _LATIN_RUN_RE.findall(token)
+        ]
+    else:  # no token is left out, and a letter run never crosses a space: the text's runs
+        words = _LATIN_RUN_RE.findall(text)
     if not words:
         return float("nan")
+    if _INNER_CAP_RE.search(text) is None:  # a small letter before a capital lies inside one run
+        return 0.0
     return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
 
 
@@ -341,11 +385,20 @@ def _mojibake_count(text: str) -> int:
     return count + len(scan(text, start, min(end, len(text))))
 
 
-def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang: str | None = None) -> dict[str, Any]:
-    """The :data:`SIGNAL_COLUMNS` of one document (see the module docstring for definitions)."""
-    text = text if isinstance(text, str) else ""
+def _word_tokens(tokens: Sequence[str]) -> list[str]:
+    """The tokens that are strings and not blank."""
+    try:
+        return list(filter(str.strip, tokens))
+    except TypeError:  # a token that is not a string
+        return [t for t in tokens if isinstance(t, str) and t.strip()]
+
+
+def _own_signals(text: str, tokens: Sequence[str] | None) -> dict[str, Any]:
+    """The signals of one document that need nothing of the others in its batch: all but the
+    repetition shares and ``cjk_dict_pair_share`` (:func:`quality_signals` adds those), and the
+    language-dependent ``stopword_share``."""
     fallback = tokens is None
-    toks = fallback_tokens(text) if tokens is None else [t for t in tokens if isinstance(t, str) and t.strip()]
+    toks = fallback_tokens(text) if tokens is None else _word_tokens(tokens)
     n = len(text)
     counts = char_classes(text)
     share = (lambda k: counts[k] / n) if n else (lambda k: 0.0)
@@ -367,22 +420,39 @@ def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang
         "email_share": matched_chars(EMAIL_RE, text) / n if n and "@" in text else 0.0,
     }
     out["n_lines"], out["dup_line_share"], out["dup_line_char_share"] = duplicate_lines(text)
-    cjk = is_cjk_text(lang, out["cjk_share"])
-    shares = ngram_shares(repetition_units(text, cjk), CJK_CHARS_PER_WORD if cjk else 1)
-    out.update(zip(NGRAM_COLUMNS, shares, strict=True))
     words = [t for t in toks if t.isalpha() or _WORDISH_RE.search(t)]  # isalpha: the common, fast case
     out["word_share"] = len(words) / len(toks) if toks else 0.0
     out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
-    out["cjk_dict_pair_share"] = cjk_dict_pair_share(text)
+    out["words"] = words
     # Word-shape signals of Latin text only: a Chinese text quoting "iPhone" is not mash.
     latin = counts["L"] + counts["C"] > 0 and 2 * counts["A"] >= counts["L"] + counts["C"]
     nan = float("nan")
     out["vowelless_word_share"] = vowelless_word_share(text) if latin else nan
     out["en_bigram_share"] = en_bigram_share(text) if latin else nan
     out["inner_caps_share"] = inner_caps_share(text) if latin else nan
-    stops = stopword_set(lang)
-    out["stopword_share"] = sum(1 for w in words if w.lower() in stops) / len(words) if words else 0.0
     return out
+
+
+def _signal_rows(texts: list[str], tokens: list[Sequence[str] | None], langs: list[str | None]) -> list[dict[str, Any]]:
+    """:data:`SIGNAL_COLUMNS` of each document of a batch, as dicts: each document's own signals,
+    then the repetition shares and ``cjk_dict_pair_share`` computed over the whole batch."""
+    rows = [_own_signals(text, toks) for text, toks in zip(texts, tokens, strict=True)]
+    cjk = [is_cjk_text(lang, row["cjk_share"]) for lang, row in zip(langs, rows, strict=True)]
+    units = [repetition_units(text, c) for text, c in zip(texts, cjk, strict=True)]
+    shares = ngram_shares_batch(units, [CJK_CHARS_PER_WORD if c else 1 for c in cjk])
+    pairs = cjk_dict_pair_shares(texts).tolist()
+    for row, lang, share, pair in zip(rows, langs, shares, pairs, strict=True):
+        row.update(zip(NGRAM_COLUMNS, share, strict=True))
+        row["cjk_dict_pair_share"] = pair
+        words = row.pop("words")
+        stops = stopword_set(lang)
+        row["stopword_share"] = sum(map(stops.__contains__, map(str.lower, words))) / len(words) if words else 0.0
+    return rows
+
+
+def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang: str | None = None) -> dict[str, Any]:
+    """The :data:`SIGNAL_COLUMNS` of one document (see the module docstring for definitions)."""
+    return _signal_rows([text if isinstance(text, str) else ""], [tokens], [lang or None])[0]
 
 
 def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd.Series | None = None) -> pd.DataFrame:
@@ -396,13 +466,10 @@ def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd
     for name, other in (("tokens", tokens), ("langs", langs)):
         if other is not None and len(other) != n:
             raise ValueError(f"quality_signals: {n} texts but {len(other)} {name}")
-    tok_values = tokens.tolist() if tokens is not None else [None] * n
-    lang_values = langs.tolist() if langs is not None else [None] * n
-    rows = []
-    for text, toks, lang in zip(texts.tolist(), tok_values, lang_values, strict=True):
-        toks = _as_tokens(toks)
-        lang = lang if isinstance(lang, str) and lang else None
-        rows.append(document_signals(text, toks, lang))
+    tok_values = [_as_tokens(t) for t in tokens.tolist()] if tokens is not None else [None] * n
+    lang_values = [x if isinstance(x, str) and x else None for x in langs.tolist()] if langs is not None else [None] * n
+    text_values = [t if isinstance(t, str) else "" for t in texts.tolist()]
+    rows = _signal_rows(text_values, tok_values, lang_values)
     frame = pd.DataFrame(rows, index=texts.index, columns=list(SIGNAL_COLUMNS))
     if n == 0:
         kinds = {c: "int64" if c in INT_SIGNALS else "bool" if c in BOOL_SIGNALS else "float64" for c in frame}
@@ -414,18 +481,18 @@ def signal_records(signals: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a :func:`quality_signals` frame as plain dicts (one per document, in order),
     with Python ``int``/``bool``/``float`` values and ``None`` for an undefined share (NaN):
     the form a Spark struct column takes through Arrow, where NaN would be a number, not null."""
-    records = []
-    for row in signals.itertuples(index=False, name=None):
-        record = {}
-        for name, value in zip(signals.columns, row, strict=True):
-            if name in INT_SIGNALS:
-                record[name] = int(value)
-            elif name in BOOL_SIGNALS:
-                record[name] = bool(value)
-            else:
-                record[name] = None if value != value else float(value)  # NaN is the one value unequal to itself
-        records.append(record)
-    return records
+    columns = []
+    for name in signals.columns:
+        values = signals[name].tolist()  # Python int, bool and float
+        if name in INT_SIGNALS:
+            values = [int(v) for v in values]
+        elif name in BOOL_SIGNALS:
+            values = [bool(v) for v in values]
+        else:
+            values = [None if v != v else float(v) for v in values]  # NaN is the one value unequal to itself
+        columns.append(values)
+    names = list(signals.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _as_tokens(value: Any) -> list[str] | None:
