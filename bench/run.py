@@ -27,6 +27,7 @@ BENCHMARKS = {
     "redos": "bench.redos_bench",
     "langid": "bench.langid_bench",
     "segment": "bench.segment_bench",
+    "chain": "bench.chain_bench",
     "clean": "bench.clean_bench",
     "clean_peer": "bench.clean_peer_bench",
     "dedup": "bench.dedup_bench",

@@ -31,7 +31,7 @@ from refinery.jobs.faults import drop_one_row
 from refinery.quality.rules import BLOCK, Rule, RuleSet
 from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
-from refinery.spark.clean_udf import clean_records
+from refinery.spark.clean_udf import TIMED_STEPS, clean_records
 from refinery.spark.committed import committed_rows, grouped_counts
 from refinery.spark.schemas import QUALITY
 from refinery.spark.tables import (
@@ -211,7 +211,8 @@ def summarize(
     flag; per quality rule, the accepted rows whose ``quality_flags`` hold it
     (``quality.<name>.flagged``, or ``.dropped`` for a ``drop`` rule: rebalance keeps those out
     of gold), ``quality.flagged_rows`` (at least one quality flag) and ``quality.dropped_rows``
-    (at least one ``drop`` rule). Every active rule gets its count, zero included. Counts
+    (at least one ``drop`` rule). Every active rule gets its count, zero included; and the
+    Python workers' CPU time per step and document (:func:`cpu_details`). Counts and times
     only, never text.
 
     PII types, normalization steps and rules are fixed, known sets, so each is one ``sum``
@@ -231,6 +232,7 @@ def summarize(
         sums.append(F.sum((F.size(flags) > 0).cast("long")).alias("q.flagged_rows"))
         dropped = F.exists(flags, lambda name: name.isin(*drops)) if drops else F.lit(False)
         sums.append(F.sum(dropped.cast("long")).alias("q.dropped_rows"))
+    sums += [F.sum(f"cpu_seconds.{step}").alias(f"t.{step}") for step in TIMED_STEPS]
     groups = cleaned.groupBy("outcome", "reason", "lang").agg(F.count(F.lit(1)).alias("rows"), *sums).collect()
     outcomes: Counter[tuple[str, str | None]] = Counter()
     # An active rule that caught nothing still reports its zero.
@@ -259,7 +261,21 @@ def summarize(
             if name.startswith(("pii.", "normalize.")) and group[name]:
                 totals[name] += group[name]
     ordered = sorted(totals, key=lambda key: (not key.startswith("lang."), key))
-    return [(o, r, n) for (o, r), n in outcomes.items()], {key: str(totals[key]) for key in ordered}
+    details = {key: str(totals[key]) for key in ordered}
+    details.update(cpu_details([(g.rows, {step: g[f"t.{step}"] or 0.0 for step in TIMED_STEPS}) for g in groups]))
+    return [(o, r, n) for (o, r), n in outcomes.items()], details
+
+
+def cpu_details(groups: Sequence[tuple[int, dict[str, float]]]) -> dict[str, str]:
+    """Where the Python workers' time went: ``cpu.<step>.us_per_doc`` for each of
+    :data:`TIMED_STEPS` and ``cpu.total.us_per_doc`` (CPU µs per input document), and
+    ``cpu.total.seconds``, from ``(rows, CPU seconds per step)`` of each group."""
+    rows = sum(n for n, _ in groups)
+    seconds = {step: sum(times[step] for _, times in groups) for step in TIMED_STEPS}
+    total = sum(seconds.values())
+    per_doc = {f"cpu.{step}.us_per_doc": 1e6 * s / rows if rows else 0.0 for step, s in seconds.items()}
+    per_doc["cpu.total.us_per_doc"] = 1e6 * total / rows if rows else 0.0
+    return {**{key: f"{value:.1f}" for key, value in per_doc.items()}, "cpu.total.seconds": f"{total:.3f}"}
 
 
 def rule_count_key(rule: Rule) -> str:

@@ -12,18 +12,19 @@ the worker (``spark.python.worker.reuse``, on by default).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
 
 from refinery.quality.rule_checks import evaluate
 from refinery.quality.rules import RuleSet
 from refinery.spark.schemas import CLEANED, STRING_MAP
-from refinery.text.chain import OK, QUARANTINE, CleanOptions, clean_frame
+from refinery.text.chain import OK, QUARANTINE, STEPS, CleanOptions, clean_frame
 from refinery.text.pii import PiiOptions, mask_json_objects, mask_series
 
 #: Quarantine reason of a document that violates a rule of severity ``block``.
@@ -47,20 +48,36 @@ _CARRIED = StructType(
 #: replaces it; not shipping it back saves converting every document twice, and nothing
 #: after the chain can leak the unmasked original).
 _RETURNED = StructType([f for f in _CARRIED.fields if f.name != "text"])
-_OUTPUT = StructType(_RETURNED.fields + CLEANED.fields)
+#: What the Python worker spends, per step, in CPU seconds: the chain's :data:`STEPS` and its
+#: ``other`` (assembling the batch), then ``meta`` (masking PII in ``meta``) and ``rules``
+#: (the annotation rules).
+TIMED_STEPS: tuple[str, ...] = (*STEPS, "other", "meta", "rules")
+#: Column ``cpu_seconds``: each row carries its share of its Arrow batch's step times (the
+#: batch's seconds / its rows), so a sum over rows is the job's CPU time per step.
+CPU_SECONDS = StructType([StructField(step, DoubleType(), False) for step in TIMED_STEPS])
+_OUTPUT = StructType([*_RETURNED.fields, *CLEANED.fields, StructField("cpu_seconds", CPU_SECONDS, False)])
 
 
 def clean_records(bronze: DataFrame, options: CleanOptions, rules: RuleSet | None = None) -> DataFrame:
     """Every bronze row with the chain's columns (:data:`refinery.spark.schemas.CLEANED`)
-    in place of ``text``, ``meta`` kept (its values PII-masked with ``options.mask_meta``);
-    one output row per input row. With ``rules``, the accepted rows are checked against them
-    (:func:`apply_rules`)."""
+    in place of ``text``, ``meta`` kept (its values PII-masked with ``options.mask_meta``) and
+    ``cpu_seconds`` (:data:`CPU_SECONDS`); one output row per input row. With ``rules``, the
+    accepted rows are checked against them (:func:`apply_rules`)."""
 
     def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in frames:
+            timings: dict[str, float] = {}
+            start = time.process_time()
             if options.mask_meta:
                 frame["meta_json"] = mask_json_objects(frame["meta_json"], options.pii)
-            yield apply_rules(clean_frame(frame, options), rules)[[*_RETURNED.names, *CLEANED.names]]
+            timings["meta"] = time.process_time() - start
+            cleaned = clean_frame(frame, options, timings=timings)
+            start = time.process_time()
+            out = apply_rules(cleaned, rules)[[*_RETURNED.names, *CLEANED.names]]
+            timings["rules"] = time.process_time() - start
+            share = {step: timings.get(step, 0.0) / max(len(frame), 1) for step in TIMED_STEPS}
+            out["cpu_seconds"] = [share] * len(out)
+            yield out
 
     carried = bronze.select(*[c for c in _CARRIED.names if c != "meta_json"], F.to_json("meta").alias("meta_json"))
     cleaned = carried.mapInPandas(run, _OUTPUT)

@@ -217,47 +217,89 @@ class _HashedNgrams:
 def ngram_shares_batch(documents: Sequence[Sequence[str]], scales: Sequence[int]) -> list[tuple[float, ...]]:
     """:func:`ngram_shares` of each document (its units, its scale), computed for a batch.
 
-    Most short documents have no repeated n-gram at the first size (about 85 % of short reviews
-    and titles), and then every share is 0. One hash of every first-size n-gram of every short
-    document, with a hash table over ``(document, hash)``, finds the documents where some hash
-    repeats; only those are measured one by one. Equal n-grams always hash alike, so a
-    document it passes over truly has no repeat; a collision only sends a document to the
-    exact measure."""
-    first = TOP_NS[0]
-    out: list[tuple[float, ...] | None] = [None] * len(documents)
-    short: dict[int, list[int]] = {}
+    A document of :data:`HASHED_MIN_UNITS` or more goes through :func:`ngram_shares`. The short
+    ones are measured together, size by size, among those still repeating: the top-n-gram
+    shares by :func:`_top_shares` (every n-gram of every document hashed at once), the
+    duplicate shares, which few short documents reach, one by one by the definition. Most
+    short documents (about 85 % of reviews and titles) stop at the first size."""
+    sizes = (*TOP_NS, *DUP_NS)
+    out: list[list[float]] = [[0.0] * len(sizes) for _ in documents]
+    active: dict[int, list[int]] = {}
     for index, (units, scale) in enumerate(zip(documents, scales, strict=True)):
         if len(units) >= HASHED_MIN_UNITS:
-            out[index] = ngram_shares(units, scale)
-        elif len(units) < first * scale or len(set(units)) == len(units):
-            out[index] = _ZEROS
-        else:
-            short.setdefault(scale, []).append(index)
-    for scale, indexes in short.items():
-        repeats = _any_repeated_gram([documents[i] for i in indexes], first * scale)
-        for index, repeated in zip(indexes, repeats, strict=True):
-            out[index] = ngram_shares(documents[index], scale) if repeated else _ZEROS
-    return out  # type: ignore[return-value]
+            out[index] = list(ngram_shares(units, scale))
+        elif len(set(units)) < len(units):
+            active.setdefault(scale, []).append(index)
+    for scale, indexes in active.items():
+        for stage, size in enumerate(sizes):
+            n = size * scale
+            indexes = [i for i in indexes if len(documents[i]) >= n]
+            if not indexes:
+                break
+            if stage < len(TOP_NS):
+                shares = _top_shares([documents[i] for i in indexes], n)
+            else:
+                shares = [dup_ngram_char_share(documents[i], n) for i in indexes]
+            for index, share in zip(indexes, shares, strict=True):
+                out[index][stage] = share
+            indexes = [i for i, share in zip(indexes, shares, strict=True) if share > 0]
+    return [tuple(shares) for shares in out]
 
 
-_ZEROS: tuple[float, ...] = (0.0,) * len(NGRAM_COLUMNS)
+def _top_shares(documents: list[Sequence[str]], n: int) -> list[float]:
+    """:func:`top_ngram_char_share` of each document (all of at least ``n`` units, all words or
+    all character strings), from one hash of every n-gram of the batch.
 
-
-def _any_repeated_gram(documents: list[Sequence[str]], n: int) -> list[bool]:
-    """For each document (at least ``n`` units), whether two of its n-grams share a hash."""
+    The n-grams are grouped by ``(document, hash)`` in a hash table, groups numbered in the order
+    they first occur. A document's largest group gives the count; the first of its n-grams
+    whose group is that large is the most frequent n-gram that occurs first, as
+    ``Counter.most_common`` picks it. Every member of a repeated group is compared id by id
+    with the group's first; a document where one differs (a collision) is measured by the
+    definition."""
     if isinstance(documents[0], str):
         ids = np.frombuffer("".join(documents).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        chars = None
     else:
         index: dict[str, int] = {}
         ids = np.fromiter((index.setdefault(u, len(index)) for units in documents for u in units), np.uint32)
+        chars = np.concatenate(([0], np.cumsum(np.fromiter((len(u) for units in documents for u in units), np.int64))))
+    ids = ids.astype(np.uint64)
     lengths = np.fromiter(map(len, documents), np.int64, len(documents))
     ends = np.cumsum(lengths)
-    mixed = (ids.astype(np.uint64) + np.uint64(1)) * _MIX
+    mixed = (ids + np.uint64(1)) * _MIX
     hashes = mixed[: len(mixed) - n + 1].copy()
     for k in range(1, n):
         hashes = hashes * _BASE + mixed[k : len(mixed) - n + 1 + k]
     owner = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)[: len(hashes)]
-    inside = np.arange(len(hashes)) + n <= ends[owner]  # windows that do not cross into the next document
-    keys = hashes[inside] ^ (owner[inside].astype(np.uint64) * _BASE)
-    repeated = pd.Series(keys).duplicated(keep=False).to_numpy()
-    return (np.bincount(owner[inside][repeated], minlength=len(documents)) > 0).tolist()
+    at = np.flatnonzero(np.arange(len(hashes)) + n <= ends[owner])  # n-grams inside one document
+    owner = owner[at]
+    codes, _ = pd.factorize(hashes[at] ^ (owner.astype(np.uint64) * _BASE))
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
+    first_at = at[first]  # each group's first position
+    sizes = np.bincount(codes)[codes]
+    repeated = sizes >= 2
+    offsets = np.arange(n)
+    members, firsts = at[repeated], first_at[codes[repeated]]
+    same = (ids[members[:, None] + offsets] == ids[firsts[:, None] + offsets]).all(axis=1)
+    collided = set(owner[repeated][~same].tolist())
+    largest = np.zeros(len(documents), dtype=np.int64)
+    np.maximum.at(largest, owner, sizes)
+    winners = np.flatnonzero(sizes == largest[owner])
+    won_by, first_win = np.unique(owner[winners], return_index=True)  # each document's first
+    winner_at = np.zeros(len(documents), dtype=np.int64)
+    winner_at[won_by] = at[winners[first_win]]
+    rows = zip(largest.tolist(), winner_at.tolist(), (ends - lengths).tolist(), ends.tolist(), strict=True)
+    shares: list[float] = []
+    for doc, (count, position, start, end) in enumerate(rows):
+        if doc in collided:
+            shares.append(top_ngram_char_share(documents[doc], n))
+        elif count < 2:
+            shares.append(0.0)
+        elif chars is None:
+            shares.append(min(1.0, count * n / (end - start)))
+        else:
+            total = chars[end] - chars[start]
+            shares.append(min(1.0, count * int(chars[position + n] - chars[position]) / int(total)))
+    return shares

@@ -186,7 +186,10 @@ def apply_quality_rules(
     hits = violations(signals, langs, rules)
     names = list(hits.columns)
     matrix = hits.to_numpy()
-    flags = [[names[j] for j in row.nonzero()[0]] for row in matrix]
+    flags: list[list[str]] = [[] for _ in range(len(matrix))]
+    rows, columns = matrix.nonzero()  # row by row, each row's columns in rule order
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        flags[row].append(names[column])
     return pd.Series(flags, index=signals.index, name="quality_flags", dtype=object)
 
 

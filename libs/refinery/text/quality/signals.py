@@ -65,7 +65,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -136,19 +135,51 @@ def _class_of(ch: str) -> str:
 
 
 _TABLE = "".join(_class_of(chr(cp)) if not 0xD800 <= cp <= 0xDFFF else "O" for cp in range(0x10000))
-_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+#: The classes in the column order of :func:`char_class_counts`.
+CLASSES = "ALCDPSWO"
+_CLASS_INDEX = np.zeros(128, dtype=np.int64)
+for _index, _letter in enumerate(CLASSES):
+    _CLASS_INDEX[ord(_letter)] = _index
+
+
+def _joined(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For code-point arrays over ``texts`` joined by ``\n``: the owner (text index) of every
+    position, whether the position is inside a text (not a separator), and each text's start."""
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    size = int(lengths.sum()) + len(texts) - 1
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)[:size]
+    inside = np.ones(size, dtype=bool)
+    inside[(starts + lengths)[:-1]] = False
+    return owner, inside, starts
+
+
+def char_class_counts(texts: Sequence[str]) -> np.ndarray:
+    """Counts of each class of :data:`CLASSES` (see :func:`_class_of`) per text, one row per
+    text: the batch translated to class letters by one ``str.translate`` over a 65,536-entry
+    table (astral characters, left as they are by it, are classed one by one), counted with
+    one ``bincount``. ``L`` counts every letter outside CJK, ASCII letters (``A``, also
+    counted apart) included."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros((0, len(CLASSES)), dtype=np.int64)
+    codes = np.frombuffer("\n".join(texts).translate(_TABLE).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    owner, inside, _ = _joined(texts)
+    astral = codes >= 0x10000
+    index = _CLASS_INDEX[np.where(astral, 0, codes)]
+    for position in np.flatnonzero(astral).tolist():
+        index[position] = CLASSES.index(_class_of(chr(int(codes[position]))))
+    counts = np.bincount(owner[inside] * len(CLASSES) + index[inside], minlength=n * len(CLASSES))
+    counts = counts.reshape(n, len(CLASSES))
+    counts[:, CLASSES.index("L")] += counts[:, CLASSES.index("A")]
+    return counts
 
 
 def char_classes(text: str) -> dict[str, int]:
-    """Counts of each one-letter class (see :func:`_class_of`) in ``text``; ``L`` counts every
-    letter outside CJK, ASCII letters (``A``, also counted apart) included."""
-    codes = text.translate(_TABLE)
-    astral = _ASTRAL_RE.findall(codes)
-    counts = {k: codes.count(k) for k in "ALCDPSWO"}
-    for ch in astral:
-        counts[_class_of(ch)] += 1
-    counts["L"] += counts["A"]
-    return counts
+    """:func:`char_class_counts` of one text, by class letter."""
+    return dict(zip(CLASSES, char_class_counts([text])[0].tolist(), strict=True))
 
 
 # --- fallback tokens and units ------------------------------------------------------------------
@@ -192,7 +223,6 @@ def duplicate_lines(text: str) -> tuple[int, float, float]:
 # --- URLs, e-mails, runs ------------------------------------------------------------------------
 URL_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[^\s<>\"]+", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
-_RUN_RE = re.compile(r"((.)\2+)", re.DOTALL)  # group 1: the run, group 2: its character
 
 
 def matched_chars(pattern: re.Pattern[str], text: str) -> int:
@@ -200,11 +230,29 @@ def matched_chars(pattern: re.Pattern[str], text: str) -> int:
     return sum(m.end() - m.start() for m in pattern.finditer(text))
 
 
+def max_char_runs(texts: Sequence[str]) -> list[int]:
+    """For each text, the length of its longest run of one repeated character (0 for an empty
+    text), from one pass over the batch's code points: a run starts where a code point differs
+    from the one before it, or where a text starts."""
+    if not texts:
+        return []
+    codes = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    owner, inside, starts = _joined(texts)
+    begins = np.ones(len(codes), dtype=bool)
+    np.not_equal(codes[1:], codes[:-1], out=begins[1:])
+    begins[starts[starts < len(codes)]] = True  # (an empty last text starts past the end)
+    begins[~inside] = True  # a separator is its own run, and so is what follows it
+    run_starts = np.flatnonzero(begins)
+    run_lengths = np.diff(np.append(run_starts, len(codes)))
+    kept = inside[run_starts]
+    longest = np.zeros(len(texts), dtype=np.int64)
+    np.maximum.at(longest, owner[run_starts[kept]], run_lengths[kept])
+    return longest.tolist()
+
+
 def max_char_run(text: str) -> int:
-    """Length of the longest run of one repeated character (0 for an empty text)."""
-    if not text:
-        return 0
-    return max(map(len, map(itemgetter(0), _RUN_RE.findall(text))), default=1)
+    """:func:`max_char_runs` of one text."""
+    return max_char_runs([text])[0]
 
 
 # --- stop words ---------------------------------------------------------------------------------
@@ -368,9 +416,9 @@ def _mojibake_count(text: str) -> int:
     each span is scanned with ``findall(text, start, end)``, which keeps ``^`` at the real start
     of the text; the count is the whole scan's. (Chinese text holds “ ” — … outside the plain
     ranges: a long article is scanned a few characters at a time, not whole.)"""
-    anchors = [match.start() for match in _OUTSIDE_PLAIN_RE.finditer(text)]
-    if not anchors:
+    if _OUTSIDE_PLAIN_RE.search(text) is None:  # most texts: nothing to scan
         return 0
+    anchors = [match.start() for match in _OUTSIDE_PLAIN_RE.finditer(text)]
     import ftfy.badness
 
     scan = ftfy.badness.BADNESS_RE.findall
@@ -393,14 +441,14 @@ def _word_tokens(tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if isinstance(t, str) and t.strip()]
 
 
-def _own_signals(text: str, tokens: Sequence[str] | None) -> dict[str, Any]:
+def _own_signals(text: str, tokens: Sequence[str] | None, class_counts: list[int], longest_run: int) -> dict[str, Any]:
     """The signals of one document that need nothing of the others in its batch: all but the
     repetition shares and ``cjk_dict_pair_share`` (:func:`quality_signals` adds those), and the
     language-dependent ``stopword_share``."""
     fallback = tokens is None
     toks = fallback_tokens(text) if tokens is None else _word_tokens(tokens)
     n = len(text)
-    counts = char_classes(text)
+    counts = dict(zip(CLASSES, class_counts, strict=True))
     share = (lambda k: counts[k] / n) if n else (lambda k: 0.0)
     out: dict[str, Any] = {
         "n_chars": n,
@@ -414,7 +462,7 @@ def _own_signals(text: str, tokens: Sequence[str] | None) -> dict[str, Any]:
         "space_share": share("W"),
         "replacement_share": text.count("\ufffd") / n if n else 0.0,
         "mojibake_share": _mojibake_count(text) / n if n else 0.0,
-        "max_char_run": max_char_run(text),
+        "max_char_run": longest_run,
         # A URL needs "://" or "www.", an address "@": most texts skip both scans.
         "url_share": matched_chars(URL_RE, text) / n if n and ("://" in text or "www." in text.lower()) else 0.0,
         "email_share": matched_chars(EMAIL_RE, text) / n if n and "@" in text else 0.0,
@@ -436,7 +484,8 @@ def _own_signals(text: str, tokens: Sequence[str] | None) -> dict[str, Any]:
 def _signal_rows(texts: list[str], tokens: list[Sequence[str] | None], langs: list[str | None]) -> list[dict[str, Any]]:
     """:data:`SIGNAL_COLUMNS` of each document of a batch, as dicts: each document's own signals,
     then the repetition shares and ``cjk_dict_pair_share`` computed over the whole batch."""
-    rows = [_own_signals(text, toks) for text, toks in zip(texts, tokens, strict=True)]
+    counts, runs = char_class_counts(texts).tolist(), max_char_runs(texts)
+    rows = [_own_signals(*row) for row in zip(texts, tokens, counts, runs, strict=True)]
     cjk = [is_cjk_text(lang, row["cjk_share"]) for lang, row in zip(langs, rows, strict=True)]
     units = [repetition_units(text, c) for text, c in zip(texts, cjk, strict=True)]
     shares = ngram_shares_batch(units, [CJK_CHARS_PER_WORD if c else 1 for c in cjk])

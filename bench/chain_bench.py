@@ -1,0 +1,138 @@
+"""Cost of the clean chain per document and per MB, one core, on short and long real documents.
+
+    python -m bench.run chain        # → bench/results/chain.json
+
+Input: the four sets of :mod:`bench.chain_sets` (15,000 short mixed zh/en documents; 400 long
+Chinese articles; 1,500 English forum posts; 200 long mixed Markdown issues), read as they are.
+
+Measured in one run, in this one Python process (CPU time, ``time.process_time``, so other load
+on the shared machine distorts little; the best of :data:`ROUNDS` passes after a warm-up pass,
+as a Spark worker is warm after its first batch), in batches of 10,000 rows (what
+``mapInPandas`` hands the chain):
+
+* ``chain``: :func:`refinery.text.chain.clean_frame` with the configuration's defaults
+  (``conf/local.yaml``): MB (10^6 bytes of UTF-8 input) per CPU-second, µs per document, and
+  each step's share (``clean_frame(timings=...)``: normalize, langid, pii, segment, quality,
+  other);
+* ``chain_jieba``: the same with ``clean.segment.engine: jieba`` (the default before issue 20);
+* ``plain``: the plain library calls on the whole text, for scale: ``jieba.lcut`` and
+  ``rjieba.cut`` (Chinese sets), spaCy's blank English tokenizer (all sets);
+* ``tokens_equal_to_jieba``: documents whose tokens are the same under both engines;
+* ``peak_rss_mb``: this process's peak resident memory after each set (models loaded once,
+  caches bounded: the chunk memo of ``refinery.text.segment`` holds at most
+  ``CHUNK_MEMO_MAX`` chunks).
+
+``ratios``: ``<set>_mb_per_cpu_s`` (target ≥ :data:`TARGET_MB_PER_CPU_S`, issue 20) and
+``<set>_vs_jieba_engine`` (time with jieba / time with the default).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+ROUNDS = 2
+BATCH_ROWS = 10_000
+TARGET_MB_PER_CPU_S = 1.5
+
+
+def _batches(texts: list[str]) -> list[pd.DataFrame]:
+    return [pd.DataFrame({"text": texts[i : i + BATCH_ROWS]}) for i in range(0, len(texts), BATCH_ROWS)]
+
+
+def _timed_chain(texts: list[str], options: Any) -> tuple[float, dict[str, float], list[Any]]:
+    """Best CPU seconds of :data:`ROUNDS` passes (after a warm-up), that pass's step times and tokens."""
+    from refinery.text.chain import clean_frame
+
+    batches = _batches(texts)
+    tokens = [t for batch in batches for t in clean_frame(batch.copy(), options)["tokens"]]
+    best, best_steps = float("inf"), {}
+    for _ in range(ROUNDS):
+        steps: dict[str, float] = {}
+        start = time.process_time()
+        for batch in batches:
+            clean_frame(batch.copy(), options, timings=steps)
+        seconds = time.process_time() - start
+        if seconds < best:
+            best, best_steps = seconds, steps
+    return best, best_steps, tokens
+
+
+def _cpu(function: Any, texts: list[str]) -> float:
+    function(texts[0])
+    start = time.process_time()
+    for text in texts:
+        function(text)
+    return time.process_time() - start
+
+
+def _plain(texts: list[str], mb: float, chinese: bool) -> dict[str, float]:
+    """MB per CPU-second of the plain library calls over the whole text."""
+    import spacy
+
+    english = spacy.blank("en").tokenizer
+    out = {"spacy_en_tokenizer": round(mb / _cpu(english, texts), 3)}
+    if chinese:
+        import jieba
+        import rjieba
+
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        out["jieba_lcut"] = round(mb / _cpu(tokenizer.lcut, texts), 3)
+        out["rjieba_cut"] = round(mb / _cpu(rjieba.cut, texts), 3)
+    return out
+
+
+def measure(name: str, texts: list[str], options: Any) -> dict[str, Any]:
+    docs = len(texts)
+    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    seconds, steps, tokens = _timed_chain(texts, options)
+    jieba_options = replace(options, segment=replace(options.segment, engine="jieba"))
+    jieba_seconds, _, jieba_tokens = _timed_chain(texts, jieba_options)
+    differing = sum(1 for a, b in zip(tokens, jieba_tokens, strict=True) if list(a or []) != list(b or []))
+    return {
+        "docs": docs,
+        "mb": round(mb, 3),
+        "mean_bytes": round(mb * 1e6 / docs),
+        "chain": {
+            "cpu_seconds": round(seconds, 3),
+            "mb_per_cpu_s": round(mb / seconds, 3),
+            "us_per_doc": round(seconds / docs * 1e6, 1),
+            "step_share": {step: round(s / seconds, 3) for step, s in steps.items()},
+            "step_us_per_doc": {step: round(s / docs * 1e6, 1) for step, s in steps.items()},
+        },
+        "chain_jieba": {
+            "cpu_seconds": round(jieba_seconds, 3),
+            "mb_per_cpu_s": round(mb / jieba_seconds, 3),
+            "us_per_doc": round(jieba_seconds / docs * 1e6, 1),
+        },
+        "tokens_equal_to_jieba": {"docs": docs - differing, "of": docs},
+        "plain_mb_per_cpu_s": _plain(texts, mb, chinese=name != "twenty_newsgroups"),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def run() -> dict[str, Any]:
+    from bench.chain_sets import CORPORA, ROOT, chain_sets
+    from refinery.config import load_settings
+    from refinery.jobs.clean import clean_options
+
+    options = clean_options(load_settings([ROOT / "conf" / "local.yaml"]).clean)
+    sets = {name: measure(name, texts, options) for name, texts in chain_sets().items()}
+    ratios: dict[str, Any] = {}
+    for name, result in sets.items():
+        ratios[f"{name}_mb_per_cpu_s"] = result["chain"]["mb_per_cpu_s"]
+        ratios[f"{name}_vs_jieba_engine"] = round(
+            result["chain_jieba"]["cpu_seconds"] / result["chain"]["cpu_seconds"], 2
+        )
+    ratios["all_sets_reach_target"] = all(r["chain"]["mb_per_cpu_s"] >= TARGET_MB_PER_CPU_S for r in sets.values())
+    return {
+        "input": {"corpora": str(CORPORA), "batch_rows": BATCH_ROWS, "rounds": ROUNDS},
+        "target_mb_per_cpu_s": TARGET_MB_PER_CPU_S,
+        "sets": sets,
+        "ratios": ratios,
+    }
