@@ -18,9 +18,11 @@ as a Spark worker is warm after its first batch), in batches of 10,000 rows (wha
 * ``plain``: the plain library calls on the whole text, for scale: ``jieba.lcut`` and
   ``rjieba.cut`` (Chinese sets), spaCy's blank English tokenizer (all sets);
 * ``tokens_equal_to_jieba``: documents whose tokens are the same under both engines;
-* ``peak_rss_mb``: this process's peak resident memory after each set (models loaded once,
-  caches bounded: the chunk memo of ``refinery.text.segment`` holds at most
-  ``CHUNK_MEMO_MAX`` chunks).
+* ``worker_peak_rss_mb``: the peak resident memory of a fresh process that runs the default
+  chain over every set in turn, as one Spark Python worker would (models loaded once, caches
+  bounded: the chunk memo of ``refinery.text.segment`` holds at most ``CHUNK_MEMO_MAX``
+  chunks), and of the same with each set passed through twice (``_twice``: flat if nothing
+  grows with the documents seen).
 
 ``ratios``: ``<set>_mb_per_cpu_s`` (target ≥ :data:`TARGET_MB_PER_CPU_S`, issue 20) and
 ``<set>_vs_jieba_engine`` (time with jieba / time with the default).
@@ -28,7 +30,8 @@ as a Spark worker is warm after its first batch), in batches of 10,000 rows (wha
 
 from __future__ import annotations
 
-import resource
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from typing import Any
@@ -112,8 +115,33 @@ def measure(name: str, texts: list[str], options: Any) -> dict[str, Any]:
         },
         "tokens_equal_to_jieba": {"docs": docs - differing, "of": docs},
         "plain_mb_per_cpu_s": _plain(texts, mb, chinese=name != "twenty_newsgroups"),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+_WORKER = """
+import resource, sys
+import pandas as pd
+from bench.chain_sets import ROOT, chain_sets
+from refinery.config import load_settings
+from refinery.jobs.clean import clean_options
+from refinery.text.chain import clean_frame
+options = clean_options(load_settings([ROOT / "conf" / "local.yaml"]).clean)
+for _ in range(int(sys.argv[1])):
+    for texts in chain_sets().values():
+        for i in range(0, len(texts), 10_000):
+            clean_frame(pd.DataFrame({"text": texts[i : i + 10_000]}), options)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def worker_peak_rss_mb(passes: int) -> int:
+    """Peak RSS (MB) of a fresh process running the default chain over every set ``passes`` times."""
+    from bench.chain_sets import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER, str(passes)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip().splitlines()[-1])
 
 
 def run() -> dict[str, Any]:
@@ -134,5 +162,7 @@ def run() -> dict[str, Any]:
         "input": {"corpora": str(CORPORA), "batch_rows": BATCH_ROWS, "rounds": ROUNDS},
         "target_mb_per_cpu_s": TARGET_MB_PER_CPU_S,
         "sets": sets,
+        "worker_peak_rss_mb": worker_peak_rss_mb(1),
+        "worker_peak_rss_mb_twice": worker_peak_rss_mb(2),
         "ratios": ratios,
     }

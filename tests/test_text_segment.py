@@ -370,3 +370,20 @@ def test_rjieba_breaks_an_hmm_tie_differently() -> None:
     assert segment("赞赞赞赞赞", "zh", SegmentOptions(engine="jieba", hmm=False)) == segment(
         "赞赞赞赞赞", "zh", SegmentOptions(engine="rjieba", hmm=False)
     )
+
+
+def test_spacy_comes_without_torch_and_torch_stays_importable() -> None:
+    """thinc imports torch with spaCy unless told not to: about 640 MB per Python worker."""
+    code = (
+        "import sys, resource\n"
+        "from refinery.text.segment import segment\n"
+        "from refinery.text.quality import document_signals\n"
+        "assert segment(\"don't stop\", 'en') == ['do', \"n't\", 'stop']\n"
+        "assert document_signals('the cat', ['the', 'cat'], 'en')['stopword_share'] == 0.5\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "import torch\n"
+        "assert float(torch.ones(1)[0]) == 1.0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert int(done.stdout.split()[0]) < 500  # MB of resident memory, far below torch's share

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from refinery.text.langcodes import ISO639_3_TO_1
+from refinery.text.spacy_import import spacy_module
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,8 +166,7 @@ def _spacy_tokenizer(code: str) -> Any:
     """The tokenizer of ``spacy.blank(code)``, cached per code; ``xx`` when spaCy lacks ``code``."""
     tokenizer = _SPACY.get(code)
     if tokenizer is None:
-        import spacy
-
+        spacy = spacy_module()
         with _LOCK:
             tokenizer = _SPACY.get(code)
             if tokenizer is None:

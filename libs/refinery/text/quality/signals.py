@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from refinery.text.quality.repetition import CJK_CHARS_PER_WORD, NGRAM_COLUMNS, ngram_shares_batch, repetition_units
+from refinery.text.spacy_import import spacy_module
 
 #: Languages whose repetition units are characters.
 CJK_LANGS = frozenset({"zh", "ja"})
@@ -259,6 +260,7 @@ def max_char_run(text: str) -> int:
 @lru_cache(maxsize=1)
 def stop_words() -> dict[str, frozenset[str]]:
     """spaCy's stop-word lists (``spacy.lang.{en,zh}.stop_words``: data in the wheel, no download)."""
+    spacy_module()  # spaCy's package first, without torch
     from spacy.lang.en.stop_words import STOP_WORDS as EN
     from spacy.lang.zh.stop_words import STOP_WORDS as ZH
 
