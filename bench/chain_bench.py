@@ -119,7 +119,7 @@ def measure(name: str, texts: list[str], options: Any) -> dict[str, Any]:
 
 
 _WORKER = """
-import resource, sys
+import sys
 import pandas as pd
 from bench.chain_sets import ROOT, chain_sets
 from refinery.config import load_settings
@@ -130,12 +130,13 @@ for _ in range(int(sys.argv[1])):
     for texts in chain_sets().values():
         for i in range(0, len(texts), 10_000):
             clean_frame(pd.DataFrame({"text": texts[i : i + 10_000]}), options)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 1024)
 """
 
 
 def worker_peak_rss_mb(passes: int) -> int:
-    """Peak RSS (MB) of a fresh process running the default chain over every set ``passes`` times."""
+    """Peak RSS (MB, ``VmHWM``: ``ru_maxrss`` would carry this process's peak over through fork
+    and exec) of a fresh process running the default chain over every set ``passes`` times."""
     from bench.chain_sets import ROOT
 
     done = subprocess.run(

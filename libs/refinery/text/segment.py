@@ -56,7 +56,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,16 +125,6 @@ _SCRIPT_RUN = re.compile(
     f"|(?P<cjk_punct>[{_CJK_PUNCT}])"
     f"|(?P<other>[^{_HAN}{_KATAKANA}{_HIRAGANA}{_CJK_PUNCT}]+)"
 )
-
-
-def _split_script_runs(text: str) -> Iterator[tuple[str, str]]:
-    """``(kind, run)`` pairs covering ``text`` in order.
-
-    Kinds: ``han`` and ``katakana`` (maximal runs), ``hiragana`` and ``cjk_punct`` (one character
-    each), ``other`` (maximal runs of everything else, whitespace included).
-    """
-    for match in _SCRIPT_RUN.finditer(text):
-        yield match.lastgroup or "other", match.group()
 
 
 # --- engines, one instance per process -----------------------------------------------------------
@@ -376,15 +366,18 @@ def segment(text: str, lang: str | None = None, options: SegmentOptions = DEFAUL
     """
     tokens: list[str] = []
     cut_han: Callable[[str], list[str]] | None = None
-    for kind, run in _split_script_runs(text):
-        if kind == "han":
+    # One tuple of _SCRIPT_RUN's five groups per run, built in C; only the run's kind is non-empty.
+    # Kinds: han and katakana (maximal runs), hiragana and CJK punctuation (one character each),
+    # other (maximal runs of everything else, whitespace included).
+    for han, katakana, hiragana, punct, other in _SCRIPT_RUN.findall(text):
+        if han:
             if cut_han is None:
                 cut_han = _han_cutter(options)
-            tokens.extend(cut_han(run))
-        elif kind == "other":
-            tokens.extend(_tokenize_other(run, lang, options.keep_whitespace))
+            tokens.extend(cut_han(han))
+        elif other:
+            tokens.extend(_tokenize_other(other, lang, options.keep_whitespace))
         else:
-            tokens.append(run)
+            tokens.append(katakana or hiragana or punct)
     if not options.keep_punct:
         tokens = [token for token in tokens if not is_punctuation(token)]
     if options.lowercase:

@@ -359,15 +359,9 @@ _EN_BIGRAM_TABLE = _bigram_table()
 
 
 def en_bigram_share(text: str) -> float:
-    """Letter pairs inside Latin words in :data:`EN_BIGRAMS` / letter pairs inside Latin words (NaN if none)."""
-    words = _LATIN_RUN_RE.findall(text)
-    if not words:
-        return float("nan")
-    # Words joined by spaces: no pair spans two words (none of EN_BIGRAMS holds a space), and
-    # every pair is looked up at once in a table of all byte pairs.
-    joined = np.frombuffer(" ".join(words).lower().encode("ascii"), dtype=np.uint8).astype(np.uint16)
-    total = len(joined) - 2 * len(words) + 1  # Σ (len(word) - 1)
-    return int(np.count_nonzero(_EN_BIGRAM_TABLE[joined[:-1] << 8 | joined[1:]])) / total
+    """Letter pairs inside Latin words in :data:`EN_BIGRAMS` / letter pairs inside Latin words
+    (NaN if none); words are joined by spaces, so no pair spans two words."""
+    return en_bigram_shares([text])[0]
 
 
 _INNER_CAP_RE = re.compile("[a-z][A-Z]")
@@ -443,67 +437,94 @@ def _word_tokens(tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if isinstance(t, str) and t.strip()]
 
 
-def _own_signals(text: str, tokens: Sequence[str] | None, class_counts: list[int], longest_run: int) -> dict[str, Any]:
-    """The signals of one document that need nothing of the others in its batch: all but the
-    repetition shares and ``cjk_dict_pair_share`` (:func:`quality_signals` adds those), and the
-    language-dependent ``stopword_share``."""
-    fallback = tokens is None
-    toks = fallback_tokens(text) if tokens is None else _word_tokens(tokens)
-    n = len(text)
-    counts = dict(zip(CLASSES, class_counts, strict=True))
-    share = (lambda k: counts[k] / n) if n else (lambda k: 0.0)
-    out: dict[str, Any] = {
-        "n_chars": n,
-        "n_tokens": len(toks),
-        "tokens_fallback": fallback,
-        "letter_share": share("L"),
-        "cjk_share": share("C"),
-        "digit_share": share("D"),
-        "punct_share": share("P"),
-        "symbol_share": share("S"),
-        "space_share": share("W"),
-        "replacement_share": text.count("\ufffd") / n if n else 0.0,
-        "mojibake_share": _mojibake_count(text) / n if n else 0.0,
-        "max_char_run": longest_run,
+def _shares(numerators: Sequence[int] | np.ndarray, lengths: np.ndarray) -> list[float]:
+    """``numerator / n_chars`` per document, 0 for an empty one."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(lengths > 0, np.asarray(numerators, dtype=np.float64) / lengths, 0.0).tolist()
+
+
+def en_bigram_shares(texts: Sequence[str]) -> list[float]:
+    """:func:`en_bigram_share` of each text, every letter pair of the batch looked up at once."""
+    joined = [" ".join(_LATIN_RUN_RE.findall(text)).lower() for text in texts]
+    if not any(joined):
+        return [float("nan")] * len(texts)
+    # A NUL between texts: no pair that holds it (or the space between words) is a bigram.
+    codes = np.frombuffer("\0".join(joined).encode("ascii"), dtype=np.uint8).astype(np.uint16)
+    hit_at = np.flatnonzero(_EN_BIGRAM_TABLE[codes[:-1] << 8 | codes[1:]])
+    lengths = np.fromiter(map(len, joined), np.int64, len(joined))
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    hits = np.bincount(np.searchsorted(starts, hit_at, side="right") - 1, minlength=len(texts)).tolist()
+    shares = []
+    for text, length, hit in zip(joined, lengths.tolist(), hits, strict=True):
+        words = text.count(" ") + 1 if text else 0
+        shares.append(hit / (length - 2 * words + 1) if words else float("nan"))  # Σ (len(word) - 1)
+    return shares
+
+
+def _signal_columns(
+    texts: list[str], tokens: list[Sequence[str] | None], langs: list[str | None]
+) -> dict[str, list[Any]]:
+    """:data:`SIGNAL_COLUMNS` of a batch, column by column (Python values, NaN for undefined):
+    character classes, runs, Han pairs, English letter pairs and repetition over the whole
+    batch at once, the rest document by document."""
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    counts = char_class_counts(texts)
+    column = {name: counts[:, CLASSES.index(name)] for name in CLASSES}
+    toks = [fallback_tokens(text) if t is None else _word_tokens(t) for text, t in zip(texts, tokens, strict=True)]
+    out: dict[str, list[Any]] = {
+        "n_chars": lengths.tolist(),
+        "n_tokens": [len(t) for t in toks],
+        "tokens_fallback": [t is None for t in tokens],
+        "letter_share": _shares(column["L"], lengths),
+        "cjk_share": _shares(column["C"], lengths),
+        "digit_share": _shares(column["D"], lengths),
+        "punct_share": _shares(column["P"], lengths),
+        "symbol_share": _shares(column["S"], lengths),
+        "space_share": _shares(column["W"], lengths),
+        "replacement_share": _shares([text.count("\ufffd") for text in texts], lengths),
+        "mojibake_share": _shares([_mojibake_count(text) for text in texts], lengths),
+        "max_char_run": max_char_runs(texts),
         # A URL needs "://" or "www.", an address "@": most texts skip both scans.
-        "url_share": matched_chars(URL_RE, text) / n if n and ("://" in text or "www." in text.lower()) else 0.0,
-        "email_share": matched_chars(EMAIL_RE, text) / n if n and "@" in text else 0.0,
+        "url_share": _shares(
+            [matched_chars(URL_RE, t) if "://" in t or "www." in t.lower() else 0 for t in texts], lengths
+        ),
+        "email_share": _shares([matched_chars(EMAIL_RE, t) if "@" in t else 0 for t in texts], lengths),
     }
-    out["n_lines"], out["dup_line_share"], out["dup_line_char_share"] = duplicate_lines(text)
-    words = [t for t in toks if t.isalpha() or _WORDISH_RE.search(t)]  # isalpha: the common, fast case
-    out["word_share"] = len(words) / len(toks) if toks else 0.0
-    out["mean_token_len"] = sum(map(len, words)) / len(words) if words else 0.0
-    out["words"] = words
-    # Word-shape signals of Latin text only: a Chinese text quoting "iPhone" is not mash.
-    latin = counts["L"] + counts["C"] > 0 and 2 * counts["A"] >= counts["L"] + counts["C"]
-    nan = float("nan")
-    out["vowelless_word_share"] = vowelless_word_share(text) if latin else nan
-    out["en_bigram_share"] = en_bigram_share(text) if latin else nan
-    out["inner_caps_share"] = inner_caps_share(text) if latin else nan
-    return out
-
-
-def _signal_rows(texts: list[str], tokens: list[Sequence[str] | None], langs: list[str | None]) -> list[dict[str, Any]]:
-    """:data:`SIGNAL_COLUMNS` of each document of a batch, as dicts: each document's own signals,
-    then the repetition shares and ``cjk_dict_pair_share`` computed over the whole batch."""
-    counts, runs = char_class_counts(texts).tolist(), max_char_runs(texts)
-    rows = [_own_signals(*row) for row in zip(texts, tokens, counts, runs, strict=True)]
-    cjk = [is_cjk_text(lang, row["cjk_share"]) for lang, row in zip(langs, rows, strict=True)]
+    lines = [duplicate_lines(text) for text in texts]
+    for index, name in enumerate(("n_lines", "dup_line_share", "dup_line_char_share")):
+        out[name] = [line[index] for line in lines]
+    cjk = [is_cjk_text(lang, share) for lang, share in zip(langs, out["cjk_share"], strict=True)]
     units = [repetition_units(text, c) for text, c in zip(texts, cjk, strict=True)]
     shares = ngram_shares_batch(units, [CJK_CHARS_PER_WORD if c else 1 for c in cjk])
-    pairs = cjk_dict_pair_shares(texts).tolist()
-    for row, lang, share, pair in zip(rows, langs, shares, pairs, strict=True):
-        row.update(zip(NGRAM_COLUMNS, share, strict=True))
-        row["cjk_dict_pair_share"] = pair
-        words = row.pop("words")
-        stops = stopword_set(lang)
-        row["stopword_share"] = sum(map(stops.__contains__, map(str.lower, words))) / len(words) if words else 0.0
-    return rows
+    for index, name in enumerate(NGRAM_COLUMNS):
+        out[name] = [share[index] for share in shares]
+    words = [[t for t in doc if t.isalpha() or _WORDISH_RE.search(t)] for doc in toks]  # isalpha: the fast case
+    out["word_share"] = [len(w) / len(t) if t else 0.0 for w, t in zip(words, toks, strict=True)]
+    out["mean_token_len"] = [sum(map(len, w)) / len(w) if w else 0.0 for w in words]
+    out["stopword_share"] = [
+        sum(map(stopword_set(lang).__contains__, map(str.lower, w))) / len(w) if w else 0.0
+        for w, lang in zip(words, langs, strict=True)
+    ]
+    out["cjk_dict_pair_share"] = cjk_dict_pair_shares(texts).tolist()
+    # Word-shape signals of Latin text only: a Chinese text quoting "iPhone" is not mash.
+    letters = column["L"] + column["C"]
+    latin = np.flatnonzero((letters > 0) & (2 * column["A"] >= letters)).tolist()
+    latin_texts = [texts[i] for i in latin]
+    for name, values in (
+        ("vowelless_word_share", [vowelless_word_share(t) for t in latin_texts]),
+        ("en_bigram_share", en_bigram_shares(latin_texts)),
+        ("inner_caps_share", [inner_caps_share(t) for t in latin_texts]),
+    ):
+        out[name] = [float("nan")] * len(texts)
+        for i, value in zip(latin, values, strict=True):
+            out[name][i] = value
+    return {name: out[name] for name in SIGNAL_COLUMNS}
 
 
 def document_signals(text: str | None, tokens: Sequence[str] | None = None, lang: str | None = None) -> dict[str, Any]:
     """The :data:`SIGNAL_COLUMNS` of one document (see the module docstring for definitions)."""
-    return _signal_rows([text if isinstance(text, str) else ""], [tokens], [lang or None])[0]
+    columns = _signal_columns([text if isinstance(text, str) else ""], [tokens], [lang or None])
+    return {name: values[0] for name, values in columns.items()}
 
 
 def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd.Series | None = None) -> pd.DataFrame:
@@ -520,8 +541,7 @@ def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd
     tok_values = [_as_tokens(t) for t in tokens.tolist()] if tokens is not None else [None] * n
     lang_values = [x if isinstance(x, str) and x else None for x in langs.tolist()] if langs is not None else [None] * n
     text_values = [t if isinstance(t, str) else "" for t in texts.tolist()]
-    rows = _signal_rows(text_values, tok_values, lang_values)
-    frame = pd.DataFrame(rows, index=texts.index, columns=list(SIGNAL_COLUMNS))
+    frame = pd.DataFrame(_signal_columns(text_values, tok_values, lang_values), index=texts.index)
     if n == 0:
         kinds = {c: "int64" if c in INT_SIGNALS else "bool" if c in BOOL_SIGNALS else "float64" for c in frame}
         frame = frame.astype(kinds)
