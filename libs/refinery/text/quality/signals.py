@@ -297,9 +297,10 @@ def _jieba_prefixes() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _jieba_prefix_keys() -> np.ndarray:
-    """:func:`_jieba_prefixes` as sorted integers ``ord(a) << 32 | ord(b)``."""
-    return np.sort(np.fromiter(((ord(p[0]) << 32) | ord(p[1]) for p in _jieba_prefixes()), np.uint64))
+def _jieba_prefix_keys() -> pd.Index:
+    """:func:`_jieba_prefixes` as integers ``ord(a) << 32 | ord(b)``, in an index whose hash
+    table answers a batch's lookups at once (``get_indexer``: -1 for a key not there)."""
+    return pd.Index(np.fromiter(((ord(p[0]) << 32) | ord(p[1]) for p in _jieba_prefixes()), np.uint64))
 
 
 def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +315,7 @@ def cjk_dict_pair_shares(texts: Sequence[str]) -> np.ndarray:
     unified, compatibility) found among jieba's two-character word prefixes / adjacent Han pairs;
     NaN where a text has none.
     One pass over the batch's code points (the ``\n`` between texts is not Han, so no pair
-    crosses two texts); each pair is looked up in the sorted prefix keys."""
+    crosses two texts); the pairs are looked up together in a hash table of the prefixes."""
     n = len(texts)
     if n == 0:
         return np.empty(0)
@@ -324,8 +325,7 @@ def cjk_dict_pair_shares(texts: Sequence[str]) -> np.ndarray:
         han |= (codes >= low) & (codes <= high)
     at = np.flatnonzero(han[:-1] & han[1:])
     keys = (codes[at].astype(np.uint64) << np.uint64(32)) | codes[at + 1]
-    prefixes = _jieba_prefix_keys()
-    found = prefixes[np.minimum(np.searchsorted(prefixes, keys), len(prefixes) - 1)] == keys
+    found = _jieba_prefix_keys().get_indexer(keys) >= 0
     owner = np.searchsorted(starts, at, side="right") - 1
     totals = np.bincount(owner, minlength=n)
     hits = np.bincount(owner[found], minlength=n)
