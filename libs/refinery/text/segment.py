@@ -3,17 +3,19 @@
 Why: dedup shingles, quality features and token counts need words, and Chinese has no spaces. The
 text is split into *script runs* and each run goes to the tool that suits it:
 
-* Han runs (CJK ideographs) → jieba (a :class:`jieba.Tokenizer` owned by this module, one per
-  process and per ``(user_dict, cache_dir)``, created on first use) or, with ``engine="rjieba"``,
-  ``rjieba.cut`` (jieba-rs, the same dictionary and HMM, several times faster; see the benchmark
-  for how often its output differs from jieba's).
+* Han runs (CJK ideographs) → rjieba (the default: an ``rjieba.Jieba``, jieba-rs, jieba's
+  dictionary and HMM in Rust, one per process and user dictionary, the dictionary's words added
+  with ``add_word``) or, with ``engine="jieba"``, jieba itself (a :class:`jieba.Tokenizer` owned
+  by this module, one per process and per ``(user_dict, cache_dir)``); both created on first
+  use. See the benchmark for how often their outputs differ.
 * Katakana runs → one token each (they are mostly loanwords: ``コンピューター``); every hiragana
   character → its own token. This is a deliberately crude, deterministic placeholder for
   Japanese: spaCy's Japanese tokenizer needs SudachiPy, which we do not ship.
 * Every CJK / full-width punctuation mark (``，。「」【】！？``) → its own token: spaCy does not
   split it off Latin text (``iPhone，iPad`` would stay one token).
 * Everything else (Latin, digits, punctuation, Hangul, Cyrillic, whitespace, …) → the tokenizer of
-  ``spacy.blank(code)`` for the document's language (:func:`resolve_spacy_lang`): English by
+  ``spacy.blank(code)`` (memoised per whitespace-separated chunk: :func:`_spacy_chunk_tokens`)
+  for the document's language (:func:`resolve_spacy_lang`): English by
   default; ``zh`` uses English too (Latin words inside Chinese text are overwhelmingly English);
   ``ja``/``ko``/``th``/``vi`` and unknown codes use spaCy's multi-language ``xx`` tokenizer,
   because their own spaCy tokenizers need packages we do not ship (SudachiPy, mecab-ko,
@@ -42,8 +44,8 @@ Measured with ``bench/segment_bench.py`` (jieba 0.42.1, rjieba 0.2.2): micro F1 
 0.820 with HMM, 0.838 without; MSR 0.828 / 0.840 (the HMM's guesses cost precision and recall
 against these gold standards; it stays on by default for names and new words in web text).
 rjieba scores the same and its output equals jieba's on 45,680 of 45,681 documents of five
-Chinese corpora with HMM (one Viterbi tie broken the other way), on all without. One core:
-jieba ≈ 0.9 MB/s, rjieba ≈ 8-9 MB/s of Chinese text, spaCy English ≈ 1.5-2.3 MB/s.
+Chinese corpora with HMM (one Viterbi tie broken the other way), on all without. One core, the
+plain calls over whole documents: ``bench/results/chain.json`` (``plain_mb_per_cpu_s``).
 
 Pure Python: no Spark, no torch; engines are imported on first use. The Spark layer calls
 :func:`segment` per document; :func:`segment_series` is the same over a pandas column.
