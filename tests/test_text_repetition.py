@@ -7,12 +7,12 @@ repeats, and with every hash forced to collide. No Spark."""
 from __future__ import annotations
 
 import json
-import os
 import re._parser
 from pathlib import Path
 
 import ftfy.badness
 import pytest
+from conftest import corpora_dir
 
 from refinery.text.normalize import normalize
 from refinery.text.quality import repetition
@@ -25,15 +25,6 @@ from refinery.text.quality.repetition import (
     top_ngram_char_share,
 )
 from refinery.text.quality.signals import _OUTSIDE_PLAIN_RE, BADNESS_MAX_CHARS, _mojibake_count
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def corpora_dir() -> Path:
-    path = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()
-    if not path.is_dir():
-        pytest.fail(f"shared corpora not found at {path}; set REFINERY_CORPORA")
-    return path
 
 
 def _jsonl(path: Path, rows: int) -> list[str]:
