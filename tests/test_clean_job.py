@@ -95,14 +95,13 @@ def test_refused_rows_are_quarantined_and_counts_reconcile(spark, cleaned):
 
 def test_metrics_say_where_the_workers_cpu_time_went(spark, cleaned):
     settings, run_id = cleaned
-    details = metrics_by_stage(spark, settings, run_id)["clean"].details
-    steps = {key.split(".")[1]: float(value) for key, value in details.items() if key.endswith(".us_per_doc")}
+    stage = metrics_by_stage(spark, settings, run_id)["clean"]
+    steps = {key.split(".")[1]: int(value) for key, value in stage.details.items() if key.endswith(".ns_per_doc")}
     assert set(steps) == {"normalize", "langid", "pii", "segment", "quality", "other", "meta", "rules", "total"}
     total = steps.pop("total")
     assert steps["segment"] > 0 and steps["quality"] > 0 and steps["langid"] > 0
-    assert sum(steps.values()) == pytest.approx(total, abs=0.1 * len(steps))  # each rounded to 0.1 µs
-    rows_in = metrics_by_stage(spark, settings, run_id)["clean"].rows_in
-    assert float(details["cpu.total.seconds"]) == pytest.approx(total * rows_in / 1e6, rel=0.01, abs=0.002)
+    assert sum(steps.values()) == pytest.approx(total, abs=len(steps))  # each rounded to 1 ns
+    assert int(stage.details["cpu.total.ms"]) == pytest.approx(total * stage.rows_in / 1e6, abs=1)
 
 
 def test_text_is_normalized_tagged_and_segmented(spark, cleaned):

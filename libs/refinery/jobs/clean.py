@@ -267,15 +267,16 @@ def summarize(
 
 
 def cpu_details(groups: Sequence[tuple[int, dict[str, float]]]) -> dict[str, str]:
-    """Where the Python workers' time went: ``cpu.<step>.us_per_doc`` for each of
-    :data:`TIMED_STEPS` and ``cpu.total.us_per_doc`` (CPU µs per input document), and
-    ``cpu.total.seconds``, from ``(rows, CPU seconds per step)`` of each group."""
+    """Where the Python workers' time went: ``cpu.<step>.ns_per_doc`` for each of
+    :data:`TIMED_STEPS` and ``cpu.total.ns_per_doc`` (CPU nanoseconds per input document), and
+    ``cpu.total.ms`` (CPU milliseconds in all), from ``(rows, CPU seconds per step)`` of each
+    group. Whole numbers, as every other detail of the stage."""
     rows = sum(n for n, _ in groups)
     seconds = {step: sum(times[step] for _, times in groups) for step in TIMED_STEPS}
-    total = sum(seconds.values())
-    per_doc = {f"cpu.{step}.us_per_doc": 1e6 * s / rows if rows else 0.0 for step, s in seconds.items()}
-    per_doc["cpu.total.us_per_doc"] = 1e6 * total / rows if rows else 0.0
-    return {**{key: f"{value:.1f}" for key, value in per_doc.items()}, "cpu.total.seconds": f"{total:.3f}"}
+    seconds["total"] = sum(seconds.values())
+    details = {f"cpu.{step}.ns_per_doc": str(round(1e9 * s / rows) if rows else 0) for step, s in seconds.items()}
+    details["cpu.total.ms"] = str(round(1e3 * seconds["total"]))
+    return details
 
 
 def rule_count_key(rule: Rule) -> str:
