@@ -24,7 +24,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType, T
 from refinery.quality.rule_checks import evaluate
 from refinery.quality.rules import RuleSet
 from refinery.spark.schemas import CLEANED, STRING_MAP
-from refinery.text.chain import OK, QUARANTINE, STEPS, CleanOptions, clean_frame
+from refinery.text.chain import CHAIN_STEPS, OK, QUARANTINE, CleanOptions, clean_frame
 from refinery.text.pii import PiiOptions, mask_json_objects, mask_series
 
 #: Quarantine reason of a document that violates a rule of severity ``block``.
@@ -48,10 +48,10 @@ _CARRIED = StructType(
 #: replaces it; not shipping it back saves converting every document twice, and nothing
 #: after the chain can leak the unmasked original).
 _RETURNED = StructType([f for f in _CARRIED.fields if f.name != "text"])
-#: What the Python worker spends, per step, in CPU seconds: the chain's :data:`STEPS` and its
+#: What the Python worker spends, per step, in CPU seconds: the chain's :data:`CHAIN_STEPS` and its
 #: ``other`` (assembling the batch), then ``meta`` (masking PII in ``meta``) and ``rules``
 #: (the annotation rules).
-TIMED_STEPS: tuple[str, ...] = (*STEPS, "other", "meta", "rules")
+TIMED_STEPS: tuple[str, ...] = (*CHAIN_STEPS, "other", "meta", "rules")
 #: Column ``cpu_seconds``: each row carries its share of its Arrow batch's step times (the
 #: batch's seconds / its rows), so a sum over rows is the job's CPU time per step.
 CPU_SECONDS = StructType([StructField(step, DoubleType(), False) for step in TIMED_STEPS])

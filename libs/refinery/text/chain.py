@@ -87,7 +87,7 @@ class CleanOptions:
 
 
 #: The chain's steps, in order, as :func:`clean_frame` times them.
-STEPS = ("normalize", "langid", "pii", "segment", "quality")
+CHAIN_STEPS = ("normalize", "langid", "pii", "segment", "quality")
 
 
 def clean_frame(
@@ -98,7 +98,7 @@ def clean_frame(
     A batch-level failure (one pathological document raising inside a vectorised step) is
     retried one document at a time, so only the document that fails is quarantined. With
     ``timings``, each step's CPU seconds (``time.process_time``) are added to it by
-    :data:`STEPS` name, and the rest (assembling the frame, outcomes) under ``other``.
+    :data:`CHAIN_STEPS` name, and the rest (assembling the frame, outcomes) under ``other``.
     """
     try:
         cleaned = _clean_batch(frame[text_column], options, timings)

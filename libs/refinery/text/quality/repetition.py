@@ -46,6 +46,24 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(0xBF58476D1CE4E5B9)
 
 
+def _unit_ids(documents: Sequence[Sequence[str]]) -> np.ndarray:
+    """The units of ``documents``, one after another, as integers: code points for character
+    strings, for words the order in which each distinct word first occurs."""
+    if isinstance(documents[0], str):
+        return np.frombuffer("".join(documents).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    index: dict[str, int] = {}
+    return np.fromiter((index.setdefault(u, len(index)) for units in documents for u in units), np.uint64)
+
+
+def _first_of_groups(codes: np.ndarray) -> np.ndarray:
+    """Where each group of ``codes`` (numbered in the order they first occur, as
+    ``pandas.factorize`` numbers them) occurs first: a code above every one before it."""
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
+    return first
+
+
 def repetition_units(text: str, cjk: bool) -> list[str] | str:
     """Words (``str.split``) or, for CJK text, the non-space characters as one string (each
     character a unit; n-grams are then plain slices, several times cheaper than tuples)."""
@@ -124,15 +142,13 @@ class _HashedNgrams:
 
     def __init__(self, units: Sequence[str]) -> None:
         self.units = units
+        self.ids = _unit_ids([units])
         if isinstance(units, str):
-            self.ids = np.frombuffer(units.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
             self.distinct = len(set(units))
             self.prefix = None
             self.total = len(units)
         else:
-            index: dict[str, int] = {}
-            self.ids = np.fromiter((index.setdefault(u, len(index)) for u in units), np.uint64, len(units))
-            self.distinct = len(index)
+            self.distinct = int(self.ids.max()) + 1 if len(units) else 0
             lengths = np.fromiter(map(len, units), np.int64, len(units))
             self.prefix = np.concatenate(([0], np.cumsum(lengths))).tolist()
             self.total = self.prefix[-1]
@@ -174,14 +190,12 @@ class _HashedNgrams:
         numbered in the order they first occur), each group's size, and each group's first
         position. A hash table (``pandas.factorize``), not a sort: O(len)."""
         codes, _ = pd.factorize(self._hashes(n))
-        sizes = np.bincount(codes)
-        first = np.empty(len(codes), dtype=bool)
-        first[0] = True
-        np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
-        return codes, sizes, np.flatnonzero(first)
+        return codes, np.bincount(codes), np.flatnonzero(_first_of_groups(codes))
 
     def _top(self, n: int) -> float:
-        codes, sizes, firsts = self._groups(n)
+        """Like :func:`_top_shares`, but checking only the largest group's members: one long
+        document has many repeated short n-grams, and only the top one decides the share."""
+        codes, sizes, _ = self._groups(n)
         group = int(np.argmax(sizes))  # the largest group; among equal ones, the first to occur
         count = int(sizes[group])
         if count < 2:
@@ -256,14 +270,10 @@ def _top_shares(documents: list[Sequence[str]], n: int) -> list[float]:
     ``Counter.most_common`` picks it. Every member of a repeated group is compared id by id
     with the group's first; a document where one differs (a collision) is measured by the
     definition."""
-    if isinstance(documents[0], str):
-        ids = np.frombuffer("".join(documents).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        chars = None
-    else:
-        index: dict[str, int] = {}
-        ids = np.fromiter((index.setdefault(u, len(index)) for units in documents for u in units), np.uint32)
+    ids = _unit_ids(documents)
+    chars = None
+    if not isinstance(documents[0], str):
         chars = np.concatenate(([0], np.cumsum(np.fromiter((len(u) for units in documents for u in units), np.int64))))
-    ids = ids.astype(np.uint64)
     lengths = np.fromiter(map(len, documents), np.int64, len(documents))
     ends = np.cumsum(lengths)
     mixed = (ids + np.uint64(1)) * _MIX
@@ -274,10 +284,7 @@ def _top_shares(documents: list[Sequence[str]], n: int) -> list[float]:
     at = np.flatnonzero(np.arange(len(hashes)) + n <= ends[owner])  # n-grams inside one document
     owner = owner[at]
     codes, _ = pd.factorize(hashes[at] ^ (owner.astype(np.uint64) * _BASE))
-    first = np.empty(len(codes), dtype=bool)
-    first[0] = True
-    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
-    first_at = at[first]  # each group's first position
+    first_at = at[_first_of_groups(codes)]  # each group's first position
     sizes = np.bincount(codes)[codes]
     repeated = sizes >= 2
     offsets = np.arange(n)

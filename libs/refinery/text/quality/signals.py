@@ -145,6 +145,11 @@ for _index, _letter in enumerate(CLASSES):
     _CLASS_INDEX[ord(_letter)] = _index
 
 
+def _code_points(texts: Sequence[str]) -> np.ndarray:
+    """The code points of ``texts`` joined by ``\n``, one array (positions as :func:`_joined`'s)."""
+    return np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def _joined(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For code-point arrays over ``texts`` joined by ``\n``: the owner (text index) of every
     position, whether the position is inside a text (not a separator), and each text's start."""
@@ -237,7 +242,7 @@ def max_char_runs(texts: Sequence[str]) -> list[int]:
     from the one before it, or where a text starts."""
     if not texts:
         return []
-    codes = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = _code_points(texts)
     owner, inside, starts = _joined(texts)
     begins = np.ones(len(codes), dtype=bool)
     np.not_equal(codes[1:], codes[:-1], out=begins[1:])
@@ -303,13 +308,6 @@ def _jieba_prefix_keys() -> pd.Index:
     return pd.Index(np.fromiter(((ord(p[0]) << 32) | ord(p[1]) for p in _jieba_prefixes()), np.uint64))
 
 
-def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The code points of ``texts`` joined by ``\n`` (one array) and where each text starts in it."""
-    codes = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    return codes, np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-
-
 def cjk_dict_pair_shares(texts: Sequence[str]) -> np.ndarray:
     """``cjk_dict_pair_share`` of each text: adjacent Han pairs (``_HAN_RANGES``: CJK ext. A,
     unified, compatibility) found among jieba's two-character word prefixes / adjacent Han pairs;
@@ -319,16 +317,16 @@ def cjk_dict_pair_shares(texts: Sequence[str]) -> np.ndarray:
     n = len(texts)
     if n == 0:
         return np.empty(0)
-    codes, starts = _code_points(texts)
+    codes = _code_points(texts)
+    owner, _, _ = _joined(texts)
     han = np.zeros(len(codes), dtype=bool)
     for low, high in _HAN_RANGES:
         han |= (codes >= low) & (codes <= high)
     at = np.flatnonzero(han[:-1] & han[1:])
     keys = (codes[at].astype(np.uint64) << np.uint64(32)) | codes[at + 1]
     found = _jieba_prefix_keys().get_indexer(keys) >= 0
-    owner = np.searchsorted(starts, at, side="right") - 1
-    totals = np.bincount(owner, minlength=n)
-    hits = np.bincount(owner[found], minlength=n)
+    totals = np.bincount(owner[at], minlength=n)
+    hits = np.bincount(owner[at[found]], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, hits / totals, np.nan)
 
