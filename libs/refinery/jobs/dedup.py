@@ -55,6 +55,7 @@ from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, rows_holding
 from refinery.spark.components import connected_components
 from refinery.spark.dedup_udf import DedupOptions, scored_pairs, signature_rows
+from refinery.spark.session import timed_phase
 from refinery.spark.tables import (
     add_missing_columns,
     read_table,
@@ -97,35 +98,47 @@ def run(ctx: JobContext) -> JobResult:
     new = silver if batch is None else silver.where(F.col("ingest_batch") == batch)
     ctx.log.info("dedup started", extra={"batch": batch or "*"})
 
-    rows_in = new.count()  # the input slice (the batch's silver rows), counted before the transform
+    phases: dict[str, float] = {}
+    with timed_phase(spark, "count input", phases):
+        rows_in = new.count()  # the input slice (the batch's silver rows), counted before the transform
     fresh = signature_rows(new, dedup_options(cfg))
     predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
-    replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
+    with timed_phase(spark, "signatures", phases):
+        replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
 
     held: list[DataFrame] = []
     try:
         stored = read_table(spark, settings.tables.signatures)
         details: dict[str, int] = {}
         if batch is not None:
-            silver, stored, details["neighbourhood_rows"] = batch_neighbourhood(
-                silver, stored, batch, held, cfg.broadcast_max_rows
-            )
-        flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, held)
-        flags = _held(drop_one_row(flags, STAGE), held)
-        decided = duplicate_counts(flags)
+            with timed_phase(spark, "neighbourhood", phases):
+                silver, stored, details["neighbourhood_rows"] = batch_neighbourhood(
+                    silver, stored, batch, held, cfg.broadcast_max_rows
+                )
+        flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, held, phases)
+        with timed_phase(spark, "flags", phases):
+            flags = _held(drop_one_row(flags, STAGE), held)
+            decided = duplicate_counts(flags)
         details |= {"rows_flagged_or_cleared": decided.pop("rows"), **decided, **counts}
         if batch is not None:  # a small batch's flags find their rows in silver without shuffling it
             flags = _broadcast_when_small(flags, details["rows_flagged_or_cleared"], cfg.broadcast_max_rows)
-        commit = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
+        with timed_phase(spark, "merge", phases):
+            commit = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
         details["rows_updated"] = commit.rows_updated
-        rows_out = decided_rows(committed_rows(spark, commit), flags, predicate)
+        with timed_phase(spark, "count committed", phases):
+            rows_out = decided_rows(committed_rows(spark, commit), flags, predicate)
     finally:
         release(*held)
     stage = StageMetrics.from_outcomes(
         STAGE, [("ok", None, rows_out)], rows_in=rows_in, seconds=time.monotonic() - started
     )
-    stage.details = {key: str(value) for key, value in details.items()}
+    stage.details = {key: str(value) for key, value in details.items()} | phase_details(phases)
     return JobResult(batch=batch or "*", stages=[stage])
+
+
+def phase_details(phases: dict[str, float]) -> dict[str, str]:
+    """``phase.<name>.ms``: each phase's wall milliseconds (:func:`timed_phase`), in order."""
+    return {f"phase.{name.replace(' ', '_')}.ms": str(round(seconds * 1000)) for name, seconds in phases.items()}
 
 
 def decided_rows(committed: DataFrame | None, flags: DataFrame, predicate: str) -> int:
@@ -225,6 +238,7 @@ def duplicate_flags(
     cfg: DedupSettings,
     run_id: str,
     held: list[DataFrame],
+    phases: dict[str, float] | None = None,
 ) -> tuple[DataFrame, dict[str, int]]:
     """The transform: the :data:`DUP_COLUMNS` of every row whose flags this run decides (the
     batch's rows and every member of a cluster they touch), and the pair counts.
@@ -232,25 +246,29 @@ def duplicate_flags(
     ``silver`` is the whole table (with the dup columns of earlier runs) or a batch's
     :func:`batch_neighbourhood`, ``stored`` the matching ``signatures`` rows with this batch's
     fresh rows already in them. Frames checkpointed on the
-    way are appended to ``held`` for the caller to release after its writes."""
+    way are appended to ``held`` for the caller to release after its writes; each phase's wall
+    seconds are added to ``phases``."""
+    phases = {} if phases is None else phases
     batch = cfg.batch
     options = dedup_options(cfg)
     texts = silver.select("id", "text", "lang", "tokens")
     is_new = F.lit(True) if batch is None else (F.col("ingest_batch") == batch)
     # read by every step below: joined once
-    rows = _held(
-        stored.select("id", "canonical_hash", "bands").join(
-            silver.select("id", "event_ts", "label", "ingest_batch", "dup_kind", is_new.alias("is_new")), "id"
-        ),
-        held,
-    )
+    with timed_phase(spark, "join rows", phases):
+        rows = _held(
+            stored.select("id", "canonical_hash", "bands").join(
+                silver.select("id", "event_ts", "label", "ingest_batch", "dup_kind", is_new.alias("is_new")), "id"
+            ),
+            held,
+        )
     order = [F.col("event_ts").asc_nulls_last(), F.col("id")]
 
     # 2. exact groups touched by a new row: each non-first member links to the group's first
     touched = rows.where("is_new AND canonical_hash IS NOT NULL").select("canonical_hash").distinct()
     grouped = rows.join(touched, "canonical_hash")
     first = Window.partitionBy("canonical_hash").orderBy(*order)
-    grouped = grouped.withColumn("group_first", F.first("id").over(first))
+    with timed_phase(spark, "exact groups", phases):  # read for the edges and the representatives
+        grouped = _held(grouped.withColumn("group_first", F.first("id").over(first)), held)
     exact_edges = grouped.where(F.col("id") != F.col("group_first")).select(
         F.col("id").alias("a"), F.col("group_first").alias("b")
     )
@@ -264,16 +282,17 @@ def duplicate_flags(
         .select("id", "bands", "is_new")
         .unionByName(untouched.select("id", "bands", "is_new"))
     )
-    candidates = candidate_pairs(reps, cfg.near.max_bucket) if cfg.near.enabled else None
 
     # 4. verification
     near_edges = spark.createDataFrame([], "a string, b string, jaccard double")
     n_candidates = 0
-    if candidates is not None:
-        candidates = _held(candidates, held)
-        n_candidates = candidates.count()
-        scored = scored_pairs(with_texts(candidates, texts), options)
-        near_edges = _held(scored.where(F.col("jaccard") >= cfg.near.threshold), held)
+    if cfg.near.enabled:
+        with timed_phase(spark, "candidates", phases):
+            candidates = _held(candidate_pairs(reps, cfg.near.max_bucket, held), held)
+            n_candidates = candidates.count()
+        with timed_phase(spark, "verify", phases):
+            scored = scored_pairs(with_texts(candidates, texts, held, cfg.broadcast_max_rows), options)
+            near_edges = _held(scored.where(F.col("jaccard") >= cfg.near.threshold), held)
     n_verified = near_edges.count()
 
     # 5. clusters over this run's edges and the links stored by earlier runs (none when the
@@ -288,13 +307,15 @@ def duplicate_flags(
             .join(new_ids.withColumnRenamed("id", "b"), "b", "left_anti")
         )
         edges = edges.unionByName(stored_links)
-    components = connected_components(edges)
+    with timed_phase(spark, "components", phases):
+        components = connected_components(edges)
     held.append(components)
     affected = components.join(new_ids, "id").select("component").distinct()
-    members = _held(
-        components.join(affected, "component").join(rows.select("id", "canonical_hash", "event_ts", "label"), "id"),
-        held,
-    )
+    with timed_phase(spark, "members", phases):
+        members = _held(
+            components.join(affected, "component").join(rows.select("id", "canonical_hash", "event_ts", "label"), "id"),
+            held,
+        )
     everyone = (
         Window.partitionBy("component")
         .orderBy(*order)
@@ -311,9 +332,11 @@ def duplicate_flags(
     is_keeper = F.col("id") == F.col("keeper")
     same_text = F.col("canonical_hash").eqNullSafe(F.col("keeper_hash"))
     near_members = members.where(~is_keeper & ~same_text)
-    near_scores = scored_pairs(
-        with_texts(near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b")), texts), options
-    ).select(F.col("a").alias("id"), F.col("jaccard").alias("near_score"))
+    with timed_phase(spark, "keeper scores", phases):
+        to_keeper = near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b"))
+        near_scores = scored_pairs(with_texts(to_keeper, texts, held, cfg.broadcast_max_rows), options).select(
+            F.col("a").alias("id"), F.col("jaccard").alias("near_score")
+        )
     clustered = (
         members.join(conflicts, "component", "left")
         .join(near_scores, "id", "left")
@@ -349,37 +372,63 @@ def duplicate_flags(
     return flags, {"candidate_pairs": n_candidates, "verified_pairs": n_verified}
 
 
-def candidate_pairs(reps: DataFrame, max_bucket: int) -> DataFrame:
+def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame]) -> DataFrame:
     """``(a, b)`` with ``a < b``: representatives sharing an LSH bucket, at least one of them
-    new. Buckets larger than ``max_bucket`` give star pairs around their smallest id."""
-    exploded = reps.where(F.col("bands").isNotNull()).select("id", "is_new", F.posexplode("bands").alias("band", "key"))
-    buckets = (
-        exploded.groupBy("band", "key")
-        .agg(
-            F.count(F.lit(1)).alias("size"),
-            F.max(F.col("is_new").cast("int")).alias("has_new"),
-            F.min("id").alias("min_id"),
-        )
-        .where((F.col("size") >= 2) & (F.col("has_new") == 1))
+    new. Buckets larger than ``max_bucket`` give star pairs around their smallest id.
+
+    A bucket is one band key (:func:`refinery.text.minhash.band_keys` mixes the band's index
+    into its key, so keys of different bands collide with probability 2^-64, and a collision
+    only adds candidates). Each representative gives ``bands`` rows, so this is the job's
+    largest shuffle: the rows are partitioned by key once, and one window gives every row its
+    bucket's size and whether the bucket holds a new row (an aggregation joined back would
+    shuffle them twice; 2× slower at 1M rows). The rows of shared buckets, a small share, are
+    checkpointed (appended to ``held``) for the self-join and the star pairs."""
+    exploded = reps.where(F.col("bands").isNotNull()).select("id", "is_new", F.explode("bands").alias("key"))
+    bucket = Window.partitionBy("key")
+    members = _held(
+        exploded.select(
+            "id",
+            "is_new",
+            "key",
+            F.count(F.lit(1)).over(bucket).alias("size"),
+            F.max(F.col("is_new").cast("int")).over(bucket).alias("has_new"),
+        ).where((F.col("size") >= 2) & (F.col("has_new") == 1)),
+        held,
     )
-    members = exploded.join(buckets, ["band", "key"])
     small = members.where(F.col("size") <= max_bucket)
     x, y = small.alias("x"), small.alias("y")
     within = (
-        x.join(y, (F.col("x.band") == F.col("y.band")) & (F.col("x.key") == F.col("y.key")))
+        x.join(y, F.col("x.key") == F.col("y.key"))
         .where((F.col("x.id") < F.col("y.id")) & (F.col("x.is_new") | F.col("y.is_new")))
         .select(F.col("x.id").alias("a"), F.col("y.id").alias("b"))
     )
-    star = members.where((F.col("size") > max_bucket) & (F.col("id") != F.col("min_id"))).select(
-        F.col("min_id").alias("a"), F.col("id").alias("b")
+    large = members.where(F.col("size") > max_bucket)
+    centres = large.groupBy("key").agg(F.min("id").alias("min_id"))
+    star = (
+        large.join(centres, "key")
+        .where(F.col("id") != F.col("min_id"))
+        .select(F.col("min_id").alias("a"), F.col("id").alias("b"))
     )
     return within.unionByName(star).distinct()
 
 
-def with_texts(pairs: DataFrame, texts: DataFrame) -> DataFrame:
-    """``pairs`` (``a``, ``b``) with each side's ``text``, ``lang`` and ``tokens``."""
-    side_a = texts.select(F.col("id").alias("a"), *[F.col(c).alias(f"{c}_a") for c in ("text", "lang", "tokens")])
-    side_b = texts.select(F.col("id").alias("b"), *[F.col(c).alias(f"{c}_b") for c in ("text", "lang", "tokens")])
+def with_texts(pairs: DataFrame, texts: DataFrame, held: list[DataFrame], broadcast_max_rows: int) -> DataFrame:
+    """``pairs`` (``a``, ``b``) with each side's ``text``, ``lang`` and ``tokens``.
+
+    Pairs are few next to silver's rows, so the texts of the ids they name are picked out
+    first, by a semi-join whose id list is broadcast while it has at most
+    ``broadcast_max_rows`` rows: silver's texts are then scanned once and filtered in place,
+    never shuffled, and only the picked texts (checkpointed, appended to ``held``) meet the
+    pairs."""
+    pairs = _held(pairs, held)
+    ids = _small(
+        pairs.select(F.col("a").alias("id")).unionByName(pairs.select(F.col("b").alias("id"))).distinct(),
+        held,
+        broadcast_max_rows,
+    )
+    picked = _held(texts.join(ids, "id", "left_semi"), held)
+    side_a = picked.select(F.col("id").alias("a"), *[F.col(c).alias(f"{c}_a") for c in ("text", "lang", "tokens")])
+    side_b = picked.select(F.col("id").alias("b"), *[F.col(c).alias(f"{c}_b") for c in ("text", "lang", "tokens")])
     return pairs.join(side_a, "a").join(side_b, "b")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql.types import (
@@ -21,8 +22,9 @@ from pyspark.sql.types import (
 )
 
 from refinery.text.canonical import CanonicalOptions, canonical_hash
-from refinery.text.minhash import MinHashOptions, band_keys, signatures
-from refinery.text.shingles import ShingleOptions, jaccard, shingle_hashes, shingles
+from refinery.text.minhash import MinHashOptions, band_keys, flat_signatures
+from refinery.text.shingle_hashes import pair_jaccards, shingle_hash_sets
+from refinery.text.shingles import ShingleOptions
 
 #: One stored signature row per silver row (the ``signatures`` table, partitioned by batch).
 SIGNATURE = StructType(
@@ -53,21 +55,13 @@ class DedupOptions:
     minhash: MinHashOptions = field(default_factory=MinHashOptions)
 
 
-def _shingle_set(text: object, lang: object, tokens: object, options: DedupOptions) -> set[str]:
-    if not isinstance(text, str):
-        return set()
-    words = None if tokens is None else list(tokens)
-    return shingles(text, lang if isinstance(lang, str) else None, words, options.shingles)
-
-
 def signature_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
     """:data:`SIGNATURE` columns for a pandas batch with ``id``, ``ingest_batch``, ``text``,
-    ``lang``, ``tokens``."""
-    hash_sets = [
-        shingle_hashes(_shingle_set(text, lang, tokens, options))
-        for text, lang, tokens in zip(frame["text"], frame["lang"], frame["tokens"], strict=True)
-    ]
-    keys = band_keys(signatures(hash_sets, options.minhash), options.minhash)
+    ``lang``, ``tokens``: the whole batch's shingle hashes and signatures at once
+    (:func:`~refinery.text.shingle_hashes.shingle_hash_sets`, :func:`~refinery.text.minhash.
+    flat_signatures`)."""
+    values, sizes = shingle_hash_sets(frame["text"], frame["lang"], frame["tokens"], options.shingles)
+    keys = band_keys(flat_signatures(values, sizes, options.minhash), options.minhash)
     return pd.DataFrame(
         {
             "id": frame["id"].to_numpy(),
@@ -75,8 +69,8 @@ def signature_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
             "canonical_hash": [
                 canonical_hash(text, options.canonical) if isinstance(text, str) else None for text in frame["text"]
             ],
-            "n_shingles": [len(h) for h in hash_sets],
-            "bands": [list(row) if len(h) else None for row, h in zip(keys, hash_sets, strict=True)],
+            "n_shingles": sizes.astype(np.int32),
+            "bands": [list(row) if size else None for row, size in zip(keys, sizes, strict=True)],
         }
     )
 
@@ -94,22 +88,16 @@ def signature_rows(rows: DataFrame, options: DedupOptions) -> DataFrame:
 
 def pair_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
     """Exact Jaccard of each candidate pair in a batch with columns ``a``, ``b`` and each
-    side's ``text_*``, ``lang_*``, ``tokens_*``."""
-    scores = [
-        jaccard(
-            _shingle_set(ta, la, ka, options),
-            _shingle_set(tb, lb, kb, options),
-        )
-        for ta, la, ka, tb, lb, kb in zip(
-            frame["text_a"],
-            frame["lang_a"],
-            frame["tokens_a"],
-            frame["text_b"],
-            frame["lang_b"],
-            frame["tokens_b"],
-            strict=True,
-        )
-    ]
+    side's ``text_*``, ``lang_*``, ``tokens_*`` (:func:`~refinery.text.shingle_hashes.pair_jaccards`)."""
+    scores = pair_jaccards(
+        frame["text_a"],
+        frame["lang_a"],
+        frame["tokens_a"],
+        frame["text_b"],
+        frame["lang_b"],
+        frame["tokens_b"],
+        options.shingles,
+    )
     return pd.DataFrame({"a": frame["a"].to_numpy(), "b": frame["b"].to_numpy(), "jaccard": scores})
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,3 +132,16 @@ def job_phase(spark: SparkSession, phase: str) -> Iterator[None]:
         yield
     finally:
         context.setLocalProperty(JOB_DESCRIPTION, previous)  # None unsets it
+
+
+@contextmanager
+def timed_phase(spark: SparkSession, phase: str, seconds: dict[str, float]) -> Iterator[None]:
+    """:func:`job_phase`, and the block's wall seconds added to ``seconds[phase]``: a job
+    reports where its time went in its metrics (Spark runs lazily, so a phase's time is that
+    of the actions inside the block, including whatever they compute upstream)."""
+    started = time.monotonic()
+    try:
+        with job_phase(spark, phase):
+            yield
+    finally:
+        seconds[phase] = seconds.get(phase, 0.0) + time.monotonic() - started

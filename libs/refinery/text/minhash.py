@@ -80,24 +80,68 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def signatures(hash_sets: Sequence[np.ndarray], options: MinHashOptions = DEFAULT) -> np.ndarray:
     """MinHash signatures of many documents at once: a ``(len(hash_sets), num_perm)`` ``uint64``
-    array, row i the signature of ``hash_sets[i]`` (the shingle hashes of document i).
-
-    Vectorised over the whole batch: the hashes of all documents are concatenated and each
-    permutation is one pass of numpy arithmetic plus ``np.minimum.reduceat`` over the document
-    boundaries, so the cost is O(num_perm · total shingles) with no Python loop per document.
-    """
-    a, b = permutations(options.num_perm, options.seed)
-    out = np.full((len(hash_sets), options.num_perm), EMPTY, dtype=np.uint64)
+    array, row i the signature of ``hash_sets[i]`` (the shingle hashes of document i)."""
     sizes = np.fromiter((len(h) for h in hash_sets), dtype=np.int64, count=len(hash_sets))
+    values = (
+        np.concatenate([np.asarray(h, dtype=np.uint64) for h in hash_sets])
+        if sizes.sum()
+        else np.zeros(0, dtype=np.uint64)
+    )
+    return flat_signatures(values, sizes, options)
+
+
+#: Shingle hashes per block of :func:`flat_signatures`: 64k values (512 KB) and their
+#: temporaries stay in a core's L2 cache through all ``num_perm`` passes.
+BLOCK_VALUES = 1 << 16
+_SHIFT = np.uint64(61)
+_ONE = np.uint64(1)
+
+
+def flat_signatures(values: np.ndarray, sizes: np.ndarray, options: MinHashOptions = DEFAULT) -> np.ndarray:
+    """:func:`signatures` of documents given as one concatenated ``uint64`` array of shingle
+    hashes and each document's count (``sizes``), as :func:`refinery.text.shingle_hashes.
+    shingle_hash_sets` returns them.
+
+    Vectorised over blocks of whole documents (about :data:`BLOCK_VALUES` hashes each): each
+    permutation is a few numpy passes over the block plus ``np.minimum.reduceat`` over the
+    document boundaries, so the cost is O(num_perm · total shingles) with no Python loop per
+    document. ``(a·x + b) mod p`` is reduced without a division: for ``t < 2^64``,
+    ``t = hi·2^61 + lo`` and ``2^61 ≡ 1 (mod p)``, so ``t ≡ s = lo + hi`` with ``s < 2p``;
+    and as only the low 32 bits are kept, ``s - p`` (when ``s ≥ p``) is ``s + 1`` there,
+    because ``2^61 ≡ 0 (mod 2^32)``: the value is ``(s + ((s + 1) >> 61)) mod 2^32``.
+    """
+    out = np.full((len(sizes), options.num_perm), EMPTY, dtype=np.uint64)
     present = np.flatnonzero(sizes)
     if present.size == 0:
         return out
-    values = np.concatenate([np.asarray(hash_sets[i], dtype=np.uint64) for i in present])
-    starts = np.concatenate(([0], np.cumsum(sizes[present])[:-1]))
+    ends = np.cumsum(sizes[present])
+    starts = ends - sizes[present]
+    first = 0
+    while first < len(present):
+        last = max(int(np.searchsorted(ends, starts[first] + BLOCK_VALUES, side="right")), first + 1)
+        block = values[starts[first] : ends[last - 1]]
+        out[present[first:last]] = _block_signatures(block, starts[first:last] - starts[first], options).T
+        first = last
+    return out
+
+
+def _block_signatures(block: np.ndarray, starts: np.ndarray, options: MinHashOptions) -> np.ndarray:
+    """``(num_perm, documents)`` minimum hashes of one block (see :func:`flat_signatures`)."""
+    a, b = permutations(options.num_perm, options.seed)
+    out = np.empty((options.num_perm, len(starts)), dtype=np.uint64)
+    t, high = np.empty_like(block), np.empty_like(block)
     with np.errstate(over="ignore"):
         for i in range(options.num_perm):
-            permuted = ((a[i] * values + b[i]) % MERSENNE_PRIME) & MAX_HASH
-            out[present, i] = np.minimum.reduceat(permuted, starts)
+            np.multiply(block, a[i], out=t)
+            np.add(t, b[i], out=t)  # a·x + b, wrapped mod 2^64
+            np.right_shift(t, _SHIFT, out=high)
+            np.bitwise_and(t, MERSENNE_PRIME, out=t)
+            np.add(t, high, out=t)  # s = lo + hi ≡ t (mod p)
+            np.add(t, _ONE, out=high)
+            np.right_shift(high, _SHIFT, out=high)
+            np.add(t, high, out=t)
+            np.bitwise_and(t, MAX_HASH, out=t)
+            out[i] = np.minimum.reduceat(t, starts)
     return out
 
 

@@ -1,0 +1,215 @@
+"""The shingle hash sets of a whole batch of documents at once, equal to
+:func:`refinery.text.shingles.shingle_hashes` of :func:`~refinery.text.shingles.shingles` per
+document, in a fixed number of numpy passes instead of a Python loop per shingle.
+
+**Units.** Each document becomes one *unit string*, built with C-level string methods only:
+
+* a character-shingled document (:func:`~refinery.text.shingles.uses_characters`): its
+  canonical form, each code point a unit;
+* a word-shingled document: its words joined by ``\\x1f`` (the unit separator), case-folded.
+  Words are silver's tokens, or, without tokens, the text split on whitespace with the
+  punctuation at either end of each word stripped.
+
+**Shingles as byte slices.** The unit strings of the batch are concatenated and encoded once,
+to UTF-8 bytes and to code points. A shingle of n units is then one contiguous byte slice, from
+the first byte of its first unit to the last byte of its last (the ``\\x1f`` separators between
+word units included, exactly as ``"\\x1f".join(units)`` has them); a document with fewer units
+than n has one slice over all of them.
+
+**CRC-32 of many slices.** The table-driven CRC (reflected polynomial ``0xEDB88320``, as
+``zlib.crc32``) is run over all slices in parallel, one numpy step per byte position: the
+slices are ordered by length, longest first, so the slices still running at byte k are a
+prefix of the order. Work is proportional to the bytes of all shingles (about n times the
+text), with one Python step per byte of the longest shingle.
+
+**Sets.** ``(document << 32) | crc`` keys are sorted and de-duplicated in one ``np.unique``:
+each document's hashes come out sorted and unique, as ``shingle_hashes`` returns them.
+
+:func:`pair_jaccards` scores candidate pairs on *64-bit* keys (CRC-32 and 32-bit FNV-1a of the
+same bytes): two different shingles of a pair share a key with probability about 2^-64, so the
+score is the exact Jaccard of the shingle strings for any practical purpose (with the 32-bit
+CRC alone, a pair of 50-shingle documents would collide with probability ≈ 2500 / 2^32).
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from refinery.text.canonical import canonical
+from refinery.text.shingles import DEFAULT, ShingleOptions, uses_characters
+
+#: Every punctuation code point (Unicode categories ``P*``), as one string.
+PUNCTUATION = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P"))
+_PUNCTUATION_SET = frozenset(PUNCTUATION)
+_SEPARATOR = "\x1f"
+_FNV_PRIME = np.uint32(0x01000193)
+_FNV_OFFSET = np.uint32(0x811C9DC5)
+
+
+@lru_cache(maxsize=1)
+def _crc_table() -> np.ndarray:
+    """The 256-entry table of the reflected CRC-32 (polynomial ``0xEDB88320``)."""
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> np.uint32(1)) ^ np.uint32(0xEDB88320), table >> np.uint32(1))
+    return table.astype(np.uint32)
+
+
+def unit_string(text: object, lang: object, tokens: object, options: ShingleOptions = DEFAULT) -> tuple[str, bool]:
+    """``(units, by_characters)``: a document's units as one string (see the module docstring);
+    ``("", …)`` for a missing text, which has no shingles."""
+    if not isinstance(text, str):
+        return "", True
+    if uses_characters(lang if isinstance(lang, str) else None):
+        return canonical(text, options.canonical), True
+    if tokens is None:  # only a word with punctuation at an end is stripped (a set lookup is cheap)
+        edged = (
+            word.strip(PUNCTUATION) if word[0] in _PUNCTUATION_SET or word[-1] in _PUNCTUATION_SET else word
+            for word in text.split()
+        )
+        words = [word for word in edged if word]
+    else:  # a token is dropped when blank or when stripping punctuation leaves nothing
+        words = [token for token in tokens if token.strip() and token.strip(PUNCTUATION)]
+    return _SEPARATOR.join(words).casefold(), False
+
+
+def crc32_slices(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``zlib.crc32(data[s : s + l])`` for every ``(s, l)``, as ``uint32``; ``data`` is a
+    ``uint8`` array."""
+    return _slice_hashes(data, starts, lengths, fnv=False)[0]
+
+
+def _slice_hashes(
+    data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, fnv: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """CRC-32 (and, with ``fnv``, 32-bit FNV-1a) of every slice, one numpy step per byte
+    position over the slices still running (a prefix once sorted longest first)."""
+    order = np.argsort(-lengths, kind="stable")
+    ordered_starts, ordered_lengths = starts[order], lengths[order]
+    longest = int(ordered_lengths[0]) if len(order) else 0
+    running = np.searchsorted(-ordered_lengths, -np.arange(longest), side="left")
+    crc = np.full(len(order), 0xFFFFFFFF, dtype=np.uint32)
+    second = np.full(len(order), _FNV_OFFSET, dtype=np.uint32) if fnv else None
+    table = _crc_table()
+    with np.errstate(over="ignore"):
+        for k in range(longest):
+            m = running[k]
+            byte = data[ordered_starts[:m] + k].astype(np.uint32)
+            state = crc[:m]
+            crc[:m] = table[(state ^ byte) & np.uint32(0xFF)] ^ (state >> np.uint32(8))
+            if second is not None:
+                second[:m] = (second[:m] ^ byte) * _FNV_PRIME
+    crc ^= np.uint32(0xFFFFFFFF)
+    unsorted_crc = np.empty_like(crc)
+    unsorted_crc[order] = crc
+    if second is None:
+        return unsorted_crc, None
+    unsorted_second = np.empty_like(second)
+    unsorted_second[order] = second
+    return unsorted_crc, unsorted_second
+
+
+def _shingle_slices(
+    units: Sequence[str], by_characters: np.ndarray, options: ShingleOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(data, doc, start, length)``: the batch's UTF-8 bytes and, per shingle, its document
+    and byte slice."""
+    joined = "".join(units)
+    data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    widths = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)
+    if not len(points):
+        nothing = np.zeros(0, dtype=np.int64)
+        return data, nothing, nothing, nothing
+    byte_at = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(widths, out=byte_at[1:])
+
+    doc_len = np.fromiter((len(u) for u in units), dtype=np.int64, count=len(units))
+    doc_end = np.cumsum(doc_len)
+    doc_start = doc_end - doc_len
+    n_docs = len(units)
+    word_doc = ~by_characters & (doc_len > 0)
+    char_doc = by_characters & (doc_len > 0)
+    # code points of character documents are units of one; word units lie between separators
+    point_doc = np.repeat(np.arange(n_docs), doc_len)
+    char_points = np.flatnonzero(char_doc[point_doc])
+    separators = np.flatnonzero((points == ord(_SEPARATOR)) & word_doc[point_doc])
+    unit_start = np.sort(np.concatenate([char_points, doc_start[word_doc], separators + 1]))
+    unit_end = np.sort(np.concatenate([char_points + 1, separators, doc_end[word_doc]]))
+
+    unit_doc = np.searchsorted(doc_start, unit_start, side="right") - 1
+    per_doc = np.bincount(unit_doc, minlength=n_docs)
+    first_unit = np.cumsum(per_doc) - per_doc
+    n = np.where(by_characters, options.char_ngram, options.word_ngram)
+    span = np.minimum(n, per_doc)  # units per shingle: n, or all of a short document's
+    shingles_per_doc = np.where(per_doc > 0, per_doc - span + 1, 0)
+    local = np.arange(len(unit_start)) - first_unit[unit_doc]
+    is_first = local < shingles_per_doc[unit_doc]
+    first = np.flatnonzero(is_first)
+    last = first + span[unit_doc[first]] - 1
+    start = byte_at[unit_start[first]]
+    return data, unit_doc[first], start, byte_at[unit_end[last]] - start
+
+
+def shingle_hash_sets(
+    texts: Sequence[object],
+    langs: Sequence[object],
+    tokens: Sequence[object] | None = None,
+    options: ShingleOptions = DEFAULT,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, sizes)``: each document's sorted, unique CRC-32 shingle hashes, concatenated
+    (``uint64``), and how many each has. Document i's are ``values[offsets[i] : offsets[i] +
+    sizes[i]]`` with ``offsets = cumsum(sizes) - sizes``; a missing text has none."""
+    tokens = [None] * len(texts) if tokens is None else tokens
+    built = [unit_string(t, lang, k, options) for t, lang, k in zip(texts, langs, tokens, strict=True)]
+    units = [u for u, _ in built]
+    by_characters = np.fromiter((c for _, c in built), dtype=bool, count=len(built))
+    data, doc, start, length = _shingle_slices(units, by_characters, options)
+    crc, _ = _slice_hashes(data, start, length, fnv=False)
+    keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | crc.astype(np.uint64))
+    sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(units))
+    return keys & np.uint64(0xFFFFFFFF), sizes
+
+
+def pair_jaccards(
+    texts_a: Sequence[object],
+    langs_a: Sequence[object],
+    tokens_a: Sequence[object] | None,
+    texts_b: Sequence[object],
+    langs_b: Sequence[object],
+    tokens_b: Sequence[object] | None,
+    options: ShingleOptions = DEFAULT,
+) -> np.ndarray:
+    """The Jaccard similarity ``|A ∩ B| / |A ∪ B|`` of each pair's shingle sets (``float64``;
+    0.0 when both are empty), on 64-bit shingle keys (see the module docstring)."""
+    pairs = len(texts_a)
+    none = [None] * pairs
+    texts = [*texts_a, *texts_b]
+    langs = [*langs_a, *langs_b]
+    tokens = [*(none if tokens_a is None else tokens_a), *(none if tokens_b is None else tokens_b)]
+    built = [unit_string(t, lang, k, options) for t, lang, k in zip(texts, langs, tokens, strict=True)]
+    units = [u for u, _ in built]
+    by_characters = np.fromiter((c for _, c in built), dtype=bool, count=len(built))
+    data, doc, start, length = _shingle_slices(units, by_characters, options)
+    crc, fnv = _slice_hashes(data, start, length, fnv=True)
+    key = (crc.astype(np.uint64) << np.uint64(32)) | fnv.astype(np.uint64)
+    # a set per side: sort by (document, key) and keep the first of each run
+    order = np.lexsort((key, doc))
+    doc, key = doc[order], key[order]
+    fresh = np.ones(len(doc), dtype=bool)
+    fresh[1:] = (doc[1:] != doc[:-1]) | (key[1:] != key[:-1])
+    doc, key = doc[fresh], key[fresh]
+    sizes = np.bincount(doc, minlength=2 * pairs)
+    # both sides of a pair together: a key seen twice within a pair is in the intersection
+    pair = doc % pairs
+    order = np.lexsort((key, pair))
+    pair, key = pair[order], key[order]
+    shared = (pair[1:] == pair[:-1]) & (key[1:] == key[:-1])
+    inter = np.bincount(pair[1:][shared], minlength=pairs)
+    union = sizes[:pairs] + sizes[pairs:] - inter
+    return np.divide(inter, union, out=np.zeros(pairs), where=union > 0)
