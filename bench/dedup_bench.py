@@ -50,6 +50,12 @@ from bench.dedup_evalset import (
 EVAL_ZH, EVAL_EN = 3000, 2000
 SCALE_SIZES = tuple(int(x) for x in os.environ.get("REFINERY_DEDUP_SIZES", "10000,100000,1000000").split(","))
 TARGET_DELTA = -0.01
+#: Issue 20: a full recompute at the largest size, MB of text per wall second per core.
+TARGET_MB_PER_S_PER_CORE = 1.0
+#: Issue 20: a 10k-row batch against the largest table, as a share of its full recompute.
+TARGET_INCREMENT_SHARE = 0.1
+#: Documents timed for :func:`_signature_speed`.
+SIGNATURE_ROWS = 20_000
 #: Rows of the new batch deduplicated against the largest scale table.
 INCREMENT_ROWS = 10_000
 
@@ -248,6 +254,75 @@ def _job_details(spark, settings, run_id: str, *keys: str) -> dict[str, int]:
     return {key: int(row.details[key]) for key in keys}
 
 
+def _text_megabytes(rows: list[dict]) -> float:
+    """The rows' text in MB (10^6 bytes of UTF-8)."""
+    return sum(len(row["text"].encode("utf-8")) for row in rows) / 1e6
+
+
+def _per_core(megabytes: float, timed: dict[str, Any]) -> dict[str, float]:
+    """Text MB, MB per wall second per core (the issue's unit: wall time on all the cores
+    Spark had) and MB per CPU second of the whole process tree."""
+    cores = os.cpu_count() or 1
+    out = {"text_mb": round(megabytes, 2), "mb_per_s_per_core": round(megabytes / timed["seconds"] / cores, 3)}
+    if timed.get("cpu_seconds"):
+        out["mb_per_cpu_s"] = round(megabytes / timed["cpu_seconds"], 3)
+    return out
+
+
+def _pair_counts(spark, settings, run_id: str) -> dict[str, int]:
+    return _job_details(spark, settings, run_id, "candidate_pairs", "verified_pairs")
+
+
+def _phase_seconds(spark, settings, run_id: str) -> dict[str, float]:
+    """The job's own ``phase.<name>.ms`` details, in seconds: where its wall time went."""
+    from refinery.spark.tables import read_table
+
+    row = read_table(spark, settings.tables.metrics).where(f"run_id = '{run_id}' AND stage = 'dedup'").first()
+    return {
+        key[len("phase.") : -len(".ms")]: round(int(value) / 1000, 2)
+        for key, value in row.details.items()
+        if key.startswith("phase.")
+    }
+
+
+def _signature_speed(size: int = SIGNATURE_ROWS) -> dict[str, Any]:
+    """CPU seconds per MB of text to turn documents into MinHash signatures, in this process:
+    ours (the whole batch at once: :func:`refinery.text.shingle_hashes.shingle_hash_sets`
+    and :func:`refinery.text.minhash.flat_signatures`), the per-document definition it
+    replaces (``shingles`` → ``shingle_hashes`` per document, then ``signatures``), and
+    datasketch's ``MinHash.bulk`` over the same shingle strings (its own hashing)."""
+    from datasketch import MinHash
+
+    from refinery.text.minhash import flat_signatures, signatures
+    from refinery.text.shingle_hashes import shingle_hash_sets
+    from refinery.text.shingles import shingle_hashes, shingles
+
+    rows = _grown_rows(size, seed=3)
+    texts, langs = [r["text"] for r in rows], [r["lang"] for r in rows]
+    megabytes = _text_megabytes(rows)
+
+    def ours() -> None:
+        flat_signatures(*shingle_hash_sets(texts, langs))
+
+    def per_document() -> None:
+        signatures([shingle_hashes(shingles(t, lang)) for t, lang in zip(texts, langs, strict=True)])
+
+    def datasketch() -> None:
+        sets = [[s.encode("utf-8") for s in shingles(t, lang)] for t, lang in zip(texts, langs, strict=True)]
+        MinHash.bulk(sets, num_perm=128)
+
+    out: dict[str, Any] = {"rows": size, "text_mb": round(megabytes, 2)}
+    for name, action in (("ours", ours), ("per_document_shingles", per_document), ("datasketch", datasketch)):
+        started = time.process_time()
+        action()
+        out[f"{name}_mb_per_cpu_s"] = round(megabytes / (time.process_time() - started), 3)
+    out["ours_vs_per_document_shingles"] = round(
+        out["ours_mb_per_cpu_s"] / out["per_document_shingles_mb_per_cpu_s"], 2
+    )
+    out["ours_vs_datasketch"] = round(out["ours_mb_per_cpu_s"] / out["datasketch_mb_per_cpu_s"], 2)
+    return out
+
+
 def _scale(spark, make, work: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
@@ -257,10 +332,21 @@ def _scale(spark, make, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for size in SCALE_SIZES:
         settings = make(f"scale_{size}", "clean.segment.enabled=false")
-        grown = _silver_frame(spark, _grown_rows(size, seed=size), work, f"grown_{size}", "grown")
+        rows = _grown_rows(size, seed=size)
+        megabytes = _text_megabytes(rows)
+        grown = _silver_frame(spark, rows, work, f"grown_{size}", "grown")
         grown.repartition(8).write.format("delta").save(settings.tables.silver)
-        timed = _timed(lambda s=settings, n=size: run_one("dedup", s, spark, f"bench-dedup-{n}"), size)
-        out[str(size)] = {**timed, **_dup_counts(read_table(spark, settings.tables.silver)), "peak_rss": _peak_rss_mb()}
+        del rows
+        run_id = f"bench-dedup-{size}"
+        timed = _timed(lambda s=settings, r=run_id: run_one("dedup", s, spark, r), size)
+        out[str(size)] = {
+            **timed,
+            **_per_core(megabytes, timed),
+            **_dup_counts(read_table(spark, settings.tables.silver)),
+            **_pair_counts(spark, settings, run_id),
+            "phase_seconds": _phase_seconds(spark, settings, run_id),
+            "peak_rss": _peak_rss_mb(),
+        }
 
     # A new batch against the largest silver: the same generator continued, so its edited
     # copies point at rows of the earlier batch; only the new rows get signatures.
@@ -274,6 +360,8 @@ def _scale(spark, make, work: Path) -> dict[str, Any]:
     new = read_table(spark, settings.tables.silver).where(F.col("ingest_batch") == "next")
     out["increment"] = {
         **timed,
+        **_per_core(_text_megabytes(rows), timed),
+        "phase_seconds": _phase_seconds(spark, settings, "bench-dedup-increment"),
         "silver_rows_before": size,
         **_dup_counts(new),
         "new_rows_pointing_to_earlier_batch": new.where(F.col("dup_of") < F.lit(f"g{size:08d}")).count(),
@@ -298,6 +386,7 @@ def run() -> dict:
     try:
         spark = build_spark(make("session").spark, "refinery-bench-dedup")
         try:
+            signature_speed = _signature_speed()
             quality = _quality(spark, make, work)
             scale = _scale(spark, make, work)
         finally:
@@ -323,7 +412,20 @@ def run() -> dict:
         name: {"target": TARGET_DELTA, "measured": ratios[name], "met": ratios[name] >= TARGET_DELTA}
         for name in ("ours_minus_datasketch_precision", "ours_minus_datasketch_recall")
     }
+    ratios["full_recompute_mb_per_s_per_core"] = largest["mb_per_s_per_core"]
+    targets["full_recompute_mb_per_s_per_core"] = {
+        "target": TARGET_MB_PER_S_PER_CORE,
+        "measured": largest["mb_per_s_per_core"],
+        "met": largest["mb_per_s_per_core"] >= TARGET_MB_PER_S_PER_CORE,
+    }
+    increment = ratios["increment_seconds_vs_full_recompute_of_largest"]
+    targets["increment_seconds_vs_full_recompute_of_largest"] = {
+        "target": TARGET_INCREMENT_SHARE,
+        "measured": increment,
+        "met": increment <= TARGET_INCREMENT_SHARE,
+    }
     return {
+        "signatures": signature_speed,
         "quality": quality,
         "scale": scale,
         "ratios": ratios,

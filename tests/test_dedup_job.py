@@ -199,3 +199,31 @@ def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_
         )
     assert results[0] == results[1]
     assert sum(1 for row in results[0] if row[2] is not None) == 6
+
+
+def test_candidates_are_bucket_mates_whose_shingle_counts_allow_the_threshold(spark):
+    """Every pair sharing a bucket, with a new row in it, whose sizes could reach the
+    threshold (``min + 1 >= t * max``): pruned pairs could never be near duplicates."""
+    from refinery.jobs.dedup import candidate_pairs
+    from refinery.spark.checkpoint import release
+
+    rows = [  # id, band keys, n_shingles, is_new
+        ("a", [1, 2], 10, True),
+        ("b", [1, 3], 12, False),  # 11 >= 0.8 * 12: kept with a
+        ("c", [2, 4], 40, False),  # 11 < 0.8 * 40: shares a bucket with a, but can never reach 0.8
+        ("d", [3, 4], 11, False),  # shares buckets only with b and c, neither new: no pair
+        ("e", [5, 6], 20, True),
+        ("f", [6, 7], 20, True),  # e and f share 6: kept
+        ("g", [8, 9], 5, False),  # alone
+    ]
+    star = [(f"s{i:02d}", [100], 10 + i, i == 0) for i in range(6)]  # a bucket over max_bucket=3
+    reps = spark.createDataFrame(rows + star, "id string, bands array<long>, n_shingles int, is_new boolean")
+    held: list = []
+    try:
+        found = {tuple(r) for r in candidate_pairs(reps, 3, held, threshold=0.8).collect()}
+        unbounded = {tuple(r) for r in candidate_pairs(reps, 3, held, threshold=0.0).collect()}
+    finally:
+        release(*held)
+    # star pairs go to the bucket's smallest id (s00, n=10): sizes 11..13 pass, 14 and 15 do not
+    assert found == {("a", "b"), ("e", "f"), ("s00", "s01"), ("s00", "s02"), ("s00", "s03")}
+    assert unbounded == found | {("a", "c"), ("s00", "s04"), ("s00", "s05")}

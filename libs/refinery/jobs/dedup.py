@@ -256,7 +256,7 @@ def duplicate_flags(
     # read by every step below: joined once
     with timed_phase(spark, "join rows", phases):
         rows = _held(
-            stored.select("id", "canonical_hash", "bands").join(
+            stored.select("id", "canonical_hash", "bands", "n_shingles").join(
                 silver.select("id", "event_ts", "label", "ingest_batch", "dup_kind", is_new.alias("is_new")), "id"
             ),
             held,
@@ -279,8 +279,8 @@ def duplicate_flags(
     )
     reps = (
         grouped.where(F.col("id") == F.col("group_first"))
-        .select("id", "bands", "is_new")
-        .unionByName(untouched.select("id", "bands", "is_new"))
+        .select("id", "bands", "n_shingles", "is_new")
+        .unionByName(untouched.select("id", "bands", "n_shingles", "is_new"))
     )
 
     # 4. verification
@@ -288,7 +288,7 @@ def duplicate_flags(
     n_candidates = 0
     if cfg.near.enabled:
         with timed_phase(spark, "candidates", phases):
-            candidates = _held(candidate_pairs(reps, cfg.near.max_bucket, held), held)
+            candidates = _held(candidate_pairs(reps, cfg.near.max_bucket, held, cfg.near.threshold), held)
             n_candidates = candidates.count()
         with timed_phase(spark, "verify", phases):
             scored = scored_pairs(with_texts(candidates, texts, held, cfg.broadcast_max_rows), options)
@@ -334,8 +334,11 @@ def duplicate_flags(
     near_members = members.where(~is_keeper & ~same_text)
     with timed_phase(spark, "keeper scores", phases):
         to_keeper = near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b"))
-        near_scores = scored_pairs(with_texts(to_keeper, texts, held, cfg.broadcast_max_rows), options).select(
-            F.col("a").alias("id"), F.col("jaccard").alias("near_score")
+        near_scores = _held(  # scored once: the flags' plan would otherwise run the workers twice
+            scored_pairs(with_texts(to_keeper, texts, held, cfg.broadcast_max_rows), options).select(
+                F.col("a").alias("id"), F.col("jaccard").alias("near_score")
+            ),
+            held,
         )
     clustered = (
         members.join(conflicts, "component", "left")
@@ -372,9 +375,17 @@ def duplicate_flags(
     return flags, {"candidate_pairs": n_candidates, "verified_pairs": n_verified}
 
 
-def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame]) -> DataFrame:
+def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame], threshold: float = 0.0) -> DataFrame:
     """``(a, b)`` with ``a < b``: representatives sharing an LSH bucket, at least one of them
-    new. Buckets larger than ``max_bucket`` give star pairs around their smallest id.
+    new, whose shingle counts allow a Jaccard of ``threshold``. Buckets larger than
+    ``max_bucket`` give star pairs around their smallest id.
+
+    **Size bound.** ``J(A, B) = |A ∩ B| / |A ∪ B| ≤ min(|A|, |B|) / max(|A|, |B|)``, so a pair
+    whose sizes differ by more than that cannot reach the threshold, whatever the texts: it is
+    dropped here, exactly, before its texts are fetched and scored (a text and the same text
+    with a long addition share buckets, but not a verdict). The sizes are ``n_shingles``, the
+    distinct CRC-32 hashes; a hash collision can make a count one short, so the smaller count
+    gets one of slack: a pair is kept when ``min + 1 ≥ threshold · max``.
 
     A bucket is one band key (:func:`refinery.text.minhash.band_keys` mixes the band's index
     into its key, so keys of different bands collide with probability 2^-64, and a collision
@@ -383,12 +394,15 @@ def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame]) -> 
     bucket's size and whether the bucket holds a new row (an aggregation joined back would
     shuffle them twice; 2× slower at 1M rows). The rows of shared buckets, a small share, are
     checkpointed (appended to ``held``) for the self-join and the star pairs."""
-    exploded = reps.where(F.col("bands").isNotNull()).select("id", "is_new", F.explode("bands").alias("key"))
+    exploded = reps.where(F.col("bands").isNotNull()).select(
+        "id", "is_new", F.col("n_shingles").alias("n"), F.explode("bands").alias("key")
+    )
     bucket = Window.partitionBy("key")
     members = _held(
         exploded.select(
             "id",
             "is_new",
+            "n",
             "key",
             F.count(F.lit(1)).over(bucket).alias("size"),
             F.max(F.col("is_new").cast("int")).over(bucket).alias("has_new"),
@@ -400,13 +414,15 @@ def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame]) -> 
     within = (
         x.join(y, F.col("x.key") == F.col("y.key"))
         .where((F.col("x.id") < F.col("y.id")) & (F.col("x.is_new") | F.col("y.is_new")))
+        .where(F.least("x.n", "y.n") + 1 >= F.lit(threshold) * F.greatest("x.n", "y.n"))
         .select(F.col("x.id").alias("a"), F.col("y.id").alias("b"))
     )
     large = members.where(F.col("size") > max_bucket)
-    centres = large.groupBy("key").agg(F.min("id").alias("min_id"))
+    centres = large.groupBy("key").agg(F.min_by("n", "id").alias("min_n"), F.min("id").alias("min_id"))
     star = (
         large.join(centres, "key")
         .where(F.col("id") != F.col("min_id"))
+        .where(F.least("n", "min_n") + 1 >= F.lit(threshold) * F.greatest("n", "min_n"))
         .select(F.col("min_id").alias("a"), F.col("id").alias("b"))
     )
     return within.unionByName(star).distinct()

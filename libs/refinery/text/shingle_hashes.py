@@ -25,10 +25,11 @@ text), with one Python step per byte of the longest shingle.
 **Sets.** ``(document << 32) | crc`` keys are sorted and de-duplicated in one ``np.unique``:
 each document's hashes come out sorted and unique, as ``shingle_hashes`` returns them.
 
-:func:`pair_jaccards` scores candidate pairs on *64-bit* keys (CRC-32 and 32-bit FNV-1a of the
-same bytes): two different shingles of a pair share a key with probability about 2^-64, so the
-score is the exact Jaccard of the shingle strings for any practical purpose (with the 32-bit
-CRC alone, a pair of 50-shingle documents would collide with probability ≈ 2500 / 2^32).
+:func:`pair_jaccards` scores candidate pairs on *44-bit* keys (CRC-32 and the top 12 bits of a
+32-bit FNV-1a of the same bytes): two different shingles share a key with probability 2^-44,
+so a pair of 50-shingle documents scores other than the exact Jaccard of its shingle strings
+with probability ≈ 2500 / 2^44 ≈ 1.4·10^-10 (with the 32-bit CRC alone, ≈ 6·10^-7). A key and
+the number of its side fit in one ``uint64``, so each set operation is one integer sort.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ PUNCTUATION = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.c
 _PUNCTUATION_SET = frozenset(PUNCTUATION)
 _SEPARATOR = "\x1f"
 _FNV_PRIME = np.uint32(0x01000193)
+#: Bits of a shingle key in :func:`pair_jaccards` (all 32 of CRC-32, the top 12 of FNV-1a),
+#: leaving 20 for the side's number in one ``uint64``; so at most 2^19 pairs per call.
+_KEY_BITS = 44
+_KEY_MASK = np.uint64((1 << _KEY_BITS) - 1)
+MAX_PAIRS = 1 << 19
 _FNV_OFFSET = np.uint32(0x811C9DC5)
 
 
@@ -186,7 +192,31 @@ def pair_jaccards(
     options: ShingleOptions = DEFAULT,
 ) -> np.ndarray:
     """The Jaccard similarity ``|A ∩ B| / |A ∪ B|`` of each pair's shingle sets (``float64``;
-    0.0 when both are empty), on 64-bit shingle keys (see the module docstring)."""
+    0.0 when both are empty), on 44-bit shingle keys (see the module docstring)."""
+    if len(texts_a) > MAX_PAIRS:  # a side's number must fit beside its 44-bit keys
+        cut = MAX_PAIRS
+        return np.concatenate(
+            [
+                pair_jaccards(
+                    texts_a[:cut],
+                    langs_a[:cut],
+                    None if tokens_a is None else tokens_a[:cut],
+                    texts_b[:cut],
+                    langs_b[:cut],
+                    None if tokens_b is None else tokens_b[:cut],
+                    options,
+                ),
+                pair_jaccards(
+                    texts_a[cut:],
+                    langs_a[cut:],
+                    None if tokens_a is None else tokens_a[cut:],
+                    texts_b[cut:],
+                    langs_b[cut:],
+                    None if tokens_b is None else tokens_b[cut:],
+                    options,
+                ),
+            ]
+        )
     pairs = len(texts_a)
     none = [None] * pairs
     texts = [*texts_a, *texts_b]
@@ -197,19 +227,14 @@ def pair_jaccards(
     by_characters = np.fromiter((c for _, c in built), dtype=bool, count=len(built))
     data, doc, start, length = _shingle_slices(units, by_characters, options)
     crc, fnv = _slice_hashes(data, start, length, fnv=True)
-    key = (crc.astype(np.uint64) << np.uint64(32)) | fnv.astype(np.uint64)
-    # a set per side: sort by (document, key) and keep the first of each run
-    order = np.lexsort((key, doc))
-    doc, key = doc[order], key[order]
-    fresh = np.ones(len(doc), dtype=bool)
-    fresh[1:] = (doc[1:] != doc[:-1]) | (key[1:] != key[:-1])
-    doc, key = doc[fresh], key[fresh]
-    sizes = np.bincount(doc, minlength=2 * pairs)
-    # both sides of a pair together: a key seen twice within a pair is in the intersection
-    pair = doc % pairs
-    order = np.lexsort((key, pair))
-    pair, key = pair[order], key[order]
-    shared = (pair[1:] == pair[:-1]) & (key[1:] == key[:-1])
-    inter = np.bincount(pair[1:][shared], minlength=pairs)
+    key = (crc.astype(np.uint64) << np.uint64(_KEY_BITS - 32)) | (fnv >> np.uint32(64 - _KEY_BITS)).astype(np.uint64)
+    # a set per side: (document, key) packed in one uint64, sorted and de-duplicated
+    sides = np.unique((doc.astype(np.uint64) << np.uint64(_KEY_BITS)) | key)
+    side = (sides >> np.uint64(_KEY_BITS)).astype(np.int64)
+    sizes = np.bincount(side, minlength=2 * pairs)
+    # both sides of a pair under the pair's number: a key seen twice is in the intersection
+    joint = np.sort(((side % pairs).astype(np.uint64) << np.uint64(_KEY_BITS)) | (sides & _KEY_MASK))
+    shared = joint[1:][joint[1:] == joint[:-1]]
+    inter = np.bincount((shared >> np.uint64(_KEY_BITS)).astype(np.int64), minlength=pairs)
     union = sizes[:pairs] + sizes[pairs:] - inter
     return np.divide(inter, union, out=np.zeros(pairs), where=union > 0)
