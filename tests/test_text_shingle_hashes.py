@@ -169,3 +169,61 @@ def test_blocked_signatures_equal_the_formula(options):
     np.testing.assert_array_equal(signatures(sets, options), expected)
     sizes = np.array([len(s) for s in sets])
     np.testing.assert_array_equal(flat_signatures(np.concatenate(sets), sizes, options), expected)
+
+
+def test_sketch_threshold_bounds_the_chance_of_dropping_a_pair_at_the_threshold():
+    from math import comb
+
+    from refinery.text.minhash import SKETCH_MISS, min_sketch_matches
+
+    for threshold in (0.5, 0.8, 0.9):
+        m = min_sketch_matches(threshold, 128)
+        p = threshold + (1 - threshold) / 256
+        below = sum(comb(128, x) * p**x * (1 - p) ** (128 - x) for x in range(m))
+        assert below <= SKETCH_MISS  # dropping a pair at the threshold is that unlikely
+        below_next = below + comb(128, m) * p**m * (1 - p) ** (128 - m)
+        assert below_next > SKETCH_MISS  # and m is the largest such count
+    assert min_sketch_matches(0.9, 128) > min_sketch_matches(0.8, 128) > min_sketch_matches(0.5, 128)
+
+
+def test_sketches_keep_near_duplicates_and_drop_most_half_overlaps(real_docs):
+    """On real English texts: a pair at J >= 0.8 always passes the sketch filter, a pair
+    sharing half its shingles almost never does."""
+    from refinery.text.minhash import min_sketch_matches, sketch_agreements, sketches
+
+    options = MinHashOptions()
+    texts = [t for t, lang in real_docs if lang == "en" and len(t.split()) > 30][:300]
+    near = [t + " " + " ".join(t.split()[:2]) for t in texts]  # a few shingles added
+    half = [
+        " ".join(t.split()[: len(t.split()) // 2]) + " " + " ".join(u.split()[:20])
+        for t, u in zip(texts, texts[1:] + texts[:1], strict=True)
+    ]
+    values, sizes = shingle_hash_sets(texts + near + half, ["en"] * (3 * len(texts)))
+    sk = sketches(flat_signatures(values, sizes, options))
+    n = len(texts)
+    base, close, far = sk[:n], sk[n : 2 * n], sk[2 * n :]
+    need = min_sketch_matches(0.8, options.num_perm)
+    truth_close = [jaccard(shingles(a, "en"), shingles(b, "en")) for a, b in zip(texts, near, strict=True)]
+    assert min(truth_close) >= 0.8
+    assert (sketch_agreements(base, close) >= need).all()
+    truth_far = [jaccard(shingles(a, "en"), shingles(b, "en")) for a, b in zip(texts, half, strict=True)]
+    assert max(truth_far) < 0.7
+    assert (sketch_agreements(base, far) >= need).mean() < 0.02
+
+
+def test_a_pair_without_a_stored_sketch_is_kept_for_verification():
+    import pandas as pd
+
+    from refinery.spark.dedup_udf import DedupOptions, sketch_kept
+
+    same, other = bytes(range(128)), bytes(255 - i for i in range(128))
+    frame = pd.DataFrame(
+        {
+            "a": ["p", "q", "r", "s"],
+            "b": ["x", "y", "z", "w"],
+            "sketch_a": [same, same, None, same],
+            "sketch_b": [same, other, other, None],
+        }
+    )
+    kept = sketch_kept(frame, DedupOptions(), 0.8)
+    assert kept[["a", "b"]].values.tolist() == [["p", "x"], ["r", "z"], ["s", "w"]]

@@ -11,11 +11,15 @@ Transform, step by step (all Spark joins and aggregations, no ``collect`` of dat
    Older batches' signatures are read back from the ``signatures`` table, never recomputed.
 2. **Exact groups**: rows sharing a canonical hash with a new row; within a group the first
    row by (``event_ts``, ``id``) represents it, the others link to it (``exact`` edges).
-3. **Near candidates**: group representatives sharing a (band, key) bucket with a new
-   representative. Buckets up to ``near.max_bucket`` members give every pair; larger ones
-   pair each member with the bucket's smallest id only.
-4. **Verification**: each candidate pair's exact Jaccard on its shingle sets; pairs at or above
-   ``near.threshold`` become ``near`` edges.
+3. **Near candidates** (:func:`candidate_pairs`): group representatives sharing a band-key
+   bucket with a new representative, unless their shingle counts alone rule out the
+   threshold. Buckets up to ``near.max_bucket`` members give every pair; larger ones pair each
+   member with the bucket's smallest id only.
+4. **Verification**: candidates whose MinHash sketches agree too rarely for the threshold
+   are dropped (:func:`refinery.spark.dedup_udf.sketch_filtered`: a pair at the threshold is
+   lost with probability at most 10^-6, :func:`refinery.text.minhash.min_sketch_matches`);
+   each remaining pair's exact Jaccard on its shingle sets (the texts of the pairs' ids only:
+   :func:`with_texts`); pairs at or above ``near.threshold`` become ``near`` edges.
 5. **Clusters**: connected components (:mod:`refinery.spark.components`) over this run's
    edges plus the links stored in silver from earlier runs (``dup_of``), so a new row joins
    an existing cluster instead of starting a second one. Every component with a new row or
@@ -36,6 +40,9 @@ before the transform; ``rows_out`` = those of them that hold this run's decision
 version the flags' MERGE committed (read back: :func:`decided_rows`). Every new row gets a
 decision (a cluster's flags or cleared ones), so a row lost on the way fails the run.
 
+Each phase's wall seconds are in the metrics ``details`` as ``phase.<name>.ms``
+(:func:`refinery.spark.session.timed_phase`).
+
 A rerun of the same batch recomputes exactly the same flags (every choice above is a minimum
 or an order on ids, independent of partitioning).
 """
@@ -54,7 +61,13 @@ from refinery.report.metrics import StageMetrics
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, rows_holding
 from refinery.spark.components import connected_components
-from refinery.spark.dedup_udf import DedupOptions, scored_pairs, signature_rows
+from refinery.spark.dedup_udf import (
+    LATER_SIGNATURE_COLUMNS,
+    DedupOptions,
+    scored_pairs,
+    signature_rows,
+    sketch_filtered,
+)
 from refinery.spark.session import timed_phase
 from refinery.spark.tables import (
     add_missing_columns,
@@ -103,6 +116,8 @@ def run(ctx: JobContext) -> JobResult:
         rows_in = new.count()  # the input slice (the batch's silver rows), counted before the transform
     fresh = signature_rows(new, dedup_options(cfg))
     predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
+    if table_exists(spark, settings.tables.signatures):
+        add_missing_columns(spark, settings.tables.signatures, LATER_SIGNATURE_COLUMNS)
     with timed_phase(spark, "signatures", phases):
         replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
 
@@ -285,11 +300,15 @@ def duplicate_flags(
 
     # 4. verification
     near_edges = spark.createDataFrame([], "a string, b string, jaccard double")
-    n_candidates = 0
+    n_candidates = n_sketched = 0
     if cfg.near.enabled:
         with timed_phase(spark, "candidates", phases):
             candidates = _held(candidate_pairs(reps, cfg.near.max_bucket, held, cfg.near.threshold), held)
             n_candidates = candidates.count()
+        with timed_phase(spark, "sketch filter", phases):
+            sketched = stored.select("id", "sketch")
+            candidates = _held(sketch_filtered(candidates, sketched, options, cfg.near.threshold), held)
+            n_sketched = candidates.count()
         with timed_phase(spark, "verify", phases):
             scored = scored_pairs(with_texts(candidates, texts, held, cfg.broadcast_max_rows), options)
             near_edges = _held(scored.where(F.col("jaccard") >= cfg.near.threshold), held)
@@ -372,7 +391,7 @@ def duplicate_flags(
         )
     )
     flags = clustered.unionByName(singles).withColumn("dedup_run_id", F.lit(run_id))
-    return flags, {"candidate_pairs": n_candidates, "verified_pairs": n_verified}
+    return flags, {"candidate_pairs": n_candidates, "sketch_kept_pairs": n_sketched, "verified_pairs": n_verified}
 
 
 def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame], threshold: float = 0.0) -> DataFrame:

@@ -1,6 +1,7 @@
 """Spark wrappers of the dedup maths (:mod:`refinery.text.canonical`, :mod:`refinery.text.shingles`,
-:mod:`refinery.text.minhash`): per-row signatures and exact Jaccard of candidate pairs, one
-Arrow batch at a time through ``mapInPandas``. Nothing here collects data to the driver.
+:mod:`refinery.text.shingle_hashes`, :mod:`refinery.text.minhash`): per-row signatures and
+exact Jaccard of candidate pairs, a whole Arrow batch at a time through ``mapInPandas``.
+Nothing here collects data to the driver.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
+    BinaryType,
     DoubleType,
     IntegerType,
     LongType,
@@ -22,7 +25,14 @@ from pyspark.sql.types import (
 )
 
 from refinery.text.canonical import CanonicalOptions, canonical_hash
-from refinery.text.minhash import MinHashOptions, band_keys, flat_signatures
+from refinery.text.minhash import (
+    MinHashOptions,
+    band_keys,
+    flat_signatures,
+    min_sketch_matches,
+    sketch_agreements,
+    sketches,
+)
 from refinery.text.shingle_hashes import pair_jaccards, shingle_hash_sets
 from refinery.text.shingles import ShingleOptions
 
@@ -35,8 +45,13 @@ SIGNATURE = StructType(
         StructField("n_shingles", IntegerType(), False),
         #: One 64-bit key per LSH band; null when the document has no shingles.
         StructField("bands", ArrayType(LongType(), False), True),
+        #: The low byte of each MinHash value (:func:`refinery.text.minhash.sketches`); null
+        #: when the document has no shingles (and in rows written before it existed).
+        StructField("sketch", BinaryType(), True),
     ]
 )
+#: The :data:`SIGNATURE` columns added after the ``signatures`` table was first released.
+LATER_SIGNATURE_COLUMNS = {"sketch": "BINARY"}
 PAIR_SCORE = StructType(
     [
         StructField("a", StringType(), False),
@@ -61,7 +76,8 @@ def signature_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
     (:func:`~refinery.text.shingle_hashes.shingle_hash_sets`, :func:`~refinery.text.minhash.
     flat_signatures`)."""
     values, sizes = shingle_hash_sets(frame["text"], frame["lang"], frame["tokens"], options.shingles)
-    keys = band_keys(flat_signatures(values, sizes, options.minhash), options.minhash)
+    rows = flat_signatures(values, sizes, options.minhash)
+    keys = band_keys(rows, options.minhash)
     return pd.DataFrame(
         {
             "id": frame["id"].to_numpy(),
@@ -71,6 +87,7 @@ def signature_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
             ],
             "n_shingles": sizes.astype(np.int32),
             "bands": [list(row) if size else None for row, size in zip(keys, sizes, strict=True)],
+            "sketch": [row.tobytes() if size else None for row, size in zip(sketches(rows), sizes, strict=True)],
         }
     )
 
@@ -99,6 +116,35 @@ def pair_frame(frame: pd.DataFrame, options: DedupOptions) -> pd.DataFrame:
         options.shingles,
     )
     return pd.DataFrame({"a": frame["a"].to_numpy(), "b": frame["b"].to_numpy(), "jaccard": scores})
+
+
+def sketch_kept(frame: pd.DataFrame, options: DedupOptions, threshold: float) -> pd.DataFrame:
+    """The pairs (``a``, ``b``) of a batch whose sketches (``sketch_a``, ``sketch_b``) agree
+    at :func:`~refinery.text.minhash.min_sketch_matches` positions or more, or that lack a
+    sketch on either side (rows stored before sketches existed: verified regardless)."""
+    need = min_sketch_matches(threshold, options.minhash.num_perm)
+    both = (frame["sketch_a"].notna() & frame["sketch_b"].notna()).to_numpy()
+    keep = ~both
+    if both.any():
+        width = options.minhash.num_perm
+        a = np.frombuffer(b"".join(frame["sketch_a"][both]), dtype=np.uint8).reshape(-1, width)
+        b = np.frombuffer(b"".join(frame["sketch_b"][both]), dtype=np.uint8).reshape(-1, width)
+        keep[both] = sketch_agreements(a, b) >= need
+    return frame.loc[keep, ["a", "b"]]
+
+
+def sketch_filtered(pairs: DataFrame, sketches_by_id: DataFrame, options: DedupOptions, threshold: float) -> DataFrame:
+    """``pairs`` (``a``, ``b``) less those whose sketches rule out ``threshold``
+    (:func:`sketch_kept`); ``sketches_by_id`` has ``id`` and ``sketch``."""
+
+    def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            yield sketch_kept(frame, options, threshold)
+
+    side_a = sketches_by_id.select(F.col("id").alias("a"), F.col("sketch").alias("sketch_a"))
+    side_b = sketches_by_id.select(F.col("id").alias("b"), F.col("sketch").alias("sketch_b"))
+    joined = pairs.join(side_a, "a", "left").join(side_b, "b", "left").select("a", "b", "sketch_a", "sketch_b")
+    return joined.mapInPandas(run, "a string, b string")
 
 
 def scored_pairs(pairs: DataFrame, options: DedupOptions) -> DataFrame:

@@ -31,6 +31,7 @@ different band contents only add candidates, which verification removes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -187,3 +188,46 @@ def false_negative_rate(threshold: float, bands: int, rows: int, steps: int = 20
 def s_curve_threshold(bands: int, rows: int) -> float:
     """``(1/b)^(1/r)``: where the S-curve is steepest (about a 50 % candidate chance)."""
     return (1.0 / bands) ** (1.0 / rows)
+
+
+#: Chance, per pair at exactly the threshold, that :func:`min_sketch_matches` drops it.
+SKETCH_MISS = 1e-6
+
+
+def sketches(signature_rows: np.ndarray) -> np.ndarray:
+    """The low byte of every signature value: a ``(n, num_perm)`` ``uint8`` array, a compact
+    sketch of the signature (b-bit MinHash, b = 8; Li & König, 2010).
+
+    Two sketches agree at a position when the MinHash values agree (probability J) or, when
+    they differ, by chance in their low byte (about 1/256): ``P(agree) = J + (1 - J)/256``."""
+    return (signature_rows & np.uint64(0xFF)).astype(np.uint8)
+
+
+def sketch_agreements(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Positions at which each row of ``a`` equals the same row of ``b`` (two ``(n, k)``
+    sketch arrays)."""
+    return np.count_nonzero(a == b, axis=1)
+
+
+@lru_cache(maxsize=32)
+def min_sketch_matches(threshold: float, num_perm: int, miss: float = SKETCH_MISS) -> int:
+    """The fewest agreeing sketch positions a pair with Jaccard ``threshold`` shows except with
+    probability at most ``miss``: the largest ``m`` with ``P(X < m) ≤ miss`` for ``X ~
+    Binomial(num_perm, p)``, ``p = t + (1 - t)/256`` (:func:`sketches`).
+
+    A pair with fewer agreements has ``J < threshold`` but for that chance (a pair above the
+    threshold agrees more often still), so dropping it before exact verification loses at
+    most ``miss`` of the pairs at the threshold. At t = 0.8 and 128 positions, m = 79: a pair at
+    J = 0.5 reaches it with probability ≈ 0.6 % (so such candidates almost all skip
+    verification)."""
+    p = threshold + (1.0 - threshold) / 256.0
+    if p >= 1.0:
+        return num_perm
+    below, m = 0.0, 0
+    for x in range(num_perm + 1):  # P(X = x), summed while the tail stays under miss
+        term = math.comb(num_perm, x) * p**x * (1.0 - p) ** (num_perm - x)
+        if below + term > miss:
+            break
+        below += term
+        m = x + 1
+    return m

@@ -19,6 +19,10 @@ Shingles are hashed to 32-bit integers with CRC-32 of their UTF-8 bytes (stable 
 and runs, unlike Python's salted ``hash``); two different shingles share a hash with probability
 2^-32 per pair, which moves a Jaccard estimate by far less than MinHash's own error.
 
+:func:`shingles` is the definition, one document at a time; :mod:`refinery.text.shingle_hashes`
+computes the same hash sets for a whole batch at once (the Spark job's path), and its tests
+compare the two on real text.
+
 Short texts make the choice of n matter: each edit changes up to n shingles, so J drops by about
 ``n·edits / |A ∪ B|``; small n keeps short titles and messages comparable, large n makes long
 documents more selective. Both are configurable.

@@ -1,0 +1,125 @@
+"""A capacity model: core-hours per TB of text for each job, and the wall time of a terabyte on a
+cluster, computed from the measured rates in ``bench/results/`` (nothing here is measured).
+
+Every rate is read from a result file and named with its path (``file.json:key.key``), so a
+figure in ``capacity.json`` can be traced to the run that measured it, and rerunning a
+benchmark and then this script updates the model.
+
+**Model.** For a job measured at ``r`` MB per second per core (or per CPU second),
+
+    core-hours per TB = 10^6 MB / r / 3600
+
+and a job measured in rows per second is first converted with the mean document size ``s``
+(bytes): rows per TB = 10^12 / s. Two document shapes are modelled, because per-row costs
+(score) and per-byte costs (clean, dedup) weigh them differently: short documents (the dedup
+bench's grown rows: titles and news descriptions) and web-sized ones (3.7 KB). The cluster's
+wall time is the sum of the jobs' core-hours over its cores, plus the GPU hours of score's
+training on one GPU.
+
+**Assumptions** (each also written into the output):
+
+* rates measured on this 2-core machine in local mode hold per core on a cluster (no network
+  cost for shuffles, executors as fast as these cores); scaling is linear in the input
+  (``bench/scale.py`` of issue 20 is to measure that curve; until then it is an assumption);
+* clean's rate is its Python chain's CPU time (``chain.json``); the JVM's share of the Spark
+  job (reading bronze, Arrow transfer, Delta writes) is not in it;
+* score cross-fits ``folds`` models for ``epochs`` epochs: each row is trained on
+  ``(folds - 1) · epochs`` times and scored ``epochs`` times; on a GPU, training dominates;
+* rebalance, drift, select and report work on per-class and per-row summaries and are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MB_PER_TB = 1e6
+#: Mean document sizes modelled (bytes).
+SHAPES = {"short": None, "web": 3700}  # None: the dedup bench's measured mean
+CLUSTER = {"nodes": 10, "cores_per_node": 16, "gpus": 1}
+
+
+def _read(name: str, path: str) -> tuple[float, str]:
+    """The number at ``path`` (dot-separated keys) of ``results/name``, and its citation."""
+    value: Any = json.loads((RESULTS / name).read_text(encoding="utf-8"))
+    for key in path.split("."):
+        value = value[key]
+    return float(value), f"{name}:{path}"
+
+
+def _core_hours_per_tb(mb_per_core_second: float) -> float:
+    return MB_PER_TB / mb_per_core_second / 3600
+
+
+def model() -> dict[str, Any]:
+    """The capacity model from the result files (see the module docstring)."""
+    ingest, ingest_src = _read("ingest_scale.json", "sizes.1024mb.one_file.ingest.mb_per_s_per_core")
+    clean_short, clean_short_src = _read("chain.json", "ratios.short_mixed_mb_per_cpu_s")
+    clean_long = min(
+        _read("chain.json", f"ratios.{name}_mb_per_cpu_s")
+        for name in ("fudan_zh_articles", "twenty_newsgroups", "ruanyf_weekly")
+    )
+    dedup, dedup_src = _read("dedup.json", "ratios.full_recompute_mb_per_s_per_core")
+    short_bytes = _read("dedup.json", "scale.1000000.text_mb")[0] * 1e6 / 1_000_000
+    featurize, featurize_src = _read("gpu_check_h200_batch16384.json", "featurize_rows_per_s_cpu_1_process")
+    train, train_src = _read("gpu_check_h200_batch16384.json", "train_rows_per_s_one_epoch")
+    infer, infer_src = _read("gpu_check_h200_batch16384.json", "infer_rows_per_s")
+    folds, folds_src = _read("score.json", "model.folds")
+    epochs, epochs_src = _read("score.json", "model.train.epochs")
+    cpu_train, cpu_train_src = _read("score.json", "cpu_throughput.ag_news.train_and_score_rows_per_s")
+    cpu_threads = _read("score.json", "cpu_throughput.ag_news.torch_threads")[0]
+
+    cores = CLUSTER["nodes"] * CLUSTER["cores_per_node"]
+    shapes: dict[str, Any] = {}
+    for shape, size in SHAPES.items():
+        mean_bytes = size or short_bytes
+        rows = 1e12 / mean_bytes
+        core_hours = {
+            "ingest": _core_hours_per_tb(ingest),
+            "clean": _core_hours_per_tb(clean_short if shape == "short" else clean_long[0]),
+            "dedup": _core_hours_per_tb(dedup),
+            "score_featurize": rows / featurize / 3600,
+        }
+        gpu_hours = rows * ((folds - 1) * epochs / train + epochs / infer) / 3600
+        cpu_score_core_hours = rows * cpu_threads / cpu_train / 3600
+        total = sum(core_hours.values())
+        shapes[shape] = {
+            "mean_doc_bytes": round(mean_bytes),
+            "rows_per_tb": round(rows),
+            "core_hours_per_tb": {k: round(v, 1) for k, v in core_hours.items()},
+            "core_hours_per_tb_total": round(total, 1),
+            "score_gpu_hours_per_tb": round(gpu_hours, 2),
+            "score_on_cpu_instead_core_hours_per_tb": round(cpu_score_core_hours),
+            "cluster_wall_hours_per_tb": round(total / cores + gpu_hours / CLUSTER["gpus"], 2),
+        }
+    return {
+        "cluster": {**CLUSTER, "cores": cores},
+        "shapes": shapes,
+        "sources": {
+            "ingest_mb_per_s_per_core": [ingest, ingest_src],
+            "clean_short_mb_per_cpu_s": [clean_short, clean_short_src],
+            "clean_long_mb_per_cpu_s": [clean_long[0], clean_long[1]],
+            "dedup_mb_per_s_per_core": [dedup, dedup_src],
+            "score_featurize_rows_per_s_per_core": [featurize, featurize_src],
+            "score_gpu_train_rows_per_s": [train, train_src],
+            "score_gpu_infer_rows_per_s": [infer, infer_src],
+            "score_cpu_train_and_score_rows_per_s": [cpu_train, cpu_train_src],
+            "score_folds": [folds, folds_src],
+            "score_epochs": [epochs, epochs_src],
+        },
+        "assumptions": [
+            "per-core rates from local[2] hold on a cluster's executors; shuffles cost no more",
+            "linear scaling in the input size (bench/scale.py is to measure the curve)",
+            "clean: the Python chain's CPU only, not the JVM's share of the Spark job",
+            "score: (folds-1)*epochs training passes and epochs scoring passes per row, one GPU",
+            "rebalance, drift, select and report left out (they work on summaries)",
+        ],
+    }
+
+
+def run() -> dict[str, Any]:
+    """Entry point of ``bench/run.py`` (``python -m bench.run capacity`` writes
+    ``bench/results/capacity.json``)."""
+    return model()
