@@ -8,7 +8,7 @@ document, in a fixed number of numpy passes instead of a Python loop per shingle
   canonical form, each code point a unit;
 * a word-shingled document: its words joined by ``\\x1f`` (the unit separator), case-folded.
   Words are silver's tokens, or, without tokens, the text split on whitespace with the
-  punctuation at either end of each word stripped.
+  punctuation at either end of each word stripped (by Arrow, for the whole batch at once).
 
 **Shingles as byte slices.** The unit strings of the batch are concatenated and encoded once,
 to UTF-8 bytes and to code points. A shingle of n units is then one contiguous byte slice, from
@@ -40,13 +40,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from refinery.text.canonical import canonical
 from refinery.text.shingles import DEFAULT, ShingleOptions, uses_characters
 
 #: Every punctuation code point (Unicode categories ``P*``), as one string.
 PUNCTUATION = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P"))
-_PUNCTUATION_SET = frozenset(PUNCTUATION)
 _SEPARATOR = "\x1f"
 _FNV_PRIME = np.uint32(0x01000193)
 #: Bits of a shingle key in :func:`pair_jaccards` (all 32 of CRC-32, the top 12 of FNV-1a),
@@ -66,22 +67,48 @@ def _crc_table() -> np.ndarray:
     return table.astype(np.uint32)
 
 
-def unit_string(text: object, lang: object, tokens: object, options: ShingleOptions = DEFAULT) -> tuple[str, bool]:
-    """``(units, by_characters)``: a document's units as one string (see the module docstring);
-    ``("", …)`` for a missing text, which has no shingles."""
-    if not isinstance(text, str):
-        return "", True
-    if uses_characters(lang if isinstance(lang, str) else None):
-        return canonical(text, options.canonical), True
-    if tokens is None:  # only a word with punctuation at an end is stripped (a set lookup is cheap)
-        edged = (
-            word.strip(PUNCTUATION) if word[0] in _PUNCTUATION_SET or word[-1] in _PUNCTUATION_SET else word
-            for word in text.split()
-        )
-        words = [word for word in edged if word]
-    else:  # a token is dropped when blank or when stripping punctuation leaves nothing
-        words = [token for token in tokens if token.strip() and token.strip(PUNCTUATION)]
-    return _SEPARATOR.join(words).casefold(), False
+def unit_strings(
+    texts: Sequence[object], langs: Sequence[object], tokens: Sequence[object], options: ShingleOptions = DEFAULT
+) -> tuple[list[str], np.ndarray]:
+    """``(units, by_characters)``: each document's units as one string (see the module
+    docstring) and whether they are characters; ``""`` for a missing text, which has no
+    shingles.
+
+    Word documents without tokens are split and stripped by Arrow over the whole batch
+    (``utf8_split_whitespace`` splits on exactly the 29 code points ``str.split`` does,
+    ``utf8_trim`` strips :data:`PUNCTUATION` as ``str.strip`` would): no Python step per word."""
+    units: list[str] = [""] * len(texts)
+    by_characters = np.ones(len(texts), dtype=bool)
+    plain: list[int] = []
+    for i, (text, lang, words) in enumerate(zip(texts, langs, tokens, strict=True)):
+        if not isinstance(text, str):
+            continue
+        if uses_characters(lang if isinstance(lang, str) else None):
+            units[i] = canonical(text, options.canonical)
+            continue
+        by_characters[i] = False
+        if words is None:
+            plain.append(i)
+        else:  # a token is dropped when blank or when stripping punctuation leaves nothing
+            kept = [token for token in words if token.strip() and token.strip(PUNCTUATION)]
+            units[i] = _SEPARATOR.join(kept).casefold()
+    if plain:
+        for i, joined in zip(plain, _stripped_words([texts[i] for i in plain]), strict=True):
+            units[i] = joined.casefold()
+    return units, by_characters
+
+
+def _stripped_words(texts: list[str]) -> list[str]:
+    """Each text's whitespace-separated words, punctuation stripped from both ends, empty ones
+    dropped, joined by the unit separator."""
+    split = pc.utf8_split_whitespace(pa.array(texts, pa.large_string()))
+    words = pc.utf8_trim(pc.list_flatten(split), characters=PUNCTUATION)
+    keep = pc.greater(pc.utf8_length(words), 0)
+    parents = pc.list_parent_indices(split).filter(keep).to_numpy()
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parents, minlength=len(texts)), out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), words.filter(keep))
+    return pc.binary_join(lists, pa.scalar(_SEPARATOR, pa.large_string())).to_pylist()
 
 
 def crc32_slices(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -172,9 +199,7 @@ def shingle_hash_sets(
     (``uint64``), and how many each has. Document i's are ``values[offsets[i] : offsets[i] +
     sizes[i]]`` with ``offsets = cumsum(sizes) - sizes``; a missing text has none."""
     tokens = [None] * len(texts) if tokens is None else tokens
-    built = [unit_string(t, lang, k, options) for t, lang, k in zip(texts, langs, tokens, strict=True)]
-    units = [u for u, _ in built]
-    by_characters = np.fromiter((c for _, c in built), dtype=bool, count=len(built))
+    units, by_characters = unit_strings(texts, langs, tokens, options)
     data, doc, start, length = _shingle_slices(units, by_characters, options)
     crc, _ = _slice_hashes(data, start, length, fnv=False)
     keys = np.unique((doc.astype(np.uint64) << np.uint64(32)) | crc.astype(np.uint64))
@@ -222,9 +247,7 @@ def pair_jaccards(
     texts = [*texts_a, *texts_b]
     langs = [*langs_a, *langs_b]
     tokens = [*(none if tokens_a is None else tokens_a), *(none if tokens_b is None else tokens_b)]
-    built = [unit_string(t, lang, k, options) for t, lang, k in zip(texts, langs, tokens, strict=True)]
-    units = [u for u, _ in built]
-    by_characters = np.fromiter((c for _, c in built), dtype=bool, count=len(built))
+    units, by_characters = unit_strings(texts, langs, tokens, options)
     data, doc, start, length = _shingle_slices(units, by_characters, options)
     crc, fnv = _slice_hashes(data, start, length, fnv=True)
     key = (crc.astype(np.uint64) << np.uint64(_KEY_BITS - 32)) | (fnv >> np.uint32(64 - _KEY_BITS)).astype(np.uint64)
