@@ -14,7 +14,7 @@ and a job measured in rows per second is first converted with the mean document 
 (score) and per-byte costs (clean, dedup) weigh them differently: short documents (the dedup
 bench's grown rows: titles and news descriptions) and web-sized ones (3.7 KB). The cluster's
 wall time is the sum of the jobs' core-hours over its cores, plus the GPU hours of score's
-training on one GPU.
+training on one GPU (or, for comparison, score's training on the cluster's cores instead).
 
 **Assumptions** (each also written into the output):
 
@@ -83,16 +83,18 @@ def model() -> dict[str, Any]:
             "score_featurize": rows / featurize / 3600,
         }
         gpu_hours = rows * ((folds - 1) * epochs / train + epochs / infer) / 3600
-        cpu_score_core_hours = rows * cpu_threads / cpu_train / 3600
+        # the CPU rate counts training row-epochs (scoring each epoch included) on its threads
+        cpu_score_core_hours = rows * (folds - 1) * epochs * cpu_threads / cpu_train / 3600
         total = sum(core_hours.values())
         shapes[shape] = {
-            "mean_doc_bytes": round(mean_bytes),
+            "mean_doc_bytes": round(mean_bytes, 1),
             "rows_per_tb": round(rows),
             "core_hours_per_tb": {k: round(v, 1) for k, v in core_hours.items()},
             "core_hours_per_tb_total": round(total, 1),
             "score_gpu_hours_per_tb": round(gpu_hours, 2),
             "score_on_cpu_instead_core_hours_per_tb": round(cpu_score_core_hours),
             "cluster_wall_hours_per_tb": round(total / cores + gpu_hours / CLUSTER["gpus"], 2),
+            "cluster_wall_hours_per_tb_score_on_cpus": round((total + cpu_score_core_hours) / cores, 2),
         }
     return {
         "cluster": {**CLUSTER, "cores": cores},
@@ -113,7 +115,8 @@ def model() -> dict[str, Any]:
             "per-core rates from local[2] hold on a cluster's executors; shuffles cost no more",
             "linear scaling in the input size (bench/scale.py is to measure the curve)",
             "clean: the Python chain's CPU only, not the JVM's share of the Spark job",
-            "score: (folds-1)*epochs training passes and epochs scoring passes per row, one GPU",
+            "score: (folds-1)*epochs training passes and epochs scoring passes per row, one GPU"
+            " (or, in *_score_on_cpus, the cluster's cores at the CPU rate of score.json)",
             "rebalance, drift, select and report left out (they work on summaries)",
         ],
     }

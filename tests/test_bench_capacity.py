@@ -36,8 +36,9 @@ def test_core_hours_follow_from_the_cited_rates():
         assert hours["ingest"] == pytest.approx(MB_PER_TB / rates["ingest_mb_per_s_per_core"] / 3600, abs=0.05)
         rows = 1e12 / shape["mean_doc_bytes"]
         assert shape["rows_per_tb"] == pytest.approx(rows, rel=1e-3)
+        assert shape["score_on_cpu_instead_core_hours_per_tb"] > shape["core_hours_per_tb"]["score_featurize"]
         assert hours["score_featurize"] == pytest.approx(
-            rows / rates["score_featurize_rows_per_s_per_core"] / 3600, rel=1e-2
+            rows / rates["score_featurize_rows_per_s_per_core"] / 3600, abs=0.05
         )
         assert shape["core_hours_per_tb_total"] == pytest.approx(sum(hours.values()), abs=0.3)
         assert shape["cluster_wall_hours_per_tb"] == pytest.approx(
