@@ -352,13 +352,7 @@ def duplicate_flags(
     same_text = F.col("canonical_hash").eqNullSafe(F.col("keeper_hash"))
     near_members = members.where(~is_keeper & ~same_text)
     with timed_phase(spark, "keeper scores", phases):
-        to_keeper = near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b"))
-        near_scores = _held(  # scored once: the flags' plan would otherwise run the workers twice
-            scored_pairs(with_texts(to_keeper, texts, held, cfg.broadcast_max_rows), options).select(
-                F.col("a").alias("id"), F.col("jaccard").alias("near_score")
-            ),
-            held,
-        )
+        near_scores = keeper_scores(near_members, near_edges, texts, options, held, cfg.broadcast_max_rows)
     clustered = (
         members.join(conflicts, "component", "left")
         .join(near_scores, "id", "left")
@@ -392,6 +386,38 @@ def duplicate_flags(
     )
     flags = clustered.unionByName(singles).withColumn("dedup_run_id", F.lit(run_id))
     return flags, {"candidate_pairs": n_candidates, "sketch_kept_pairs": n_sketched, "verified_pairs": n_verified}
+
+
+def keeper_scores(
+    near_members: DataFrame,
+    near_edges: DataFrame,
+    texts: DataFrame,
+    options: DedupOptions,
+    held: list[DataFrame],
+    broadcast_max_rows: int,
+) -> DataFrame:
+    """``(id, near_score)``: each near member's exact Jaccard with its cluster's ``keeper``.
+
+    A member whose pair with the keeper was verified in this run (an edge of ``near_edges``,
+    in either order) takes that score; only the other pairs fetch their texts and are scored
+    (:func:`with_texts`). The result is checkpointed (appended to ``held``): the flags' plan
+    reads it more than once, and would otherwise run the workers again."""
+    lo, hi = F.least("a", "b"), F.greatest("a", "b")
+    verified = near_edges.select(lo.alias("lo"), hi.alias("hi"), "jaccard")
+    pairs = _held(
+        near_members.select(F.col("id").alias("a"), F.col("keeper").alias("b"))
+        .select("a", "b", lo.alias("lo"), hi.alias("hi"))
+        .join(verified, ["lo", "hi"], "left"),
+        held,
+    )
+    known = pairs.where(F.col("jaccard").isNotNull()).select(
+        F.col("a").alias("id"), F.col("jaccard").alias("near_score")
+    )
+    unknown = pairs.where(F.col("jaccard").isNull()).select("a", "b")
+    scored = scored_pairs(with_texts(unknown, texts, held, broadcast_max_rows), options).select(
+        F.col("a").alias("id"), F.col("jaccard").alias("near_score")
+    )
+    return _held(known.unionByName(scored), held)
 
 
 def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame], threshold: float = 0.0) -> DataFrame:
