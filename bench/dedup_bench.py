@@ -246,12 +246,17 @@ def _dup_counts(frame) -> dict[str, int]:
     return {"exact": counts["exact_duplicates"], "near": counts["near_duplicates"], "clusters": counts["clusters"]}
 
 
-def _job_details(spark, settings, run_id: str, *keys: str) -> dict[str, int]:
-    """Chosen details of the dedup job's metrics row for ``run_id``."""
+def _metrics_details(spark, settings, run_id: str) -> dict[str, str]:
+    """The ``details`` of the dedup job's metrics row for ``run_id``."""
     from refinery.spark.tables import read_table
 
-    row = read_table(spark, settings.tables.metrics).where(f"run_id = '{run_id}' AND stage = 'dedup'").first()
-    return {key: int(row.details[key]) for key in keys}
+    return read_table(spark, settings.tables.metrics).where(f"run_id = '{run_id}' AND stage = 'dedup'").first().details
+
+
+def _job_details(spark, settings, run_id: str, *keys: str) -> dict[str, int]:
+    """Chosen details of the dedup job's metrics row for ``run_id``."""
+    details = _metrics_details(spark, settings, run_id)
+    return {key: int(details[key]) for key in keys}
 
 
 def _text_megabytes(rows: list[dict]) -> float:
@@ -275,12 +280,9 @@ def _pair_counts(spark, settings, run_id: str) -> dict[str, int]:
 
 def _phase_seconds(spark, settings, run_id: str) -> dict[str, float]:
     """The job's own ``phase.<name>.ms`` details, in seconds: where its wall time went."""
-    from refinery.spark.tables import read_table
-
-    row = read_table(spark, settings.tables.metrics).where(f"run_id = '{run_id}' AND stage = 'dedup'").first()
     return {
         key[len("phase.") : -len(".ms")]: round(int(value) / 1000, 2)
-        for key, value in row.details.items()
+        for key, value in _metrics_details(spark, settings, run_id).items()
         if key.startswith("phase.")
     }
 

@@ -227,3 +227,14 @@ def test_a_pair_without_a_stored_sketch_is_kept_for_verification():
     )
     kept = sketch_kept(frame, DedupOptions(), 0.8)
     assert kept[["a", "b"]].values.tolist() == [["p", "x"], ["r", "z"], ["s", "w"]]
+
+
+def test_pairs_beyond_one_call_s_key_space_are_scored_in_chunks_with_the_same_result(real_docs, monkeypatch):
+    import refinery.text.shingle_hashes as shingle_hashes_module
+
+    texts = [t for t, _ in real_docs[:40]]
+    langs = [lang for _, lang in real_docs[:40]]
+    other = texts[1:] + texts[:1]
+    whole = pair_jaccards(texts, langs, None, other, langs, None)
+    monkeypatch.setattr(shingle_hashes_module, "MAX_PAIRS", 7)  # 40 pairs: six chunks, the last short
+    np.testing.assert_array_equal(pair_jaccards(texts, langs, None, other, langs, None), whole)

@@ -253,7 +253,7 @@ def duplicate_flags(
     cfg: DedupSettings,
     run_id: str,
     held: list[DataFrame],
-    phases: dict[str, float] | None = None,
+    phases: dict[str, float],
 ) -> tuple[DataFrame, dict[str, int]]:
     """The transform: the :data:`DUP_COLUMNS` of every row whose flags this run decides (the
     batch's rows and every member of a cluster they touch), and the pair counts.
@@ -263,7 +263,6 @@ def duplicate_flags(
     fresh rows already in them. Frames checkpointed on the
     way are appended to ``held`` for the caller to release after its writes; each phase's wall
     seconds are added to ``phases``."""
-    phases = {} if phases is None else phases
     batch = cfg.batch
     options = dedup_options(cfg)
     texts = silver.select("id", "text", "lang", "tokens")

@@ -50,12 +50,12 @@ from refinery.text.shingles import DEFAULT, ShingleOptions, uses_characters
 PUNCTUATION = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P"))
 _SEPARATOR = "\x1f"
 _FNV_PRIME = np.uint32(0x01000193)
+_FNV_OFFSET = np.uint32(0x811C9DC5)
 #: Bits of a shingle key in :func:`pair_jaccards` (all 32 of CRC-32, the top 12 of FNV-1a),
 #: leaving 20 for the side's number in one ``uint64``; so at most 2^19 pairs per call.
 _KEY_BITS = 44
 _KEY_MASK = np.uint64((1 << _KEY_BITS) - 1)
 MAX_PAIRS = 1 << 19
-_FNV_OFFSET = np.uint32(0x811C9DC5)
 
 
 @lru_cache(maxsize=1)
@@ -219,29 +219,21 @@ def pair_jaccards(
     """The Jaccard similarity ``|A ∩ B| / |A ∪ B|`` of each pair's shingle sets (``float64``;
     0.0 when both are empty), on 44-bit shingle keys (see the module docstring)."""
     if len(texts_a) > MAX_PAIRS:  # a side's number must fit beside its 44-bit keys
-        cut = MAX_PAIRS
-        return np.concatenate(
-            [
+        parts = []
+        for cut in range(0, len(texts_a), MAX_PAIRS):
+            window = slice(cut, cut + MAX_PAIRS)
+            parts.append(
                 pair_jaccards(
-                    texts_a[:cut],
-                    langs_a[:cut],
-                    None if tokens_a is None else tokens_a[:cut],
-                    texts_b[:cut],
-                    langs_b[:cut],
-                    None if tokens_b is None else tokens_b[:cut],
+                    texts_a[window],
+                    langs_a[window],
+                    None if tokens_a is None else tokens_a[window],
+                    texts_b[window],
+                    langs_b[window],
+                    None if tokens_b is None else tokens_b[window],
                     options,
-                ),
-                pair_jaccards(
-                    texts_a[cut:],
-                    langs_a[cut:],
-                    None if tokens_a is None else tokens_a[cut:],
-                    texts_b[cut:],
-                    langs_b[cut:],
-                    None if tokens_b is None else tokens_b[cut:],
-                    options,
-                ),
-            ]
-        )
+                )
+            )
+        return np.concatenate(parts)
     pairs = len(texts_a)
     none = [None] * pairs
     texts = [*texts_a, *texts_b]
@@ -250,7 +242,8 @@ def pair_jaccards(
     units, by_characters = unit_strings(texts, langs, tokens, options)
     data, doc, start, length = _shingle_slices(units, by_characters, options)
     crc, fnv = _slice_hashes(data, start, length, fnv=True)
-    key = (crc.astype(np.uint64) << np.uint64(_KEY_BITS - 32)) | (fnv >> np.uint32(64 - _KEY_BITS)).astype(np.uint64)
+    fnv_bits = _KEY_BITS - 32  # the top bits of FNV-1a below the whole CRC-32
+    key = (crc.astype(np.uint64) << np.uint64(fnv_bits)) | (fnv >> np.uint32(32 - fnv_bits)).astype(np.uint64)
     # a set per side: (document, key) packed in one uint64, sorted and de-duplicated
     sides = np.unique((doc.astype(np.uint64) << np.uint64(_KEY_BITS)) | key)
     side = (sides >> np.uint64(_KEY_BITS)).astype(np.int64)
