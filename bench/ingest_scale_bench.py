@@ -34,12 +34,12 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from bench.job_process import stage_counts, timed_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()
@@ -123,91 +123,6 @@ def _write_inputs(folder: Path, megabytes: int, cases: list[str]) -> dict[str, t
     return {case: inputs[case] for case in cases}
 
 
-class _TreeUsage:
-    """Peak RSS (``VmHWM``, MB) and CPU seconds (user + system) of a process tree by kind,
-    sampled every 0.2 s from ``/proc``. CPU seconds do not depend on what else the machine
-    runs, so their ratios hold on a busy machine where wall-clock ratios do not."""
-
-    def __init__(self, root: int) -> None:
-        self.root, self.peaks, self._stop = root, {}, threading.Event()
-        self._cpu: dict[int, tuple[str, float]] = {}
-        self._tick = os.sysconf("SC_CLK_TCK")
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.2):
-            for pid, kind in self._tree().items():
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                self._cpu[pid] = (kind, (int(fields[11]) + int(fields[12])) / self._tick)
-                for line in status.splitlines():
-                    if line.startswith("VmHWM:"):
-                        mb = int(line.split()[1]) / 1024
-                        self.peaks[kind] = round(max(self.peaks.get(kind, 0), mb), 1)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for kind, seconds in self._cpu.values():
-            totals[kind] = totals.get(kind, 0.0) + seconds
-        return {kind: round(value, 1) for kind, value in sorted(totals.items())}
-
-    def _tree(self) -> dict[int, str]:
-        parents: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                parents[int(entry.name)] = int(fields[1])
-        tree, kinds = {self.root}, {}
-        changed = True
-        while changed:
-            changed = False
-            for pid, parent in parents.items():
-                if parent in tree and pid not in tree:
-                    tree.add(pid)
-                    changed = True
-        for pid in tree:
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if "java" in cmdline.split(" ")[0]:
-                kinds[pid] = "jvm"
-            elif "pyspark.daemon" in cmdline or "pyspark/worker" in cmdline or "pyspark.worker" in cmdline:
-                kinds[pid] = "python_worker"
-            elif "python" in cmdline:
-                kinds[pid] = "driver_python"
-        return kinds
-
-    def stop(self) -> dict[str, float]:
-        self._stop.set()
-        self._thread.join()
-        return dict(sorted(self.peaks.items()))
-
-
-def _timed(command: list[str], env: dict[str, str]) -> tuple[float, dict, str]:
-    """Wall seconds, ``{"peak_rss_mb": …, "cpu_seconds": …}`` by process kind, and output."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    usage = _TreeUsage(process.pid)
-    output, _ = process.communicate()
-    seconds = time.perf_counter() - started
-    peaks = usage.stop()
-    if process.returncode != 0:
-        kept = Path(tempfile.mkstemp(prefix="refinery-scale-failed-", suffix=".log")[1])
-        kept.write_text(output, encoding="utf-8")
-        head = next((line for line in output.splitlines() if "Error" in line or "Exception" in line), "")
-        raise RuntimeError(f"{command[:3]} exited {process.returncode} (whole output: {kept}); first error: {head}")
-    cpu = usage.cpu_seconds()
-    return seconds, {"peak_rss_mb": peaks, "cpu_seconds": {**cpu, "total": round(sum(cpu.values()), 1)}}, output
-
-
 def _ingest(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> dict:
     tables = work / f"tables-{case}"
     sets = [f"tables.{t}={tables / t}" for t in ("bronze", "quarantine", "metrics")]
@@ -231,8 +146,9 @@ def _ingest(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) ->
     command = [str(ROOT / ".venv" / "bin" / "refinery"), "ingest", "--conf", str(ROOT / "conf" / "local.yaml")]
     for item in sets:
         command += ["--set", item]
-    seconds, usage, output = _timed(command, env)
-    return {"seconds": round(seconds, 1), **usage, **_stage_counts(output), "where_the_time_goes": _phases(events)}
+    seconds, usage, output = timed_command(command, env)
+    counts = stage_counts(output).get("ingest", {})
+    return {"seconds": round(seconds, 1), **usage, **counts, "where_the_time_goes": _phases(events)}
 
 
 def _phases(events: Path) -> dict:
@@ -272,20 +188,12 @@ def _phases(events: Path) -> dict:
     }
 
 
-def _stage_counts(output: str) -> dict:
-    for line in output.splitlines():
-        if '"stage finished"' in line and '"stage": "ingest"' in line:
-            record = json.loads(line)
-            return {k: record[k] for k in ("rows_in", "rows_out", "rows_quarantined", "rows_filtered")}
-    return {}
-
-
 def _plain(work: Path, case: str, fmt: str, path: Path, env: dict[str, str]) -> dict:
     script = work / "plain.py"
     script.write_text(_PLAIN)
     conf = str(ROOT / "conf" / "local.yaml")
     command = [sys.executable, str(script), conf, fmt, str(path), str(work / f"plain-{case}")]
-    seconds, usage, output = _timed(command, env)
+    seconds, usage, output = timed_command(command, env)
     rows = int(next(line.split()[1] for line in output.splitlines() if line.startswith("ROWS ")))
     return {"seconds": round(seconds, 1), **usage, "rows": rows}
 

@@ -571,8 +571,9 @@ class ScoreSettings(_Strict):
     min_class_rows: int = Field(default=10, ge=2)
     device: Literal["auto", "cuda", "cpu"] = "auto"
     seed: int = 13
-    #: Rows per Arrow batch streamed from the snapshot's Parquet files.
-    batch_rows: int = Field(default=65_536, ge=1)
+    #: Rows per Arrow batch an executor featurizes (``arrow.maxRecordsPerBatch`` for that
+    #: step): a Python worker's memory grows with it and with the documents' length.
+    batch_rows: int = Field(default=10_000, ge=1)
     #: Torch threads on CPU; ``None`` = torch's default (all cores).
     threads: int | None = Field(default=None, ge=1)
     #: Training processes. 1 trains in the driver; more start Spark's ``TorchDistributor``

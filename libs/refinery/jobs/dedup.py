@@ -68,7 +68,7 @@ from refinery.spark.dedup_udf import (
     signature_rows,
     sketch_filtered,
 )
-from refinery.spark.session import timed_phase
+from refinery.spark.session import phase_details, timed_phase
 from refinery.spark.tables import (
     add_missing_columns,
     read_table,
@@ -149,11 +149,6 @@ def run(ctx: JobContext) -> JobResult:
     )
     stage.details = {key: str(value) for key, value in details.items()} | phase_details(phases)
     return JobResult(batch=batch or "*", stages=[stage])
-
-
-def phase_details(phases: dict[str, float]) -> dict[str, str]:
-    """``phase.<name>.ms``: each phase's wall milliseconds (:func:`timed_phase`), in order."""
-    return {f"phase.{name.replace(' ', '_')}.ms": str(round(seconds * 1000)) for name, seconds in phases.items()}
 
 
 def decided_rows(committed: DataFrame | None, flags: DataFrame, predicate: str) -> int:

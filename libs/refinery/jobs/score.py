@@ -1,16 +1,19 @@
 """The ``score`` job: out-of-sample confidence of every labelled ``silver`` row, written back
 as filter columns.
 
-read (one pinned ``silver`` version: its Parquet files streamed in Arrow batches) → train
-(per group, K-fold cross-fitting with a per-sample EMA over epochs,
-:mod:`refinery.scoring.crossfit`) → flag (confident learning with Spark aggregations,
+read (one pinned ``silver`` version) → featurize (on the executors, into shards of bags under
+``score.work_dir``, :func:`refinery.spark.score_udf.write_bag_shards`; the driver receives
+where the shards are, never a row) → train (per group, on its shards gathered into one
+memory-mapped folder, :mod:`refinery.scoring.dataset`: K-fold cross-fitting with a per-sample
+EMA over epochs, :mod:`refinery.scoring.crossfit`) → stage (each shard's scores as Parquet,
+reading back that shard's row ids only) → flag (confident learning with Spark aggregations,
 :mod:`refinery.spark.confident_learning`, or a fixed threshold) → write (the
 :data:`SCORE_COLUMNS` of every scored row by MERGE on ``id`` into the current ``silver``;
 one ``metrics`` row).
 
-Rows and what happens to them (the stage's counts reconcile: ``rows_in`` = the rows streamed
-from the pinned version, counted as they are featurized; ``ok`` = the rows that hold this run's
-:data:`DECIDED_COLUMNS` values in the silver version the MERGE committed, read back, since
+Rows and what happens to them (the stage's counts reconcile: ``rows_in`` = the rows of the
+pinned version, counted by Spark per group and label before anything is featurized; ``ok`` =
+the rows that hold this run's :data:`DECIDED_COLUMNS` values in the silver version the MERGE committed, read back, since
 the MERGE rewrites only rows whose values change; filtered as decided):
 
 * ``ok``: a labelled row of a trained class gets every column; an unlabelled row of a
@@ -37,7 +40,7 @@ import contextlib
 import pickle
 import shutil
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,17 +56,18 @@ from refinery.config import ConfigError, ScoreSettings
 from refinery.jobs.context import JobContext, JobResult, check_group_by, silver_location
 from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
-from refinery.scoring.dataset import UNLABELLED, BagWriter, StoredBags
-from refinery.scoring.distributed import crossfit_on_workers, save_inputs
+from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys
+from refinery.scoring.dataset import GroupBags, gather_group, group_folder_name
+from refinery.scoring.distributed import crossfit_on_workers, save_meta
 from refinery.scoring.features import FeatureOptions
 from refinery.scoring.model import resolve_device
 from refinery.scoring.train import TrainOptions
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, rows_holding
 from refinery.spark.confident_learning import label_quality, noise_flags
-from refinery.spark.score_udf import GroupModels, predicted_probabilities
-from refinery.spark.snapshot import pin_snapshot, stream_batches
+from refinery.spark.score_udf import GroupModels, predicted_probabilities, write_bag_shards
+from refinery.spark.session import phase_details, session_settings, timed_phase
+from refinery.spark.snapshot import pin_snapshot
 from refinery.spark.tables import add_missing_columns, update_rows
 
 STAGE = "score"
@@ -123,39 +127,44 @@ def run(ctx: JobContext) -> JobResult:
     shutil.rmtree(work, ignore_errors=True)
     created = [p for p in (work, *work.parents) if not p.exists()]  # removed again when empty
     held: list[DataFrame] = []
+    phases: dict[str, float] = {}
     try:
-        stores = featurized_groups(snapshot, cfg, work)
-        rows_in = sum(len(s) for s in stores.values())
-        results, models = [], {}
-        ctx.log.info("featurized", extra={"rows": rows_in, "seconds": round(time.monotonic() - started, 1)})
-        for name, store in sorted(stores.items()):
-            group_started = time.monotonic()
-            result, group_models = score_group(name, store, cfg, device, work)
+        with timed_phase(spark, "count input", phases):
+            counts = label_counts(snapshot.frame, cfg.group_by)
+        rows_in = sum(sum(c.values()) for c in counts.values())
+        results = [group_result(name, c, cfg.min_class_rows) for name, c in sorted(counts.items())]
+        with timed_phase(spark, "featurize", phases):
+            stores = featurized_groups(spark, snapshot.frame, results, cfg, work)
+        featurized = sum(len(s) for s in stores.values())
+        ctx.log.info("featurized", extra={"rows": featurized, "seconds": round(time.monotonic() - started, 1)})
+        models = {}
+        for result in results:
+            if result.name not in stores:
+                continue
+            with timed_phase(spark, "train", phases):
+                group_models = score_group(result, stores[result.name], cfg, device, work)
             ctx.log.info(
                 "group scored",
-                extra={
-                    "group": name,
-                    "rows": len(store),
-                    "classes": len(result.classes),
-                    "seconds": round(time.monotonic() - group_started, 1),
-                },
+                extra={"group": result.name, "rows": result.scored, "classes": len(result.classes)},
             )
-            results.append(result)
             if group_models is not None:
-                models[name] = group_models
+                models[result.name] = group_models
         columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
         updated = noisy = scored = 0
         if columns is not None:
             columns = columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
                 "score_run", F.lit(ctx.run_id)
             )
-            columns = checkpointed(drop_one_row(columns, STAGE))
-            held.append(columns)
-            noisy = columns.where("is_noisy").count()
-            commit = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
+            with timed_phase(spark, "flags", phases):
+                columns = checkpointed(drop_one_row(columns, STAGE))
+                held.append(columns)
+                noisy = columns.where("is_noisy").count()
+            with timed_phase(spark, "merge", phases):
+                commit = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
             updated = commit.rows_updated
             # the MERGE rewrites only changed rows: the scored rows are counted in what it left
-            scored = rows_holding(committed_rows(spark, commit), columns, "id", DECIDED_COLUMNS)
+            with timed_phase(spark, "count committed", phases):
+                scored = rows_holding(committed_rows(spark, commit), columns, "id", DECIDED_COLUMNS)
     finally:
         release(*held)
         shutil.rmtree(work, ignore_errors=True)
@@ -175,99 +184,110 @@ def run(ctx: JobContext) -> JobResult:
         "unlabelled_predicted": str(sum(r.unlabelled for r in results)),
         "is_noisy": str(noisy),
         "rows_updated": str(updated),
-    }
+    } | phase_details(phases)
     return JobResult(batch=f"v{snapshot.version}", stages=[stage])
 
 
-def featurized_groups(snapshot, cfg: ScoreSettings, work: Path) -> dict[str, StoredBags]:
-    """Stream the snapshot once and featurize every row into its group's on-disk bags."""
-    options = feature_options(cfg)
-    columns = ["id", "label", "text", "tokens"] + ([cfg.group_by] if cfg.group_by else [])
-    writers: dict[str, BagWriter] = {}
-    for batch in stream_batches(snapshot, columns, cfg.batch_rows):
-        frame = batch.to_pandas()
-        # a null group is the group "" (as in score_columns' Spark expression)
-        keys = frame[cfg.group_by].astype("string").fillna("") if cfg.group_by else None
-        for key, part in frame.groupby(keys, sort=False) if keys is not None else [(ALL_ROWS, frame)]:
-            writer = writers.get(key)
-            if writer is None:
-                writer = writers[key] = BagWriter(work / "bags" / name_hash(key), options)
-            writer.append(
-                pa.array(part["id"].tolist(), pa.string()),
-                part["text"].tolist(),
-                part["tokens"].tolist(),
-                pa.array(part["label"].tolist(), pa.string()),
-            )
-    return {key: writer.finish() for key, writer in writers.items()}
+def group_key(group_by: str | None) -> Column:
+    """Each row's group: the ``score.group_by`` column as a string, null as ``""``; one group
+    :data:`ALL_ROWS` without it."""
+    return F.coalesce(F.col(group_by).cast("string"), F.lit("")) if group_by else F.lit(ALL_ROWS)
 
 
-def trainable_classes(store: StoredBags, min_rows: int) -> tuple[list[str], dict[str, int]]:
-    """The group's classes with at least ``min_rows`` rows, sorted; and every label's count."""
-    counts = store.label_counts()
-    return sorted(c for c, n in counts.items() if n >= min_rows), counts
+def label_counts(frame: DataFrame, group_by: str | None) -> dict[str, Counter]:
+    """Rows per group and given label (``None``: unlabelled), counted by Spark on the pinned
+    version: the job's independent count of its input."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in frame.groupBy(group_key(group_by).alias("_group"), "label").count().collect():
+        counts[row["_group"]][row["label"]] += row["count"]
+    return dict(counts)
+
+
+def group_result(name: str, counts: Counter, min_rows: int) -> GroupResult:
+    """What happens to one group's rows, from its label counts: the classes with at least
+    ``min_rows`` rows are trained on (sorted) when there are two or more; otherwise every row
+    of the group is filtered ``group_not_trainable``."""
+    labelled = {label: n for label, n in counts.items() if label is not None}
+    classes = sorted(c for c, n in labelled.items() if n >= min_rows)
+    if len(classes) < 2:
+        return GroupResult(name, [], 0, 0, Counter({GROUP_NOT_TRAINABLE: sum(counts.values())}))
+    small = Counter({CLASS_TOO_SMALL: sum(n for c, n in labelled.items() if c not in classes)})
+    return GroupResult(name, classes, sum(labelled[c] for c in classes), counts.get(None, 0), small)
+
+
+def featurized_groups(
+    spark: SparkSession, frame: DataFrame, results: list[GroupResult], cfg: ScoreSettings, work: Path
+) -> dict[str, GroupBags]:
+    """Featurize the training rows (labelled with a trained class) on the executors into
+    shards, then gather each group's shards into its group folder under ``work/bags``."""
+    classes = [(r.name, c, i) for r in results for i, c in enumerate(r.classes)]
+    if not classes:
+        return {}
+    table = spark.createDataFrame(classes, "_group string, label string, _class int")
+    rows = frame.withColumn("_group", group_key(cfg.group_by)).join(F.broadcast(table), ["_group", "label"])
+    with session_settings(spark, {"spark.sql.execution.arrow.maxRecordsPerBatch": str(cfg.batch_rows)}):
+        written = write_bag_shards(rows, work / "shards", feature_options(cfg)).collect()
+    shards: dict[str, list[Path]] = defaultdict(list)
+    for shard in written:
+        shards[shard["group"]].append(Path(shard["shard"]))
+    bags = work / "bags"
+    return {name: gather_group(bags / group_folder_name(name), sorted(paths)) for name, paths in shards.items()}
 
 
 def score_group(
-    name: str, store: StoredBags, cfg: ScoreSettings, device: torch.device, work: Path
-) -> tuple[GroupResult, GroupModels | None]:
-    """Cross-fit one group and stage its labelled rows' scores as Parquet under
-    ``work/scores``."""
-    classes, counts = trainable_classes(store, cfg.min_class_rows)
-    unlabelled = len(store) - sum(counts.values())
-    if len(classes) < 2:
-        return GroupResult(name, classes, 0, 0, Counter({GROUP_NOT_TRAINABLE: len(store)})), None
-    small = Counter({CLASS_TOO_SMALL: sum(n for c, n in counts.items() if c not in classes)})
-    given = store.class_indices(classes)
-    labelled = given != UNLABELLED
-    bags = store.bags.take(labelled)
-    ids = store.ids.filter(pa.array(labelled))
-    keys = row_keys(ids.to_pylist())
+    result: GroupResult, store: GroupBags, cfg: ScoreSettings, device: torch.device, work: Path
+) -> GroupModels | None:
+    """Cross-fit one group and stage its rows' scores as Parquet under ``work/scores``, one
+    file per shard (``row_index``: the row's position in the group); the fold models when
+    the group has unlabelled rows to predict."""
+    if len(store) != result.scored:
+        raise RuntimeError(f"group {result.name!r}: {len(store)} rows featurized, {result.scored} counted")
+    keys = np.asarray(store.keys)
     folds = folds_of_keys(keys, cfg.folds)
-    labels = given[labelled].astype(np.int64)
+    labels = np.asarray(store.labels, dtype=np.int64)
     if cfg.processes == 1:
         options = crossfit_options(cfg)
-        fit = crossfit(bags, labels, len(classes), folds, cfg.features.buckets, options, device, keys=keys)
+        fit = crossfit(store.bags, labels, len(result.classes), folds, cfg.features.buckets, options, device, keys=keys)
     else:
-        fit = crossfit_distributed(
-            work / "inputs" / name_hash(name), bags, labels, len(classes), folds, keys, cfg, device
-        )
+        fit = crossfit_distributed(store.folder, len(result.classes), cfg, device)
     probs = fit.ema if cfg.probabilities == "ema" else fit.final
+    confidence = fit.ema[np.arange(len(labels)), labels].astype(np.float64)
     out = work / "scores"
     out.mkdir(parents=True, exist_ok=True)
-    table = pa.table(
-        {
-            "id": ids,
-            "group": pa.array([name] * len(ids), pa.string()),
-            "given": pa.array(given[labelled].astype(np.int32)),
-            "confidence": pa.array(fit.ema[np.arange(len(ids)), given[labelled]].astype(np.float64)),
-            "probs": pa.array(list(probs.astype(np.float64))),
-        }
-    )
-    pq.write_table(table, out / f"{name_hash(name)}.parquet")
-    models = GroupModels(tuple(classes), feature_options(cfg), cfg.model.dim, tuple(fit.models))
-    if unlabelled == 0:
-        models = None  # nothing for the executors to predict: keep the weights off the broadcast
-    return GroupResult(name, classes, int(labelled.sum()), unlabelled, small), models
+    for number, (start, ids) in enumerate(store.shard_ids()):
+        rows = slice(start, start + len(ids))
+        table = pa.table(
+            {
+                "id": ids,
+                "group": pa.array([result.name] * len(ids), pa.string()),
+                "given": pa.array(labels[rows].astype(np.int32)),
+                "confidence": pa.array(confidence[rows]),
+                "probs": probability_lists(probs[rows]),
+                "row_index": pa.array(np.arange(rows.start, rows.stop, dtype=np.int64)),
+            }
+        )
+        pq.write_table(table, out / f"{group_folder_name(result.name)}-{number:05d}.parquet")
+    if result.unlabelled == 0:
+        return None  # nothing for the executors to predict: keep the weights off the broadcast
+    return GroupModels(tuple(result.classes), feature_options(cfg), cfg.model.dim, tuple(fit.models))
 
 
-def crossfit_distributed(
-    folder: Path,
-    bags,
-    labels: np.ndarray,
-    num_classes: int,
-    folds: np.ndarray,
-    keys: np.ndarray,
-    cfg: ScoreSettings,
-    device: torch.device,
-):
-    """:func:`refinery.scoring.crossfit.crossfit` on ``score.processes`` processes started by
-    Spark's ``TorchDistributor`` (see :mod:`refinery.scoring.distributed`)."""
+def probability_lists(probs: np.ndarray) -> pa.ListArray:
+    """The rows of an ``n × classes`` matrix as an Arrow list<double> column."""
+    flat = pa.array(np.ascontiguousarray(probs, dtype=np.float64).ravel())
+    offsets = pa.array(np.arange(0, probs.size + 1, max(probs.shape[1], 1), dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, flat)
+
+
+def crossfit_distributed(folder: Path, num_classes: int, cfg: ScoreSettings, device: torch.device):
+    """:func:`refinery.scoring.crossfit.crossfit` of the group folder ``folder`` on
+    ``score.processes`` processes started by Spark's ``TorchDistributor`` (see
+    :mod:`refinery.scoring.distributed`)."""
     from pyspark.ml.torch.distributor import TorchDistributor
 
-    save_inputs(
-        folder, bags, labels, folds, keys,
-        num_classes=num_classes, buckets=cfg.features.buckets, options=crossfit_options(cfg), device=device.type,
-    )  # fmt: skip
+    save_meta(
+        folder, num_classes=num_classes, buckets=cfg.features.buckets, options=crossfit_options(cfg), device=device.type
+    )
     local = SparkSession.getActiveSession().conf.get("spark.master", "local").startswith("local")
     distributor = TorchDistributor(num_processes=cfg.processes, local_mode=local, use_gpu=device.type == "cuda")
     result = distributor.run(crossfit_on_workers, str(folder))
@@ -288,14 +308,13 @@ def score_columns(
     classes = {r.name: r.classes for r in results if r.scored}
     parts = []
     if classes:
-        scores = spark.read.parquet(str(staged)).withColumn("row_index", F.monotonically_increasing_id())
+        scores = spark.read.parquet(str(staged))
         for name, names in sorted(classes.items()):
             group = flagged(scores.where(F.col("group") == name), len(names), cfg)
             group = label_quality(group, cfg.label_quality)
             parts.append(prediction_columns(group, class_names(names)))
     if models:
-        group_col = F.coalesce(F.col(cfg.group_by).cast("string"), F.lit("")) if cfg.group_by else F.lit(ALL_ROWS)
-        rows = snapshot_frame.where(F.col("label").isNull()).withColumn("_group", group_col)
+        rows = snapshot_frame.where(F.col("label").isNull()).withColumn("_group", group_key(cfg.group_by))
         # one pass of the executors' inference for every group: each row looks up its group's
         # class names (filtering the result per group would rerun the inference per group)
         names_by_group = F.create_map(
@@ -352,13 +371,6 @@ def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
         entropy.alias("entropy"),
         "is_noisy",
     )
-
-
-def name_hash(group: str) -> str:
-    """A file-name-safe name for a group's scratch files (group values are arbitrary text)."""
-    import hashlib
-
-    return hashlib.blake2b(group.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def feature_options(cfg: ScoreSettings) -> FeatureOptions:

@@ -1,79 +1,177 @@
-"""Featurized training data on disk, built from a stream of record batches.
+"""Featurized training data on disk: written in shards where the rows are, read memory-mapped
+where the model trains.
 
-The trainer never holds the table: each streamed batch is featurized
-(:func:`refinery.scoring.features.featurize`) and its feature ids are appended to a file;
-training reads them back memory-mapped, so resident memory is the page cache's business.
-What stays in memory per row is small and fixed: the bag offset (8 bytes), the class index
-(2 bytes), the fold (1 byte) and the id (in Arrow's compact string layout).
+The executors featurize (:func:`refinery.scoring.features.featurize`) and each task writes one
+*shard* per group it saw (:class:`ShardWriter`); the driver never receives a row. Training
+needs one group's rows as one array, so :func:`gather_group` concatenates the group's shards
+into a *group folder* of ``.npy`` files, copying file to file in slices of bounded size, and
+:func:`load_group` opens it memory-mapped, so resident memory is the page cache's business.
+The same folder is what ``TorchDistributor`` workers read (:mod:`refinery.scoring.distributed`),
+so it must be shared storage when they run on executors.
+
+A shard folder holds, for its ``n`` rows in the order the task saw them:
+
+* ``bag_ids.bin``: the feature ids of every bag, back to back (int64, raw);
+* ``lengths.npy``: each bag's number of ids (int64, ``n``);
+* ``labels.npy``: each row's class index in its group's sorted trainable classes (int16);
+* ``keys.npy``: each row's key (:func:`refinery.scoring.crossfit.row_keys`, uint64), from which
+  the fold and the training order derive;
+* ``ids.arrow``: the row ids (an Arrow IPC file of strings), read back one shard at a time
+  only to stage the scores, so no id is ever held for the whole group.
+
+A group folder holds ``bag_ids.npy``, ``offsets.npy`` (``n + 1``), ``labels.npy``,
+``keys.npy`` and ``shards.json`` (the shard folders and their row counts, in order: rows
+``[start, start + rows)`` of the group are that shard's rows).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from refinery.scoring.features import Bags, FeatureOptions, featurize
 
-UNLABELLED = -1
+#: Most bytes :func:`gather_group` copies at once (a slice of a shard's ids).
+COPY_BYTES = 64 << 20
+_IDS_SCHEMA = pa.schema([("id", pa.string())])
+
+
+def group_folder_name(group: str) -> str:
+    """A file-name-safe name for a group's scratch folder (group values are arbitrary text)."""
+    return hashlib.blake2b(group.encode("utf-8"), digest_size=8).hexdigest()
 
 
 @dataclass
-class BagWriter:
-    """Appends featurized batches of one group to ``folder/ids.bin``."""
+class ShardWriter:
+    """Featurizes batches of one group's rows and appends them to a shard folder.
+
+    The shard is written under ``folder`` + ``.partial`` and renamed to ``folder`` by
+    :meth:`finish`, replacing what a failed earlier attempt of the same task left, so only
+    whole shards carry the final name."""
 
     folder: Path
     options: FeatureOptions
+    rows: int = 0
     _lengths: list[np.ndarray] = field(default_factory=list)
-    _ids: list[pa.Array] = field(default_factory=list)
-    _raw_labels: list[pa.Array] = field(default_factory=list)
+    _labels: list[np.ndarray] = field(default_factory=list)
+    _keys: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.folder / "ids.bin", "wb")  # noqa: SIM115 - closed in finish()
+        self._partial = self.folder.with_name(self.folder.name + ".partial")
+        shutil.rmtree(self._partial, ignore_errors=True)
+        self._partial.mkdir(parents=True)
+        self._bags = open(self._partial / "bag_ids.bin", "wb")  # noqa: SIM115 - closed in finish()
+        self._ids = pa.ipc.new_file(str(self._partial / "ids.arrow"), _IDS_SCHEMA)
 
-    def append(self, ids: pa.Array, texts: list, tokens: list, labels: pa.Array) -> None:
-        """Featurize one batch and append it."""
+    def append(
+        self,
+        ids: pa.Array,
+        texts: Sequence[str | None],
+        tokens: Sequence[Sequence[str] | None],
+        labels: np.ndarray,
+        keys: np.ndarray,
+    ) -> None:
+        """Featurize one batch (``labels`` class indices, ``keys`` row keys) and append it."""
         bags = featurize(texts, tokens, self.options)
-        self._file.write(bags.ids.astype(np.int64).tobytes())
+        self._bags.write(np.ascontiguousarray(bags.ids, dtype=np.int64).tobytes())
         self._lengths.append(np.diff(bags.offsets))
-        self._ids.append(ids)
-        self._raw_labels.append(labels)
+        self._labels.append(np.asarray(labels, dtype=np.int16))
+        self._keys.append(np.asarray(keys, dtype=np.uint64))
+        self._ids.write_batch(pa.record_batch([ids.cast(pa.string())], schema=_IDS_SCHEMA))
+        self.rows += len(ids)
 
-    def finish(self) -> StoredBags:
-        """Close the file; the stored bags, ids and raw labels."""
-        self._file.close()
-        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        path = self.folder / "ids.bin"
-        ids = np.memmap(path, dtype=np.int64, mode="r") if offsets[-1] > 0 else np.zeros(0, dtype=np.int64)
-        row_ids = pa.chunked_array(self._ids, type=pa.string())
-        labels = pa.chunked_array(self._raw_labels, type=pa.string())
-        return StoredBags(Bags(ids, offsets), row_ids, labels)
+    def finish(self) -> Path:
+        """Write the per-row arrays, close the files and give the shard its final name."""
+        self._bags.close()
+        self._ids.close()
+        for name, parts, dtype in (
+            ("lengths", self._lengths, np.int64),
+            ("labels", self._labels, np.int16),
+            ("keys", self._keys, np.uint64),
+        ):
+            np.save(self._partial / f"{name}.npy", np.concatenate(parts) if parts else np.zeros(0, dtype))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        os.rename(self._partial, self.folder)
+        return self.folder
 
 
-@dataclass
-class StoredBags:
-    """One group's rows: their bags (memory-mapped), ids and given labels (null: none)."""
+@dataclass(frozen=True)
+class GroupBags:
+    """One group's training rows: bags (ids memory-mapped), class indices and row keys, plus
+    the shards they came from (to read the row ids back, one shard at a time)."""
 
+    folder: Path
     bags: Bags
-    ids: pa.ChunkedArray
-    labels: pa.ChunkedArray
+    labels: np.ndarray
+    keys: np.ndarray
+    shards: tuple[tuple[str, int], ...]
 
     def __len__(self) -> int:
         return len(self.bags)
 
-    def class_indices(self, classes: list[str]) -> np.ndarray:
-        """Each row's label as an index into ``classes`` (int16; :data:`UNLABELLED` for a
-        missing label or one outside ``classes``)."""
-        index = pc.index_in(self.labels, value_set=pa.array(classes, pa.string()))
-        return pc.fill_null(index, UNLABELLED).to_numpy().astype(np.int16)
+    def shard_ids(self) -> Iterator[tuple[int, pa.Array]]:
+        """``(first row, ids)`` of every shard, in the group's row order."""
+        start = 0
+        for shard, rows in self.shards:
+            with pa.memory_map(str(Path(shard) / "ids.arrow")) as source:
+                ids = pa.ipc.open_file(source).read_all().column("id").combine_chunks()
+            if len(ids) != rows:
+                raise ValueError(f"shard {shard}: {len(ids)} ids, {rows} rows expected")
+            yield start, ids
+            start += rows
 
-    def label_counts(self) -> dict[str, int]:
-        """Rows per given label (missing labels not counted)."""
-        counts = pc.value_counts(self.labels.drop_null())
-        return {c["values"].as_py(): c["counts"].as_py() for c in counts}
+
+def gather_group(folder: Path, shards: Sequence[Path]) -> GroupBags:
+    """Concatenate ``shards`` (in that order) into the group folder ``folder`` and open it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = [len(np.load(Path(s) / "lengths.npy", mmap_mode="r")) for s in shards]
+    total_ids = sum(os.path.getsize(Path(s) / "bag_ids.bin") // 8 for s in shards)
+    n = sum(counts)
+    offsets = np.lib.format.open_memmap(folder / "offsets.npy", "w+", np.int64, (n + 1,))
+    labels = np.lib.format.open_memmap(folder / "labels.npy", "w+", np.int16, (n,))
+    keys = np.lib.format.open_memmap(folder / "keys.npy", "w+", np.uint64, (n,))
+    ids = np.lib.format.open_memmap(folder / "bag_ids.npy", "w+", np.int64, (total_ids,))
+    offsets[0] = 0
+    row = at = 0
+    for shard, rows in zip(shards, counts, strict=True):
+        shard = Path(shard)
+        lengths = np.load(shard / "lengths.npy")
+        np.cumsum(lengths, out=offsets[row + 1 : row + 1 + rows])
+        offsets[row + 1 : row + 1 + rows] += at
+        labels[row : row + rows] = np.load(shard / "labels.npy")
+        keys[row : row + rows] = np.load(shard / "keys.npy")
+        at += _copy_ids(shard / "bag_ids.bin", ids, at)
+        row += rows
+    for array in (offsets, labels, keys, ids):
+        array.flush()
+    del offsets, labels, keys, ids
+    (folder / "shards.json").write_text(json.dumps([[str(s), c] for s, c in zip(shards, counts, strict=True)]))
+    return load_group(folder)
+
+
+def load_group(folder: Path) -> GroupBags:
+    """The group folder written by :func:`gather_group`, memory-mapped."""
+    folder = Path(folder)
+    shards = tuple((s, int(c)) for s, c in json.loads((folder / "shards.json").read_text()))
+    opened = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ("bag_ids", "offsets", "labels", "keys")}
+    bags = Bags(opened["bag_ids"], opened["offsets"])
+    return GroupBags(folder, bags, opened["labels"], opened["keys"], shards)
+
+
+def _copy_ids(source: Path, target: np.ndarray, at: int) -> int:
+    """Copy the raw int64 file ``source`` into ``target[at:]``, :data:`COPY_BYTES` at a time;
+    the number of ids copied."""
+    count = os.path.getsize(source) // 8
+    step = COPY_BYTES // 8
+    for start in range(0, count, step):
+        piece = np.fromfile(source, dtype=np.int64, count=min(step, count - start), offset=start * 8)
+        target[at + start : at + start + len(piece)] = piece
+    return count

@@ -14,8 +14,9 @@ step, which NCCL cannot all-reduce. Held-out rows are scored in shards as well; 
 ``all_reduce`` of the zero-filled probability matrices gives every process all of them.
 
 :func:`crossfit_on_workers` is the function ``TorchDistributor.run`` starts on every
-process: it reads the featurized bags the driver stored in the work folder (which must be
-shared storage when the processes run on executors) and rank 0 writes the results back.
+process: it reads the group folder the executors' shards were gathered into
+(:func:`refinery.scoring.dataset.gather_group`; shared storage when the processes run on
+executors) and rank 0 writes the results back.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-
-from refinery.scoring.features import Bags
 
 RESULT_FILE = "crossfit.pkl"
 
@@ -66,20 +65,17 @@ def sum_over_processes(values: np.ndarray, device: torch.device) -> np.ndarray:
     return tensor.cpu().numpy()
 
 
-def save_inputs(folder: Path, bags: Bags, labels: np.ndarray, folds: np.ndarray, keys: np.ndarray, **meta) -> None:
-    """Store what :func:`crossfit_on_workers` reads: the bags (ids memory-mappable), labels,
-    folds, keys and the call's other arguments."""
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / "bag_ids.npy", np.asarray(bags.ids))
-    for name, array in (("offsets", bags.offsets), ("labels", labels), ("folds", folds), ("keys", keys)):
-        np.save(folder / f"{name}.npy", array)
+def save_meta(folder: Path, **meta) -> None:
+    """Store the arguments of :func:`crossfit_on_workers` other than the data, which it reads
+    from the group folder itself (:func:`refinery.scoring.dataset.gather_group`)."""
     (folder / "meta.pkl").write_bytes(pickle.dumps(meta))
 
 
 def crossfit_on_workers(folder: str) -> str:
     """Run on every process by ``TorchDistributor``: join the process group, cross-fit the
     stored inputs on this process's shard, and (rank 0) write the result; returns its path."""
-    from refinery.scoring.crossfit import crossfit
+    from refinery.scoring.crossfit import crossfit, folds_of_keys
+    from refinery.scoring.dataset import load_group
     from refinery.scoring.model import resolve_device
 
     path = Path(folder)
@@ -89,16 +85,17 @@ def crossfit_on_workers(folder: str) -> str:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group("nccl" if use_cuda else "gloo")
     try:
-        bags = Bags(np.load(path / "bag_ids.npy", mmap_mode="r"), np.load(path / "offsets.npy"))
+        group = load_group(path)
+        keys = np.asarray(group.keys)
         fit = crossfit(
-            bags,
-            np.load(path / "labels.npy"),
+            group.bags,
+            np.asarray(group.labels, dtype=np.int64),
             meta["num_classes"],
-            np.load(path / "folds.npy"),
+            folds_of_keys(keys, meta["options"].folds),
             meta["buckets"],
             meta["options"],
             resolve_device("cuda" if use_cuda else "cpu"),
-            keys=np.load(path / "keys.npy"),
+            keys=keys,
         )
         out = path / RESULT_FILE
         if dist.get_rank() == 0:

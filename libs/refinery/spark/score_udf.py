@@ -1,6 +1,10 @@
-"""Scoring rows on the executors with trained models broadcast (mapInPandas).
+"""The score job's work on the executors (mapInPandas): featurizing the training rows into
+shards, and scoring rows with the trained models broadcast.
 
-The driver trains; the executors predict. A model's weights travel once per executor as a
+The executors featurize, the driver trains, the executors predict. :func:`write_bag_shards`
+writes each task's rows as one shard per group under the work folder
+(:class:`refinery.scoring.dataset.ShardWriter`) and returns one small row per shard, so the
+driver learns where the bags are without receiving a row. A model's weights travel once per executor as a
 broadcast variable (embedding table in float16: half the bytes, and the mean over a bag
 loses nothing a softmax would notice), each task rebuilds the model once and scores its
 partition in Arrow batches. Rows of a group are scored by the mean of that group's fold
@@ -11,17 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
+from pyspark import TaskContext
 from pyspark.sql import DataFrame, SparkSession
 
+from refinery.scoring.crossfit import row_keys
+from refinery.scoring.dataset import ShardWriter, group_folder_name
 from refinery.scoring.features import FeatureOptions, featurize
 from refinery.scoring.model import FastTextClassifier, load_model
 from refinery.scoring.train import predict_proba
 
 PROBS_SCHEMA = "id string, group string, probs array<double>"
+SHARDS_SCHEMA = "group string, shard string, rows long"
 
 
 @dataclass(frozen=True)
@@ -61,3 +71,37 @@ def predicted_probabilities(
 
     columns = ["id", "text", "tokens"] + ([group_col] if group_col else [])
     return rows.select(*columns).mapInPandas(score, PROBS_SCHEMA)
+
+
+def write_bag_shards(rows: DataFrame, folder: Path, options: FeatureOptions) -> DataFrame:
+    """Featurize ``rows`` (``id, text, tokens, _group, _class``: the group key and the class
+    index) on the executors into shards under ``folder/<group folder>/part-<partition>``;
+    ``group, shard, rows`` of every shard written. Nothing happens until the result is
+    collected.
+
+    A retried task rewrites its partition's shards (:meth:`ShardWriter.finish` replaces them
+    whole), so the shards named in the result are exactly the rows of ``rows`` once each."""
+    root = str(folder)
+
+    def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        partition = TaskContext.get().partitionId()
+        writers: dict[str, ShardWriter] = {}
+        for frame in batches:
+            for key, part in frame.groupby("_group", sort=False):
+                writer = writers.get(key)
+                if writer is None:
+                    shard = Path(root) / group_folder_name(key) / f"part-{partition:05d}"
+                    writer = writers[key] = ShardWriter(shard, options)
+                ids = part["id"].tolist()
+                writer.append(
+                    pa.array(ids, pa.string()),
+                    part["text"].tolist(),
+                    part["tokens"].tolist(),
+                    part["_class"].to_numpy(),
+                    row_keys(ids),
+                )
+        for key, writer in writers.items():
+            shard = writer.finish()
+            yield pd.DataFrame({"group": [key], "shard": [str(shard)], "rows": [writer.rows]})
+
+    return rows.select("id", "text", "tokens", "_group", "_class").mapInPandas(write, SHARDS_SCHEMA)

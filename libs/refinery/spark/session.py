@@ -145,3 +145,8 @@ def timed_phase(spark: SparkSession, phase: str, seconds: dict[str, float]) -> I
             yield
     finally:
         seconds[phase] = seconds.get(phase, 0.0) + time.monotonic() - started
+
+
+def phase_details(phases: dict[str, float]) -> dict[str, str]:
+    """``phase.<name>.ms``: each phase's wall milliseconds (:func:`timed_phase`), in order."""
+    return {f"phase.{name.replace(' ', '_')}.ms": str(round(seconds * 1000)) for name, seconds in phases.items()}
