@@ -36,6 +36,7 @@ BENCHMARKS = {
     "select": "bench.select_bench",
     "quality": "bench.quality_bench",
     "crash": "bench.crash_bench",
+    "scale": "bench.scale",
     "capacity": "bench.capacity",  # last: computed from the files the others wrote
 }
 
