@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, fold_of, held_out_loss
-from refinery.scoring.features import FeatureOptions, featurize
+from refinery.scoring.features import FeatureOptions, featurize, idf_weights
 from refinery.scoring.model import load_model, serialize_model
 from refinery.scoring.train import Trainer, TrainOptions, predict_proba
 
@@ -143,3 +143,28 @@ def test_cuda_is_refused_clearly_without_a_gpu(device):
     else:
         with pytest.raises(RuntimeError, match="score.device"):
             resolve_device(device)
+
+
+def test_idf_counted_in_runs_of_documents_equals_the_whole_count():
+    texts, _ = keyword_corpus(300, seed=5)
+    bags = featurize(texts, None, SMALL)
+    whole = idf_weights(bags, SMALL.buckets, chunk_ids=len(bags.ids))
+    # runs of a few documents, and runs smaller than one document (one document each)
+    for chunk in (50, 7, 1):
+        np.testing.assert_array_equal(idf_weights(bags, SMALL.buckets, chunk_ids=chunk), whole)
+    assert whole.min() >= 1.0 and whole.max() == pytest.approx(np.log(301) + 1.0)
+
+
+def test_training_on_row_numbers_equals_training_on_a_copy_of_those_rows():
+    texts, labels = keyword_corpus(400, seed=2)
+    bags = featurize(texts, None, SMALL)
+    keys = np.arange(1000, 1400, dtype=np.uint64)
+    rows = np.flatnonzero(np.arange(400) % 3 != 0)
+    options = TrainOptions(dim=8, epochs=2, lr=0.05, batch_size=16)
+    copied = Trainer(SMALL.buckets, 3, options, CPU, 20, seed=4)
+    by_rows = Trainer(SMALL.buckets, 3, options, CPU, 20, seed=4)
+    for _ in range(2):
+        copied.train_epoch(bags.take(rows), labels[rows], keys[rows])
+        by_rows.train_epoch(bags, labels, keys, rows=rows)
+    held = np.flatnonzero(np.arange(400) % 3 == 0)
+    np.testing.assert_array_equal(copied.predict_proba(bags.take(held)), by_rows.predict_proba(bags, rows=held))

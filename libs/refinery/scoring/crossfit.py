@@ -137,19 +137,20 @@ def crossfit(
             held_out.append([])
             continue
         train = ~held & mine if trainable is None else ~held & mine & trainable
-        train_bags, train_labels, train_keys = bags.take(train), labels[train], keys[train]
+        # row numbers, not copies: each mini-batch is cut out of the (memory-mapped) bags
+        train_rows = np.flatnonzero(train)
         scored = held & mine  # this process's share of the held-out rows
-        test_bags = bags.take(scored)
-        steps = -(-len(train_bags) // options.train.batch_size)
+        scored_rows = np.flatnonzero(scored)
+        steps = -(-len(train_rows) // options.train.batch_size)
         trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k, idf=idf)
         fold_losses, held_losses = [], []
         running = best = None
         held_labels = labels[held]
         for _ in range(options.train.epochs):
-            fold_losses.append(trainer.train_epoch(train_bags, train_labels, train_keys))
+            fold_losses.append(trainer.train_epoch(bags, labels, keys, rows=train_rows))
             average_parameters(trainer.model)
             probs = np.zeros((int(held.sum()), num_classes), dtype=np.float32)
-            probs[scored[held]] = trainer.predict_proba(test_bags)
+            probs[scored[held]] = trainer.predict_proba(bags, rows=scored_rows)
             probs = sum_over_processes(probs, device)
             running = probs if running is None else m * running + (1.0 - m) * probs
             held_losses.append(held_out_loss(probs, held_labels))

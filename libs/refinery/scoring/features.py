@@ -28,6 +28,8 @@ import pandas as pd
 #: Key of pandas' SipHash (exactly 16 characters); changing it changes every feature id.
 _HASH_KEY = "refinery-scorer1"
 _MULT = np.uint64(0x9E3779B97F4A7C15)
+#: Feature ids :func:`idf_weights` reads at once (128 MB of int64).
+IDF_CHUNK_IDS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,28 @@ def featurize(
     return Bags(ids, offsets)
 
 
-def idf_weights(bags: Bags, buckets: int) -> np.ndarray:
+def idf_weights(bags: Bags, buckets: int, chunk_ids: int = IDF_CHUNK_IDS) -> np.ndarray:
     """Smoothed inverse document frequency of every bucket over ``bags`` (as scikit-learn's
     ``TfidfVectorizer``): ``idf_f = ln((1 + N) / (1 + df_f)) + 1``, where ``df_f`` counts the
     documents holding feature ``f`` at least once. Label-free, so it may be computed over
-    every row, held-out ones included."""
+    every row, held-out ones included.
+
+    ``df`` is summed over runs of whole documents of about ``chunk_ids`` ids each (a document
+    lies in one run, so each counts once), so memory is bounded by the run, not by ``bags``,
+    which may be memory-mapped."""
     n = len(bags)
-    doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(bags.offsets))
-    present = np.unique(doc * np.int64(buckets) + np.asarray(bags.ids, dtype=np.int64)) % buckets
-    df = np.bincount(present, minlength=buckets)
+    offsets = bags.offsets
+    df = np.zeros(buckets, dtype=np.int64)
+    start = 0
+    while start < n:
+        # the documents starting before offsets[start] + chunk_ids, at least one
+        stop = int(np.searchsorted(offsets, offsets[start] + chunk_ids, side="left"))
+        stop = min(max(stop, start + 1), n)
+        lengths = np.diff(offsets[start : stop + 1])
+        doc = np.repeat(np.arange(stop - start, dtype=np.int64), lengths)
+        ids = np.asarray(bags.ids[offsets[start] : offsets[stop]], dtype=np.int64)
+        df += np.bincount(np.unique(doc * np.int64(buckets) + ids) % buckets, minlength=buckets)
+        start = stop
     return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
 
 

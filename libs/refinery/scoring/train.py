@@ -62,21 +62,27 @@ class Trainer:
             for opt in (self.sparse, self.dense)
         ]
 
-    def train_epoch(self, bags: Bags, labels: np.ndarray, keys: np.ndarray | None = None) -> float:
-        """One pass over ``bags`` (with int class ``labels``) in a seeded random order; the
-        mean training loss.
+    def train_epoch(
+        self, bags: Bags, labels: np.ndarray, keys: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> float:
+        """One pass over the bags ``rows`` of ``bags`` (all of them by default; ``labels`` and
+        ``keys`` are indexed like ``bags``) in a seeded random order; the mean training loss.
 
         ``keys`` (uint64 per row, e.g. a hash of its id) make the order a function of the
         rows themselves: sorted by ``mix64(key ^ salt)`` with a fresh seeded salt per epoch, so
-        the same rows stored in another order train the same model."""
+        the same rows stored in another order train the same model. Each mini-batch is cut
+        out of ``bags`` when it is trained on, so the training rows are never copied whole
+        (``bags`` may be memory-mapped)."""
         self.model.train()
         salt = int(torch.randint(0, 1 << 62, (1,), generator=self.generator))
+        if rows is None:
+            rows = np.arange(len(bags), dtype=np.int64)
         if keys is None:
             keys = np.arange(len(bags), dtype=np.uint64)
-        order = np.argsort(mix64(keys ^ np.uint64(salt)), kind="stable")
+        order = rows[np.argsort(mix64(keys[rows] ^ np.uint64(salt)), kind="stable")]
         total, seen = 0.0, 0
-        for ids, offsets, rows in _batches(bags, order, self.options.batch_size, self.device):
-            target = torch.as_tensor(labels[rows], device=self.device)
+        for ids, offsets, batch in _batches(bags, order, self.options.batch_size, self.device):
+            target = torch.as_tensor(labels[batch], device=self.device)
             with _autocast(self.device, self.options.amp):
                 logits = self.model(ids, offsets)
             loss = F.cross_entropy(logits.float(), target, label_smoothing=self.options.label_smoothing)
@@ -87,13 +93,13 @@ class Trainer:
             self.dense.step()
             for schedule in self.schedules:
                 schedule.step()
-            total += float(loss.detach()) * len(rows)
-            seen += len(rows)
+            total += float(loss.detach()) * len(batch)
+            seen += len(batch)
         return total / max(seen, 1)
 
-    def predict_proba(self, bags: Bags, batch_size: int = 4096) -> np.ndarray:
-        """Class probabilities (float32, ``len(bags) × classes``)."""
-        return predict_proba(self.model, bags, self.device, batch_size, self.options.amp)
+    def predict_proba(self, bags: Bags, batch_size: int = 4096, rows: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (float32, one row per bag of ``rows``, all bags by default)."""
+        return predict_proba(self.model, bags, self.device, batch_size, self.options.amp, rows)
 
 
 def _autocast(device: torch.device, amp: bool) -> torch.autocast:
@@ -103,16 +109,24 @@ def _autocast(device: torch.device, amp: bool) -> torch.autocast:
 
 @torch.no_grad()
 def predict_proba(
-    model: FastTextClassifier, bags: Bags, device: torch.device, batch_size: int = 4096, amp: bool = True
+    model: FastTextClassifier,
+    bags: Bags,
+    device: torch.device,
+    batch_size: int = 4096,
+    amp: bool = True,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``softmax(model(bags))`` computed in batches of ``batch_size`` bags."""
+    """``softmax(model(bags))`` of the bags ``rows`` (all by default, in that order), computed in
+    batches of ``batch_size`` bags."""
     model.eval()
-    out = np.empty((len(bags), model.output.out_features), dtype=np.float32)
-    order = np.arange(len(bags))
-    for ids, offsets, rows in _batches(bags, order, batch_size, device):
+    order = np.arange(len(bags), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(order), model.output.out_features), dtype=np.float32)
+    done = 0
+    for ids, offsets, batch in _batches(bags, order, batch_size, device):
         with _autocast(device, amp):
             logits = model(ids, offsets)
-        out[rows] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        out[done : done + len(batch)] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        done += len(batch)
     return out
 
 
