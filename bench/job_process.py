@@ -15,12 +15,15 @@ from pathlib import Path
 
 
 class TreeUsage:
-    """Peak RSS (``VmHWM``, MB) and CPU seconds (user + system) of a process tree by kind,
+    """Peak RSS (``VmHWM``, MB), peak anonymous RSS (``RssAnon`` as sampled, MB: the memory a
+    process owns, without the file pages it maps, which the kernel reclaims at will; a
+    memory-mapped file read through counts in ``VmHWM`` whole) and CPU seconds (user +
+    system) of a process tree by kind,
     sampled every 0.2 s from ``/proc``. CPU seconds do not depend on what else the machine
     runs, so their ratios hold on a busy machine where wall-clock ratios do not."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peaks, self._stop = root, {}, threading.Event()
+        self.root, self.peaks, self.anon, self._stop = root, {}, {}, threading.Event()
         self._cpu: dict[int, tuple[str, float]] = {}
         self._tick = os.sysconf("SC_CLK_TCK")
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -36,9 +39,10 @@ class TreeUsage:
                     continue
                 self._cpu[pid] = (kind, (int(fields[11]) + int(fields[12])) / self._tick)
                 for line in status.splitlines():
-                    if line.startswith("VmHWM:"):
-                        mb = int(line.split()[1]) / 1024
-                        self.peaks[kind] = round(max(self.peaks.get(kind, 0), mb), 1)
+                    for key, peaks in (("VmHWM:", self.peaks), ("RssAnon:", self.anon)):
+                        if line.startswith(key):
+                            mb = int(line.split()[1]) / 1024
+                            peaks[kind] = round(max(peaks.get(kind, 0), mb), 1)
 
     def cpu_seconds(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -83,7 +87,8 @@ class TreeUsage:
 
 
 def timed_command(command: list[str], env: dict[str, str]) -> tuple[float, dict, str]:
-    """Wall seconds, ``{"peak_rss_mb": …, "cpu_seconds": …}`` by process kind, and output."""
+    """Wall seconds, ``{"peak_rss_mb": …, "peak_anon_mb": …, "cpu_seconds": …}`` by process
+    kind, and output."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     usage = TreeUsage(process.pid)
@@ -96,7 +101,8 @@ def timed_command(command: list[str], env: dict[str, str]) -> tuple[float, dict,
         head = next((line for line in output.splitlines() if "Error" in line or "Exception" in line), "")
         raise RuntimeError(f"{command[:3]} exited {process.returncode} (whole output: {kept}); first error: {head}")
     cpu = usage.cpu_seconds()
-    return seconds, {"peak_rss_mb": peaks, "cpu_seconds": {**cpu, "total": round(sum(cpu.values()), 1)}}, output
+    usage_by_kind = {"peak_rss_mb": peaks, "peak_anon_mb": dict(sorted(usage.anon.items()))}
+    return seconds, {**usage_by_kind, "cpu_seconds": {**cpu, "total": round(sum(cpu.values()), 1)}}, output
 
 
 STAGE_COUNTS = ("rows_in", "rows_out", "rows_quarantined", "rows_filtered")

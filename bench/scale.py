@@ -15,7 +15,8 @@ Both generators stream to the file and keep a bounded window of recent rows, so 
 memory does not grow with the size either.
 
 Per job: wall seconds, CPU seconds by process kind and per MB of input, peak RSS (``VmHWM``)
-of the JVM, the driver's Python and the largest Python worker (:mod:`bench.job_process`),
+and peak anonymous RSS (without mapped file pages: score's driver maps its bags) of the JVM,
+the driver's Python and the largest Python worker (:mod:`bench.job_process`),
 the bytes the job added under the tables folder (Delta files written), and the stage counts it
 logged. ``score`` runs as *featurize + one epoch*: two folds of one epoch each, so every
 labelled row is trained on once and scored once (the full cross-fit belongs on a GPU:
@@ -190,6 +191,7 @@ def measure(work: Path, shape: str, megabytes: int, env: dict[str, str]) -> dict
             "cpu_seconds_per_mb": round(cpu / data["file_mb"], 2),
             "mb_per_s_per_core": round(data["file_mb"] / seconds / CORES, 3),
             "peak_rss_mb": {k: max(j["peak_rss_mb"].get(k, 0) for j in jobs.values()) for k in sorted(kinds)},
+            "peak_anon_mb": {k: max(j["peak_anon_mb"].get(k, 0) for j in jobs.values()) for k in sorted(kinds)},
         },
     }
 
@@ -207,9 +209,12 @@ def curve(sizes: dict[int, dict[str, Any]]) -> dict[str, Any]:
         for job in a["jobs"]
     }
     memory = {
-        kind: round(b["total"]["peak_rss_mb"][kind] / a["total"]["peak_rss_mb"][kind], 2)
-        for kind in a["total"]["peak_rss_mb"]
-        if kind in b["total"]["peak_rss_mb"]
+        measure: {
+            kind: round(b["total"][measure][kind] / a["total"][measure][kind], 2)
+            for kind in a["total"][measure]
+            if kind in b["total"][measure]
+        }
+        for measure in ("peak_rss_mb", "peak_anon_mb")
     }
     time_ratio = b["total"]["seconds"] / a["total"]["seconds"]
     return {
@@ -218,7 +223,8 @@ def curve(sizes: dict[int, dict[str, Any]]) -> dict[str, Any]:
         "seconds_ratio": round(time_ratio, 2),
         "cpu_seconds_ratio": round(b["total"]["cpu_seconds"] / a["total"]["cpu_seconds"], 2),
         "per_job": per_job,
-        "peak_rss_ratio": memory,
+        "peak_rss_ratio": memory["peak_rss_mb"],
+        "peak_anon_ratio": memory["peak_anon_mb"],
         "target_seconds_ratio": TARGET_TIME_RATIO,
         "meets_target": bool(time_ratio <= TARGET_TIME_RATIO) if large >= 10 * small else None,
     }
@@ -256,5 +262,10 @@ def run() -> dict:
 
 def _write_partial(result: dict[str, Any]) -> None:
     """What is measured so far, where ``bench.run`` writes the whole result at the end."""
+    from datetime import UTC, datetime
+
+    from bench.run import machine
+
+    stamp = {"benchmark": "scale", "measured_at": datetime.now(UTC).isoformat(), "machine": machine()}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({**result, "partial": True}, indent=2, ensure_ascii=False) + "\n")
+    RESULTS.write_text(json.dumps({**result, "partial": True, **stamp}, indent=2, ensure_ascii=False) + "\n")

@@ -36,11 +36,9 @@ def test_the_same_seed_writes_the_same_file(tmp_path):
 
 def _measured(mb: float, seconds: float, cpu: float, jvm: float) -> dict:
     job = {"seconds": seconds, "cpu_seconds": {"total": cpu}, "peak_rss_mb": {"jvm": jvm}}
-    return {
-        "input": {"file_mb": mb},
-        "jobs": {"clean": job},
-        "total": {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": {"jvm": jvm}},
-    }
+    memory = {"peak_rss_mb": {"jvm": jvm}, "peak_anon_mb": {"jvm": jvm / 2}}
+    total = {"seconds": seconds, "cpu_seconds": cpu, **memory}
+    return {"input": {"file_mb": mb}, "jobs": {"clean": job}, "total": total}
 
 
 def test_the_curve_is_the_largest_size_over_the_smallest():
@@ -50,7 +48,7 @@ def test_the_curve_is_the_largest_size_over_the_smallest():
     assert out["sizes_mb"] == [100, 1024] and out["bytes_ratio"] == 10.24
     assert out["seconds_ratio"] == 12.0 and out["meets_target"] is False
     assert out["per_job"]["clean"] == {"seconds": 12.0, "cpu_seconds": 11.11}
-    assert out["peak_rss_ratio"] == {"jvm": 1.1}
+    assert out["peak_rss_ratio"] == out["peak_anon_ratio"] == {"jvm": 1.1}
     assert curve({100: _measured(100, 50, 90, 2000), 300: _measured(300, 140, 260, 2000)})["meets_target"] is None
 
 
