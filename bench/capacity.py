@@ -19,8 +19,9 @@ training on one GPU (or, for comparison, score's training on the cluster's cores
 **Assumptions** (each also written into the output):
 
 * rates measured on this 2-core machine in local mode hold per core on a cluster (no network
-  cost for shuffles, executors as fast as these cores); scaling is linear in the input
-  (``bench/scale.py`` of issue 20 is to measure that curve; until then it is an assumption);
+  cost for shuffles, executors as fast as these cores); cost is linear in the input, which
+  ``bench/scale.py`` checks (``scale.json``: from 100 MB to 1 GB each job's time grew less than
+  the bytes, because fixed costs weigh on the small run, so linear rates are an upper bound);
 * clean's rate is its Python chain's CPU time (``chain.json``); the JVM's share of the Spark
   job (reading bronze, Arrow transfer, Delta writes) is not in it;
 * score cross-fits ``folds`` models for ``epochs`` epochs: each row is trained on
@@ -113,7 +114,7 @@ def model() -> dict[str, Any]:
         },
         "assumptions": [
             "per-core rates from local[2] hold on a cluster's executors; shuffles cost no more",
-            "linear scaling in the input size (bench/scale.py is to measure the curve)",
+            "linear scaling in the input size (an upper bound: see scale.json's curves)",
             "clean: the Python chain's CPU only, not the JVM's share of the Spark job",
             "score: (folds-1)*epochs training passes and epochs scoring passes per row, one GPU"
             " (or, in *_score_on_cpus, the cluster's cores at the CPU rate of score.json)",

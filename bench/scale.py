@@ -25,7 +25,8 @@ labelled row is trained on once and scored once (the full cross-fit belongs on a
 Targets (issue 20): the largest size's total wall time at most :data:`TARGET_TIME_RATIO` ×
 the smallest's for 10.24 × the bytes, and peak memory flat (largest / smallest per process
 kind, reported). ``REFINERY_SCALE_RUNS`` picks shapes and sizes: ``short:100,1024;web:100``.
-Results are written after every size, so a run cut short keeps what it measured.
+Results are written after every size, so a run cut short keeps what it measured, and a run of
+one shape keeps the other shapes' earlier results (named in ``carried_over``).
 """
 
 from __future__ import annotations
@@ -246,6 +247,7 @@ def run() -> dict:
     work = Path(tempfile.mkdtemp(prefix="refinery-scale-", dir=os.environ.get("REFINERY_BENCH_TMP")))
     env = {**os.environ, "REFINERY_HOME": str(ROOT), "PYTHONPATH": str(ROOT / "libs")}
     result: dict[str, Any] = {"input": {"runs": dict(runs), "jobs": list(JOBS)}, "shapes": {}, "curves": {}}
+    result |= _earlier_shapes({shape for shape, _ in runs})
     try:
         for shape, sizes in runs:
             measured: dict[int, dict[str, Any]] = {}
@@ -258,6 +260,21 @@ def run() -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _earlier_shapes(measuring: set[str]) -> dict[str, Any]:
+    """The shapes of the last result file that this run does not measure, kept as they were
+    (``carried_over`` names when each was measured), so one shape can be rerun alone."""
+    if not RESULTS.exists():
+        return {}
+    earlier = json.loads(RESULTS.read_text(encoding="utf-8"))
+    kept = [shape for shape in earlier.get("shapes", {}) if shape not in measuring]
+    when = earlier.get("carried_over", {})
+    return {
+        "shapes": {shape: earlier["shapes"][shape] for shape in kept},
+        "curves": {shape: earlier["curves"][shape] for shape in kept if shape in earlier.get("curves", {})},
+        "carried_over": {shape: when.get(shape, earlier.get("measured_at")) for shape in kept},
+    }
 
 
 def _write_partial(result: dict[str, Any]) -> None:

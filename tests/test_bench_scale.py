@@ -56,3 +56,14 @@ def test_runs_are_parsed_and_bad_ones_refused():
     assert parse_runs("short:300,100; web:1024") == [("short", [100, 300]), ("web", [1024])]
     with pytest.raises(SystemExit, match="shape:MB"):
         parse_runs("long:100")
+
+
+def test_a_run_of_one_shape_keeps_the_other_shapes_results(tmp_path, monkeypatch):
+    from bench import scale
+
+    monkeypatch.setattr(scale, "RESULTS", tmp_path / "scale.json")
+    assert scale._earlier_shapes({"web"}) == {}
+    earlier = {"measured_at": "T1", "shapes": {"short": {"100mb": 1}, "web": {"100mb": 2}}, "curves": {"short": 3}}
+    scale.RESULTS.write_text(json.dumps(earlier))
+    kept = scale._earlier_shapes({"web"})
+    assert kept == {"shapes": {"short": {"100mb": 1}}, "curves": {"short": 3}, "carried_over": {"short": "T1"}}
