@@ -13,8 +13,9 @@ one ``metrics`` row).
 
 Rows and what happens to them (the stage's counts reconcile: ``rows_in`` = the rows of the
 pinned version, counted by Spark per group and label before anything is featurized; ``ok`` =
-the rows that hold this run's :data:`DECIDED_COLUMNS` values in the silver version the MERGE committed, read back, since
-the MERGE rewrites only rows whose values change; filtered as decided):
+the rows that hold this run's :data:`DECIDED_COLUMNS` values in the silver version the MERGE
+committed, read back, since the MERGE rewrites only rows whose values change; filtered as
+decided):
 
 * ``ok``: a labelled row of a trained class gets every column; an unlabelled row of a
   trained group gets ``pred_label``, ``pred_prob``, ``margin`` and ``entropy`` from its group's fold models,
@@ -141,11 +142,17 @@ def run(ctx: JobContext) -> JobResult:
         for result in results:
             if result.name not in stores:
                 continue
+            group_started = time.monotonic()
             with timed_phase(spark, "train", phases):
                 group_models = score_group(result, stores[result.name], cfg, device, work)
             ctx.log.info(
                 "group scored",
-                extra={"group": result.name, "rows": result.scored, "classes": len(result.classes)},
+                extra={
+                    "group": result.name,
+                    "rows": result.scored,
+                    "classes": len(result.classes),
+                    "seconds": round(time.monotonic() - group_started, 1),
+                },
             )
             if group_models is not None:
                 models[result.name] = group_models
@@ -242,13 +249,13 @@ def score_group(
     the group has unlabelled rows to predict."""
     if len(store) != result.scored:
         raise RuntimeError(f"group {result.name!r}: {len(store)} rows featurized, {result.scored} counted")
-    keys = np.asarray(store.keys)
-    folds = folds_of_keys(keys, cfg.folds)
     labels = np.asarray(store.labels, dtype=np.int64)
     if cfg.processes == 1:
+        keys = np.asarray(store.keys)
+        folds = folds_of_keys(keys, cfg.folds)
         options = crossfit_options(cfg)
         fit = crossfit(store.bags, labels, len(result.classes), folds, cfg.features.buckets, options, device, keys=keys)
-    else:
+    else:  # the workers derive keys and folds from the group folder themselves
         fit = crossfit_distributed(store.folder, len(result.classes), cfg, device)
     probs = fit.ema if cfg.probabilities == "ema" else fit.final
     confidence = fit.ema[np.arange(len(labels)), labels].astype(np.float64)

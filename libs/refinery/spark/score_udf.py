@@ -4,11 +4,11 @@ shards, and scoring rows with the trained models broadcast.
 The executors featurize, the driver trains, the executors predict. :func:`write_bag_shards`
 writes each task's rows as one shard per group under the work folder
 (:class:`refinery.scoring.dataset.ShardWriter`) and returns one small row per shard, so the
-driver learns where the bags are without receiving a row. A model's weights travel once per executor as a
-broadcast variable (embedding table in float16: half the bytes, and the mean over a bag
-loses nothing a softmax would notice), each task rebuilds the model once and scores its
-partition in Arrow batches. Rows of a group are scored by the mean of that group's fold
-models' probabilities (an ensemble of the K cross-fitted models).
+driver learns where the bags are without receiving a row. A model's weights travel once per
+executor as a broadcast variable (embedding table in float16: half the bytes, and the mean
+over a bag loses nothing a softmax would notice), each task rebuilds the model once and
+scores its partition in Arrow batches. Rows of a group are scored by the mean of that
+group's fold models' probabilities (an ensemble of the K cross-fitted models).
 """
 
 from __future__ import annotations
