@@ -49,3 +49,24 @@ def test_cluster_mode_without_a_master_fails_fast_naming_the_key(monkeypatch):
         session_conf(SparkSettings(mode="cluster"))
     conf = session_conf(SparkSettings(mode="cluster", master="spark://127.0.0.1:7077"))
     assert conf["spark.master"] == "spark://127.0.0.1:7077"
+
+
+def test_python_workers_get_arrow_batches_bounded_in_bytes_not_rows(spark):
+    # 1,200 rows of 20 kB: 24 MB, far under the 10,000-row cap, so only the byte cap
+    # (spark.python_batch_mb, 4 MiB by default) can cut it into batches.
+    def batch_sizes(batches):
+        import pandas as pd
+
+        for batch in batches:
+            yield pd.DataFrame({"rows": [len(batch)], "chars": [int(batch["text"].str.len().sum())]})
+
+    rows = spark.range(1200).selectExpr("id", "repeat('文', 20000 DIV 3) AS text").coalesce(1)
+    sizes = rows.mapInPandas(batch_sizes, "rows long, chars long").collect()
+    limit = SparkSettings().python_batch_mb << 20
+    assert sum(s.rows for s in sizes) == 1200 and len(sizes) > 1
+    assert max(s.chars * 3 for s in sizes) <= limit + 20000  # UTF-8: 3 bytes a character
+
+
+def test_python_batch_mb_sets_arrows_byte_cap():
+    conf = session_conf(SparkSettings(python_batch_mb=16))
+    assert conf["spark.sql.execution.arrow.maxBytesPerBatch"] == str(16 << 20)

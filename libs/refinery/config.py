@@ -63,6 +63,12 @@ class SparkSettings(_Strict):
     #: Shuffle partitions; Spark's default of 200 is far too many for local mode.
     shuffle_partitions: int = Field(4, ge=1)
     driver_memory: str | None = "2g"
+    #: Most bytes of one Arrow batch Spark hands a Python worker
+    #: (``spark.sql.execution.arrow.maxBytesPerBatch``, MiB). A batch's Python objects
+    #: (token lists, pandas columns, spaCy docs) take 30–60 times its Arrow bytes, so this,
+    #: not a row count, is what bounds a worker's memory on long documents
+    #: (``bench/results/scale.json``, ``python_worker``).
+    python_batch_mb: int = Field(4, ge=1, le=1024)
     #: Folder holding the Delta jars resolved by ``make jars`` (relative to the project root).
     jars_dir: str = ".jars"
     ui_enabled: bool = False
