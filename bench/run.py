@@ -37,6 +37,7 @@ BENCHMARKS = {
     "quality": "bench.quality_bench",
     "crash": "bench.crash_bench",
     "scale": "bench.scale",
+    "cluster_parity": "bench.cluster_parity",
     "capacity": "bench.capacity",  # last: computed from the files the others wrote
 }
 

@@ -5,27 +5,17 @@ cluster is stopped when the module's tests end, whether they passed or not."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 from subprocess_helpers import json_lines, sample_overrides, subprocess_env, write_sms_sample
 
+from bench.cluster_parity import free_port
 from refinery.jobs.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port(preferred: int) -> int:
-    """``preferred`` when nothing listens there, else a port the kernel picks."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", preferred))
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _cluster(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -41,7 +31,7 @@ def cluster(tmp_path_factory):
     cluster_dir = tmp_path_factory.mktemp("cluster")
     ports = {"MASTER_PORT": 7077, "MASTER_UI_PORT": 8080, "WORKER_UI_PORT": 8081}
     env = subprocess_env(CLUSTER_DIR=str(cluster_dir), WORKER_CORES="2", WORKER_MEMORY="3g")
-    env.update({name: str(_free_port(port)) for name, port in ports.items()})
+    env.update({name: str(free_port(port)) for name, port in ports.items()})
     started = _cluster("start", env)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
