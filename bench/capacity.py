@@ -27,6 +27,15 @@ training on one GPU (or, for comparison, score's training on the cluster's cores
 * score cross-fits ``folds`` models for ``epochs`` epochs: each row is trained on
   ``(folds - 1) · epochs`` times and scored ``epochs`` times; on a GPU, training dominates;
 * rebalance, drift, select and report work on per-class and per-row summaries and are left out.
+
+**Measured end to end** (``measured_core_hours_per_tb``): beside the model built from the
+component benches, each shape's whole pipeline as ``bench/scale.py`` ran it at its largest size,
+every process counted (the JVM's reading, shuffles and Delta writes included):
+
+    core-hours per TB = (CPU seconds per MB of input) · 10^6 / 3600
+
+per job and in total. Its score is featurize + one epoch on two folds on CPU (the bench's
+setting), not the full cross-fit the GPU line models, and it includes the four summary jobs.
 """
 
 from __future__ import annotations
@@ -54,6 +63,26 @@ def _core_hours_per_tb(mb_per_core_second: float) -> float:
     return MB_PER_TB / mb_per_core_second / 3600
 
 
+def measured_pipeline(shape: str) -> dict[str, Any] | None:
+    """Core-hours per TB of each job and of the whole pipeline as ``scale.json`` measured it at
+    the largest size of ``shape`` (see the module doc); ``None`` if that shape was not run."""
+    path = RESULTS / "scale.json"
+    sizes = json.loads(path.read_text(encoding="utf-8")).get("shapes", {}).get(shape) if path.exists() else None
+    if not sizes:
+        return None
+    size = max(sizes, key=lambda name: int(name.removesuffix("mb")))
+    at = f"shapes.{shape}.{size}"
+    jobs = {job: _read("scale.json", f"{at}.jobs.{job}.cpu_seconds_per_mb") for job in sizes[size]["jobs"]}
+    total = _read("scale.json", f"{at}.total.cpu_seconds_per_mb")
+    to_hours = MB_PER_TB / 3600
+    return {
+        "size": size,
+        "jobs": {job: round(value * to_hours, 1) for job, (value, _) in jobs.items()},
+        "total": round(total[0] * to_hours, 1),
+        "source": f"scale.json:{at}.jobs.*.cpu_seconds_per_mb",
+    }
+
+
 def model() -> dict[str, Any]:
     """The capacity model from the result files (see the module docstring)."""
     ingest, ingest_src = _read("ingest_scale.json", "sizes.1024mb.one_file.ingest.mb_per_s_per_core")
@@ -73,6 +102,7 @@ def model() -> dict[str, Any]:
     cpu_threads = _read("score.json", "cpu_throughput.ag_news.torch_threads")[0]
 
     cores = CLUSTER["nodes"] * CLUSTER["cores_per_node"]
+    measured = {shape: measured_pipeline(shape) for shape in SHAPES}
     shapes: dict[str, Any] = {}
     for shape, size in SHAPES.items():
         mean_bytes = size or short_bytes
@@ -97,6 +127,8 @@ def model() -> dict[str, Any]:
             "cluster_wall_hours_per_tb": round(total / cores + gpu_hours / CLUSTER["gpus"], 2),
             "cluster_wall_hours_per_tb_score_on_cpus": round((total + cpu_score_core_hours) / cores, 2),
         }
+        if measured[shape]:
+            shapes[shape]["measured_core_hours_per_tb"] = measured[shape]
     return {
         "cluster": {**CLUSTER, "cores": cores},
         "shapes": shapes,

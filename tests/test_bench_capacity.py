@@ -49,3 +49,18 @@ def test_core_hours_follow_from_the_cited_rates():
     assert short["rows_per_tb"] > web["rows_per_tb"]
     assert short["score_gpu_hours_per_tb"] > web["score_gpu_hours_per_tb"]
     assert short["core_hours_per_tb"]["dedup"] == web["core_hours_per_tb"]["dedup"]
+
+
+def test_measured_pipeline_is_the_scale_bench_per_mb_cost_per_terabyte():
+    scale = json.loads((RESULTS / "scale.json").read_text(encoding="utf-8"))
+    for name, shape in model()["shapes"].items():
+        measured = shape.get("measured_core_hours_per_tb")
+        if name not in scale["shapes"]:
+            assert measured is None
+            continue
+        run = scale["shapes"][name][measured["size"]]
+        largest = max(int(size.removesuffix("mb")) for size in scale["shapes"][name])
+        assert measured["size"] == f"{largest}mb"
+        for job, hours in measured["jobs"].items():
+            assert hours == pytest.approx(run["jobs"][job]["cpu_seconds_per_mb"] * MB_PER_TB / 3600, abs=0.05)
+        assert measured["total"] == pytest.approx(run["total"]["cpu_seconds_per_mb"] * MB_PER_TB / 3600, abs=0.05)
