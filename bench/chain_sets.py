@@ -7,6 +7,10 @@ from ``../shared/corpora`` (``$REFINERY_CORPORA``) as they are, seeded where sam
 * ``fudan_zh_articles``: 400 long Chinese articles (about 9.5 KB each);
 * ``twenty_newsgroups``: 1,500 English forum posts (about 1.8 KB each);
 * ``ruanyf_weekly``: 200 long mixed Chinese / English Markdown issues (about 20 KB each).
+
+:func:`warm_up_sets` gives, for each set, as many other documents of the same corpora (none of
+the set's own): a Python worker meets a document once, with models loaded and memos filled by
+the documents before it, and the warm-up makes the bench do the same.
 """
 
 from __future__ import annotations
@@ -61,36 +65,63 @@ def short_corpora() -> dict[str, list[str]]:
     }
 
 
-def short_mixed(rows: int = SHORT_ROWS) -> list[str]:
-    """``rows`` short documents, an equal seeded sample of each of :func:`short_corpora`."""
+def _short_picks(rows: int) -> tuple[dict[str, list[str]], dict[str, list[int]], random.Random]:
+    """The short corpora, the positions :func:`short_mixed` samples in each, and the generator
+    that drew them (it shuffles the sample next)."""
     corpora = short_corpora()
     per = rows // len(corpora)
     rng = random.Random(SEED)
-    texts = [t for name in sorted(corpora) for t in rng.sample(corpora[name], min(per, len(corpora[name])))]
+    picks = {name: rng.sample(range(len(corpora[name])), min(per, len(corpora[name]))) for name in sorted(corpora)}
+    return corpora, picks, rng
+
+
+def short_mixed(rows: int = SHORT_ROWS) -> list[str]:
+    """``rows`` short documents, an equal seeded sample of each of :func:`short_corpora`."""
+    corpora, picks, rng = _short_picks(rows)
+    texts = [corpora[name][i] for name in sorted(corpora) for i in picks[name]]
     rng.shuffle(texts)
     return texts
 
 
-def fudan_articles(rows: int = 400) -> list[str]:
-    texts = _jsonl_texts(CORPORA / "fudan_zh_articles" / "fudan_test_every3rd.jsonl")
-    return random.Random(SEED).sample(texts, rows)
+def _others(texts: list[str], measured: set[str], rows: int) -> list[str]:
+    """A seeded sample of up to ``rows`` of ``texts``, none of them equal to one in ``measured``."""
+    rest = [t for t in texts if t not in measured]
+    return random.Random(SEED + 1).sample(rest, min(rows, len(rest)))
 
 
-def newsgroups(rows: int = 1_500) -> list[str]:
-    texts = _jsonl_texts(CORPORA / "twenty_newsgroups_bydate" / "20news-bydate-test.jsonl")
-    return random.Random(SEED).sample(texts, rows)
+#: The long sets: file under the corpora and rows sampled.
+LONG_SETS = {
+    "fudan_zh_articles": ("fudan_zh_articles/fudan_test_every3rd.jsonl", 400),
+    "twenty_newsgroups": ("twenty_newsgroups_bydate/20news-bydate-test.jsonl", 1_500),
+    "ruanyf_weekly": ("ruanyf_weekly_zh_en/weekly_issues.jsonl", 200),
+}
 
 
-def ruanyf_weekly(rows: int = 200) -> list[str]:
-    texts = _jsonl_texts(CORPORA / "ruanyf_weekly_zh_en" / "weekly_issues.jsonl")
-    return random.Random(SEED).sample(texts, min(rows, len(texts)))
+def _long_picks(name: str) -> tuple[list[str], list[int]]:
+    """A long set's file texts and the positions sampled from them."""
+    path, rows = LONG_SETS[name]
+    texts = _jsonl_texts(CORPORA / path)
+    return texts, random.Random(SEED).sample(range(len(texts)), min(rows, len(texts)))
 
 
 def chain_sets() -> dict[str, list[str]]:
     """Every set of the module docstring, by name."""
-    return {
-        "short_mixed": short_mixed(),
-        "fudan_zh_articles": fudan_articles(),
-        "twenty_newsgroups": newsgroups(),
-        "ruanyf_weekly": ruanyf_weekly(),
-    }
+    sets = {"short_mixed": short_mixed()}
+    for name in LONG_SETS:
+        texts, picks = _long_picks(name)
+        sets[name] = [texts[i] for i in picks]
+    return sets
+
+
+def warm_up_sets() -> dict[str, list[str]]:
+    """For each of :func:`chain_sets`, as many other documents of the same corpora (fewer where
+    a corpus has no more), none of them in the set."""
+    measured = chain_sets()
+    corpora, picks, _ = _short_picks(SHORT_ROWS)
+    seen = set(measured["short_mixed"])
+    short = [t for name in sorted(corpora) for t in _others(corpora[name], seen, len(picks[name]))]
+    sets = {"short_mixed": short}
+    for name in LONG_SETS:
+        texts, taken = _long_picks(name)
+        sets[name] = _others(texts, set(measured[name]), len(taken))
+    return sets
