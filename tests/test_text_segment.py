@@ -257,6 +257,30 @@ def test_chunk_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     module._CHUNKS.clear()
 
 
+
+def test_spacy_vocabulary_is_rebuilt_at_its_cap_and_tokens_stay_spacys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy keeps a lexeme for every distinct token it meets; past ``SPACY_VOCAB_MAX`` the
+    tokenizer is built afresh, so the vocabulary stays bounded, and the tokens do not change."""
+    import spacy
+
+    from refinery.text import segment as module
+
+    whole = spacy.blank("en").tokenizer
+    texts = _english_runs()[:400]
+    expected = [[token.text for token in whole(text) if not token.is_space] for text in texts]
+    monkeypatch.setattr(module, "_SPACY", {})  # a fresh vocabulary: every word of the texts is new
+    cap = len(module._spacy_tokenizer("en").vocab) + 2_000
+    monkeypatch.setattr(module, "SPACY_VOCAB_MAX", cap)
+    module._CHUNKS.clear()
+    first = module._spacy_tokenizer("en")
+    got = []
+    for text in texts:
+        got.append(segment(text, "en"))
+        assert len(module._spacy_tokenizer("en").vocab) <= cap + len(text.split()) * 4
+    assert module._spacy_tokenizer("en") is not first  # the cap was reached and the tokenizer rebuilt
+    assert got == expected
+    module._CHUNKS.clear()
+
 # --- options and the pandas wrapper --------------------------------------------------------------
 def test_options_are_frozen_and_picklable() -> None:
     options = SegmentOptions(engine="rjieba", hmm=False, lowercase=True)

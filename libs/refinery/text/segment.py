@@ -154,21 +154,42 @@ def resolve_spacy_lang(lang: str | None) -> str:
     return _SPACY_OVERRIDE.get(code, code) if code else "en"
 
 
+#: Lexemes one cached spaCy vocabulary may hold before its tokenizer is built afresh. spaCy adds
+#: a lexeme (and its string) for every distinct token it meets and never drops one, so a worker
+#: that reads web text (numbers, URLs, typos) would grow without end; at the cap the tokenizer is
+#: rebuilt, which costs about 0.1 s and changes no token.
+SPACY_VOCAB_MAX = 1 << 19
+
+
 def _spacy_tokenizer(code: str) -> Any:
-    """The tokenizer of ``spacy.blank(code)``, cached per code; ``xx`` when spaCy lacks ``code``."""
+    """The tokenizer of ``spacy.blank(code)``, cached per code (``xx``'s, shared, when spaCy
+    lacks ``code``) and rebuilt when its vocabulary passes :data:`SPACY_VOCAB_MAX`."""
     tokenizer = _SPACY.get(code)
-    if tokenizer is None:
-        spacy = spacy_module()
+    if tokenizer is None or len(tokenizer.vocab) > SPACY_VOCAB_MAX:
         with _LOCK:
             tokenizer = _SPACY.get(code)
-            if tokenizer is None:
+            if tokenizer is None or len(tokenizer.vocab) > SPACY_VOCAB_MAX:
                 try:
-                    tokenizer = spacy.blank(code).tokenizer
+                    tokenizer = _blank_tokenizer(code)
                 except ImportError:  # spaCy raises E048 (an ImportError) for a language it lacks
-                    tokenizer = _SPACY.get("xx") or spacy.blank("xx").tokenizer
-                    _SPACY.setdefault("xx", tokenizer)
+                    shared = _SPACY.get("xx")
+                    if shared is None or len(shared.vocab) > SPACY_VOCAB_MAX:
+                        shared = _SPACY["xx"] = _blank_tokenizer("xx")
+                    tokenizer = shared
                 _SPACY[code] = tokenizer
     return tokenizer
+
+
+def _blank_tokenizer(code: str) -> Any:
+    """``spacy.blank(code)``'s tokenizer, its vocabulary computing only ``is_space`` for a new
+    lexeme: the one lexical attribute read here (with ``text`` and ``whitespace_``, which
+    need none). spaCy computes some twenty for every new token otherwise (shape, prefix, suffix,
+    ``like_num`` …), about a third of its time on text with many new words."""
+    nlp = spacy_module().blank(code)  # spaCy's package first, without torch
+    from spacy.attrs import IS_SPACE
+
+    nlp.vocab.lex_attr_getters = {IS_SPACE: nlp.vocab.lex_attr_getters[IS_SPACE]}
+    return nlp.tokenizer
 
 
 def _jieba_tokenizer(user_dict: str | None, cache_dir: str | None) -> Any:
