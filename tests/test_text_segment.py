@@ -257,7 +257,6 @@ def test_chunk_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     module._CHUNKS.clear()
 
 
-
 def test_spacy_vocabulary_is_rebuilt_at_its_cap_and_tokens_stay_spacys(monkeypatch: pytest.MonkeyPatch) -> None:
     """spaCy keeps a lexeme for every distinct token it meets; past ``SPACY_VOCAB_MAX`` the
     tokenizer is built afresh, so the vocabulary stays bounded, and the tokens do not change."""
@@ -280,6 +279,7 @@ def test_spacy_vocabulary_is_rebuilt_at_its_cap_and_tokens_stay_spacys(monkeypat
     assert module._spacy_tokenizer("en") is not first  # the cap was reached and the tokenizer rebuilt
     assert got == expected
     module._CHUNKS.clear()
+
 
 # --- options and the pandas wrapper --------------------------------------------------------------
 def test_options_are_frozen_and_picklable() -> None:
