@@ -64,7 +64,11 @@ def _timed_chain(
     texts: list[str], warm_up: list[str], options: Any
 ) -> tuple[tuple[float, dict[str, float], list[Any]], float]:
     """One pass over ``texts`` after a warm-up pass over ``warm_up`` (CPU seconds, step times,
-    tokens), and the CPU seconds of a second pass over ``texts``."""
+    tokens), and the CPU seconds of a second pass over ``texts``. The segmentation memos are
+    emptied first, so an earlier measurement of the same texts does not answer for this one."""
+    from refinery.text.segment import forget_seen_text
+
+    forget_seen_text()
     _pass(_batches(warm_up), options)
     batches = _batches(texts)
     first = _pass(batches, options)

@@ -412,3 +412,14 @@ def test_spacy_comes_without_torch_and_torch_stays_importable() -> None:
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert int(done.stdout.split()[0]) < 500_000  # kB: far below torch's share (/proc's VmHWM: ru_maxrss
     # would carry over the parent's peak through fork and exec)
+
+
+def test_forgetting_seen_text_empties_the_memos_and_keeps_the_tokens() -> None:
+    from refinery.text import segment as module
+
+    texts = _english_runs()[:50]
+    before = [segment(text, "en") for text in texts]
+    assert module._CHUNKS.get("en")
+    module.forget_seen_text()
+    assert not module._CHUNKS and not module._SPACY
+    assert [segment(text, "en") for text in texts] == before

@@ -310,6 +310,16 @@ CHUNK_MEMO_MAX = 1 << 18
 _CHUNKS: dict[str, dict[str, tuple[str, ...]]] = {}
 
 
+def forget_seen_text() -> None:
+    """Empty what this process remembers of the text it has segmented: the chunk memos and
+    the spaCy tokenizers (each caches the chunks it has seen), so the next text is segmented
+    as by a fresh worker with its dictionaries loaded. Benchmarks time unseen text with it."""
+    with _LOCK:
+        _CHUNKS.clear()
+        _SPACY.clear()
+    _memo_spacy_pieces.cache_clear()
+
+
 def _cut_at_spaces(doc: Any) -> list[tuple[str, ...]]:
     """The non-space token texts of ``doc`` grouped by the whitespace-separated chunk they
     come from (a whitespace token, or a trailing space, ends a chunk)."""
