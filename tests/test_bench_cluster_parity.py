@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.cluster_parity import decided_columns, table_differences
+from bench.cluster_parity import decided_columns, table_differences, tables_identical
 
 pytestmark = pytest.mark.slow
 
 
 def test_run_ids_and_times_are_not_decided_columns():
-    names = ["id", "run_id", "score_run", "selected_at", "label_quality", "silver_version"]
+    names = ["id", "run_id", "clean_run_id", "score_run", "selected_at", "label_quality", "silver_version"]
     assert decided_columns(names) == ["id", "label_quality", "silver_version"]
 
 
@@ -36,3 +36,12 @@ def test_identical_tables_differ_nowhere(spark):
     rows = spark.createDataFrame([("a", ["t", "u"]), ("a", ["t", "u"])], "id string, tokens array<string>")
     found = table_differences(rows, rows.select("*"), None)
     assert (found["only_local"], found["only_cluster"]) == (0, 0) and "columns" not in found
+
+
+def test_tables_are_identical_when_only_run_ids_differ():
+    same = {"rows": {"local": 3, "cluster": 3}, "joined_rows": 3, "only_local": 3, "only_cluster": 3}
+    assert tables_identical({"silver": same | {"columns": {"clean_run_id": {"differ": 3}}}})
+    assert not tables_identical({"silver": same | {"columns": {"label_quality": {"differ": 1, "max_abs": 1e-7}}}})
+    assert not tables_identical({"gold": same | {"joined_rows": 2, "columns": {}}})
+    lost = {"rows": {"local": 1, "cluster": 0}, "only_local": 1, "only_cluster": 0}
+    assert not tables_identical({"quarantine": lost})
