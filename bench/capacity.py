@@ -71,15 +71,13 @@ def measured_pipeline(shape: str) -> dict[str, Any] | None:
     if not sizes:
         return None
     size = max(sizes, key=lambda name: int(name.removesuffix("mb")))
-    at = f"shapes.{shape}.{size}"
-    jobs = {job: _read("scale.json", f"{at}.jobs.{job}.cpu_seconds_per_mb") for job in sizes[size]["jobs"]}
-    total = _read("scale.json", f"{at}.total.cpu_seconds_per_mb")
+    measured = sizes[size]
     to_hours = MB_PER_TB / 3600
     return {
         "size": size,
-        "jobs": {job: round(value * to_hours, 1) for job, (value, _) in jobs.items()},
-        "total": round(total[0] * to_hours, 1),
-        "source": f"scale.json:{at}.jobs.*.cpu_seconds_per_mb",
+        "jobs": {job: round(r["cpu_seconds_per_mb"] * to_hours, 1) for job, r in measured["jobs"].items()},
+        "total": round(measured["total"]["cpu_seconds_per_mb"] * to_hours, 1),
+        "source": f"scale.json:shapes.{shape}.{size}.jobs.*.cpu_seconds_per_mb",
     }
 
 

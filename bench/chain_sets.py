@@ -116,12 +116,11 @@ def chain_sets() -> dict[str, list[str]]:
 def warm_up_sets() -> dict[str, list[str]]:
     """For each of :func:`chain_sets`, as many other documents of the same corpora (fewer where
     a corpus has no more), none of them in the set."""
-    measured = chain_sets()
     corpora, picks, _ = _short_picks(SHORT_ROWS)
-    seen = set(measured["short_mixed"])
+    seen = {corpora[name][i] for name in corpora for i in picks[name]}  # the short_mixed set
     short = [t for name in sorted(corpora) for t in _others(corpora[name], seen, len(picks[name]))]
     sets = {"short_mixed": short}
     for name in LONG_SETS:
         texts, taken = _long_picks(name)
-        sets[name] = _others(texts, set(measured[name]), len(taken))
+        sets[name] = _others(texts, {texts[i] for i in taken}, len(taken))
     return sets

@@ -165,19 +165,24 @@ def _spacy_tokenizer(code: str) -> Any:
     """The tokenizer of ``spacy.blank(code)``, cached per code (``xx``'s, shared, when spaCy
     lacks ``code``) and rebuilt when its vocabulary passes :data:`SPACY_VOCAB_MAX`."""
     tokenizer = _SPACY.get(code)
-    if tokenizer is None or len(tokenizer.vocab) > SPACY_VOCAB_MAX:
+    if _spent(tokenizer):
         with _LOCK:
             tokenizer = _SPACY.get(code)
-            if tokenizer is None or len(tokenizer.vocab) > SPACY_VOCAB_MAX:
+            if _spent(tokenizer):
                 try:
                     tokenizer = _blank_tokenizer(code)
                 except ImportError:  # spaCy raises E048 (an ImportError) for a language it lacks
-                    shared = _SPACY.get("xx")
-                    if shared is None or len(shared.vocab) > SPACY_VOCAB_MAX:
-                        shared = _SPACY["xx"] = _blank_tokenizer("xx")
-                    tokenizer = shared
+                    tokenizer = _SPACY.get("xx")
+                    if _spent(tokenizer):
+                        tokenizer = _SPACY["xx"] = _blank_tokenizer("xx")
                 _SPACY[code] = tokenizer
     return tokenizer
+
+
+def _spent(tokenizer: Any) -> bool:
+    """Whether a cached tokenizer must be built (again): none yet, or its vocabulary is past
+    :data:`SPACY_VOCAB_MAX`."""
+    return tokenizer is None or len(tokenizer.vocab) > SPACY_VOCAB_MAX
 
 
 def _blank_tokenizer(code: str) -> Any:
