@@ -245,6 +245,66 @@ def test_chunk_memo_equals_one_spacy_call() -> None:
     assert warm == expected
 
 
+def _corpus_chunks() -> set[str]:
+    """Every whitespace-separated chunk of the non-Han runs of the English and mixed corpora."""
+    import json
+
+    from refinery.text.segment import _SCRIPT_RUN
+
+    root = corpora_dir()
+    texts = list(_english_runs())
+    for name in ("twenty_newsgroups_bydate/20news-bydate-train.jsonl", "ruanyf_weekly_zh_en/weekly_issues.jsonl"):
+        with (root / name).open(encoding="utf-8") as handle:
+            texts += [json.loads(line)["text"] for line in handle if line.strip()]
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        texts.append((root / "mr_rt_polarity" / name).read_bytes().decode("latin-1"))
+    mixed = root / "zh_en_mixed_derived" / "zh_en_mixed.tsv"
+    texts.append(mixed.read_text(encoding="utf-8"))
+    return {chunk for text in texts for *_, other in _SCRIPT_RUN.findall(text) if other for chunk in other.split()}
+
+
+def test_chunks_tokenized_by_their_shape_are_tokenized_as_spacy_would() -> None:
+    """Every chunk of the shared English and mixed corpora that the shape fast path answers
+    (letters, digits, a word and one trailing mark) gets spaCy's own tokens, and the fast
+    path answers most chunks: it is what keeps English segmentation off spaCy's Doc."""
+    import spacy
+
+    from refinery.text import segment as module
+
+    tokenizer = spacy.blank("en").tokenizer
+    special = frozenset(tokenizer.rules)
+    chunks = _corpus_chunks()
+    shaped = {chunk: module._shaped_chunk_tokens(chunk, special) for chunk in chunks}
+    answered = {chunk: tokens for chunk, tokens in shaped.items() if tokens is not None}
+    assert len(answered) > 0.4 * len(chunks)
+    wrong = {c: t for c, t in answered.items() if [token.text for token in tokenizer(c)] != list(t)}
+    assert wrong == {}
+    # the cases the shapes leave to spaCy, because spaCy does not tokenize them by shape
+    assert module._shaped_chunk_tokens("cannot", special) is None
+    assert module._shaped_chunk_tokens("U.", special) is None
+    assert module._shaped_chunk_tokens("dont,", special) is None
+    assert module._shaped_chunk_tokens("e.g.", special) is None
+
+
+def test_windowed_suffix_search_finds_what_spacys_search_finds() -> None:
+    """The suffix search over a chunk's end matches spaCy's search over the whole chunk: the
+    same span on every chunk of the shared corpora and on chunks built to end in long runs
+    of dots, ellipses, units and line breaks, for the English and the multi-language rules."""
+    import spacy
+
+    from refinery.text.segment import windowed_suffix_search
+
+    made = ["a" + "." * n for n in range(1, 40)] + ["x" * n + "…" * m for n in (0, 3, 30) for m in (1, 2, 9)]
+    made += ["10km", "1" * 40 + "km", "U.S.", "Dr.", "it's", "a\n", "b.\n", "word" * 20 + "'s", "°F.", "9$"]
+    chunks = sorted(_corpus_chunks()) + made
+    for code in ("en", "xx"):
+        nlp = spacy.blank(code)
+        windowed = windowed_suffix_search(list(nlp.Defaults.suffixes))
+        spans = [(m.span() if (m := nlp.tokenizer.suffix_search(c)) else None) for c in chunks]
+        assert [(m.span() if (m := windowed(c)) else None) for c in chunks] == spans
+        assert sum(span is not None for span in spans) > 1_000
+
+
 def test_chunk_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from refinery.text import segment as module
 
@@ -268,7 +328,7 @@ def test_spacy_vocabulary_is_rebuilt_at_its_cap_and_tokens_stay_spacys(monkeypat
     texts = _english_runs()[:400]
     expected = [[token.text for token in whole(text) if not token.is_space] for text in texts]
     monkeypatch.setattr(module, "_SPACY", {})  # a fresh vocabulary: every word of the texts is new
-    cap = len(module._spacy_tokenizer("en").vocab) + 2_000
+    cap = len(module._spacy_tokenizer("en").vocab) + 500  # most words take the shape path, not spaCy
     monkeypatch.setattr(module, "SPACY_VOCAB_MAX", cap)
     module._CHUNKS.clear()
     first = module._spacy_tokenizer("en")

@@ -194,7 +194,54 @@ def _blank_tokenizer(code: str) -> Any:
     from spacy.attrs import IS_SPACE
 
     nlp.vocab.lex_attr_getters = {IS_SPACE: nlp.vocab.lex_attr_getters[IS_SPACE]}
+    entries = list(nlp.Defaults.suffixes or [])
+    built = getattr(nlp.tokenizer.suffix_search, "__self__", None)  # the compiled pattern
+    if entries and built is not None and built.pattern == "|".join(f"{entry}$" for entry in _suffixes(entries)):
+        nlp.tokenizer.suffix_search = windowed_suffix_search(entries)
     return nlp.tokenizer
+
+
+#: A suffix pattern that can match more characters than this is searched over the whole chunk.
+_WIDE = 1 << 10
+
+
+def _suffixes(entries: list[str]) -> list[str]:
+    """The suffix rules spaCy compiles (``spacy.util.compile_suffix_regex`` skips blank ones)."""
+    return [entry for entry in entries if entry.strip()]
+
+
+def windowed_suffix_search(entries: list[str]) -> Callable[[str], re.Match[str] | None]:
+    """spaCy's suffix search over the end of a chunk only, with the same matches.
+
+    spaCy compiles its suffixes into one pattern ``s₁$|s₂$|…`` and calls ``search`` on each
+    chunk, once per affix it strips; ``re`` tries every start position, so a 70-character
+    Markdown link costs some 25 µs a call. Every match ends at the end of the chunk (or
+    before a final line break), so a suffix at most ``w`` characters wide starts in the last
+    ``w + 1``: those are searched (``search(text, pos)``; look-behinds still see the
+    characters before ``pos``), and only the few unbounded suffixes (``\\.\\.+``) over the
+    whole chunk. ``search`` returns the leftmost start, which is the earliest of the two.
+    ``tests/test_text_segment.py`` checks it against spaCy's own search on real chunks."""
+    from re import _parser  # the width of a pattern, as re computes it
+
+    entries = _suffixes(entries)
+    whole = re.compile("|".join(f"{entry}$" for entry in entries))
+    widths = [_parser.parse(entry).getwidth()[1] for entry in entries]
+    unbounded = [entry for entry, width in zip(entries, widths, strict=True) if width > _WIDE]
+    window = max([width for width in widths if width <= _WIDE], default=0) + 1
+    wide = re.compile("|".join(f"{entry}$" for entry in unbounded)) if unbounded else None
+
+    def search(text: str) -> re.Match[str] | None:
+        start = len(text) - window
+        if start <= 0:
+            return whole.search(text)
+        found = whole.search(text, start)
+        if wide is not None:
+            early = wide.search(text)
+            if early is not None and (found is None or early.start() < found.start()):
+                return early
+        return found
+
+    return search
 
 
 def _jieba_tokenizer(user_dict: str | None, cache_dir: str | None) -> Any:
@@ -345,6 +392,37 @@ def _cut_at_spaces(doc: Any) -> list[tuple[str, ...]]:
     return groups
 
 
+#: Chunks whose English spaCy tokens follow from their shape alone: ASCII letters, or ASCII
+#: digits (one token); letters and one trailing ``, ; : ! ?`` (the word, then the mark); letters
+#: ending in a lower-case letter, then ``.`` (the word, then the dot; ``U.`` or ``Dr.`` keep
+#: their dot, which is why the last letter must be lower case). None of spaCy's English
+#: prefix, suffix, infix or URL rules match inside them, so only its special cases
+#: (``cannot``, ``gonna``, ``dont,``) can differ, and :func:`_shaped_chunk_tokens` leaves those
+#: to spaCy. ``tests/test_text_segment.py`` checks every such chunk of the shared corpora
+#: against spaCy itself.
+_SHAPED_CHUNK = re.compile(r"([A-Za-z]+|[0-9]+)|([A-Za-z]+)([,;:!?])|([A-Za-z]*[a-z])(\.)")
+
+
+@functools.lru_cache(maxsize=8)
+def _special_cases(code: str) -> frozenset[str]:
+    """The strings spaCy's ``code`` tokenizer treats as special cases (its ``rules``)."""
+    return frozenset(_spacy_tokenizer(code).rules)
+
+
+def _shaped_chunk_tokens(chunk: str, special: frozenset[str]) -> tuple[str, ...] | None:
+    """spaCy's English tokens of ``chunk`` when :data:`_SHAPED_CHUNK` gives them (``None`` when
+    it does not, or when the chunk or its word is one of the ``special`` cases): about
+    three chunks in four of English text, each without building a spaCy ``Doc``."""
+    match = _SHAPED_CHUNK.fullmatch(chunk)
+    if match is None or chunk in special:
+        return None
+    whole, word, mark, dotted, dot = match.groups()
+    if whole:
+        return (whole,)
+    word = word or dotted
+    return None if word in special else (word, mark or dot)
+
+
 def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
     """spaCy's tokens of ``run``, without whitespace, memoised per whitespace-separated chunk.
 
@@ -368,6 +446,18 @@ def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
         if len(memo) + len(missing) > CHUNK_MEMO_MAX:
             memo.clear()
             missing = list(unique)
+        if code == "en":  # the shapes are checked against English rules only
+            special = _special_cases(code)
+            unshaped = []
+            for chunk in missing:
+                shaped = _shaped_chunk_tokens(chunk, special)
+                if shaped is None:
+                    unshaped.append(chunk)
+                else:
+                    memo[chunk] = shaped
+            missing = unshaped
+            if not missing:
+                return [token for chunk in chunks for token in memo[chunk]]
         groups = _cut_at_spaces(_spacy_tokenizer(code)("\n".join(missing)))
         if len(groups) != len(missing):  # a token spans a line break: one chunk at a time
             groups = [tuple(token.text for token in _spacy_tokenizer(code)(chunk)) for chunk in missing]
