@@ -85,6 +85,33 @@ def test_a_failing_document_is_quarantined_alone(monkeypatch):
     assert rows["zh"].tokens and "[PHONE]" in rows["zh"].tokens
 
 
+def test_the_garbage_collector_is_paused_for_a_batch_and_restored_after(monkeypatch):
+    """The chain runs with the cyclic collector off (it walks the worker's memos on every full
+    collection) and gives it back as it found it, also when a document fails."""
+    import gc
+
+    seen = []
+    real = chain.segment_masked
+
+    def watching(text, lang, options):
+        seen.append(gc.isenabled())
+        if lang == "fr":
+            raise RuntimeError("segmenter crashed")
+        return real(text, lang, options)
+
+    monkeypatch.setattr(chain, "segment_masked", watching)
+    assert gc.isenabled()
+    clean_frame(frame(), CleanOptions())
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        clean_frame(frame(), CleanOptions())
+        assert not gc.isenabled()  # a caller's own choice is kept
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_a_missing_text_is_quarantined_as_empty(missing):
     out = clean_frame(pd.DataFrame({"text": ["好的", missing]}), CleanOptions())

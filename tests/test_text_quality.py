@@ -160,6 +160,37 @@ def test_plausibility_signals_separate_text_from_scrambles() -> None:
     assert math.isnan(sig("no han here")["cjk_dict_pair_share"])
 
 
+def test_word_shape_shares_count_what_their_definitions_count() -> None:
+    """The vowelless and inner-capital shares, counted by one regex pass over the text, equal
+    their per-word definitions (letter runs, then a test of each) on hand-made edge cases and
+    on every line of a real English corpus."""
+    import json
+    import re
+
+    from conftest import corpora_dir
+
+    from refinery.text.quality.signals import inner_caps_share, vowelless_word_share
+
+    def vowelless(text: str) -> float:
+        words = re.findall("[A-Za-z]{3,}", text)
+        return sum(not re.search("[aeiouyAEIOUY]", w) for w in words) / len(words) if words else math.nan
+
+    def inner_caps(text: str) -> float:  # of text without hashtags, mentions or URLs (none is left out)
+        words = re.findall("[A-Za-z]{2,}", text)
+        return sum(bool(re.search("[a-z][A-Z]", w)) for w in words) / len(words) if words else math.nan
+
+    made = ["xyzzy qwrt", "rhythm", "my gym", "Strngth2nth", "aB", "ab", "iPhone", "eBay's McDonald", "ABCdEF gh"]
+    with (corpora_dir() / "twenty_newsgroups_bydate" / "20news-bydate-test.jsonl").open(encoding="utf-8") as handle:
+        posts = [json.loads(next(handle))["text"] for _ in range(400)]
+    texts = made + [line for post in posts for line in post.splitlines()]
+    plain = [text for text in texts if not re.search("[#@]|://|www[.]", text, re.IGNORECASE)]
+    assert len(plain) > 1_000
+    for ours, definition, cases in ((vowelless_word_share, vowelless, texts), (inner_caps_share, inner_caps, plain)):
+        for text in cases:
+            expected = definition(text)
+            assert ours(text) == expected or (math.isnan(expected) and math.isnan(ours(text))), text
+
+
 def test_missing_empty_and_weird_text() -> None:
     frame = quality_signals(pd.Series(["", None, float("nan"), "\ud800x", "\u200b", "𝔘𝔫𝔦"]), None, None)
     assert list(frame.columns) == list(SIGNAL_COLUMNS)

@@ -23,9 +23,12 @@ Every input row gives exactly one output row, so the job's counts reconcile by c
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -100,17 +103,39 @@ def clean_frame(
     ``timings``, each step's CPU seconds (``time.process_time``) are added to it by
     :data:`CHAIN_STEPS` name, and the rest (assembling the frame, outcomes) under ``other``.
     """
-    try:
-        cleaned = _clean_batch(frame[text_column], options, timings)
-    except Exception:
-        rows = [_clean_one(frame[text_column].iloc[[i]], options) for i in range(len(frame))]
-        with warnings.catch_warnings():
-            # A quarantined row is all-None; pandas warns that it will one day let such rows
-            # widen column dtypes. Arrow converts either form to the same Spark types.
-            warnings.simplefilter("ignore", FutureWarning)
-            cleaned = pd.concat(rows)
+    with collector_paused():
+        try:
+            cleaned = _clean_batch(frame[text_column], options, timings)
+        except Exception:
+            rows = [_clean_one(frame[text_column].iloc[[i]], options) for i in range(len(frame))]
+            with warnings.catch_warnings():
+                # A quarantined row is all-None; pandas warns that it will one day let such rows
+                # widen column dtypes. Arrow converts either form to the same Spark types.
+                warnings.simplefilter("ignore", FutureWarning)
+                cleaned = pd.concat(rows)
     cleaned.index = frame.index
     return pd.concat([frame, cleaned], axis=1)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector switched off for the block, on again after it (if it
+    was on).
+
+    Why: the chain allocates a few container objects per token (token lists, memo tuples,
+    signal dicts), so the collector runs every few hundred of them, and each full collection
+    walks every object the worker holds, the segmentation memos and models included. On short
+    documents that was about a quarter of the chain's CPU time (``bench/results/chain.json``).
+    Reference counting still frees every object the chain drops; only reference cycles wait
+    for the next collection after the block, and a batch is bounded in bytes
+    (``spark.python_batch_mb``), so memory does not grow with the input."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _clean_one(texts: pd.Series, options: CleanOptions) -> pd.DataFrame:

@@ -283,7 +283,8 @@ def stopword_set(lang: str | None) -> frozenset[str]:
 # --- plausibility -------------------------------------------------------------------------------
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _LATIN_WORD_RE = re.compile("[A-Za-z]{3,}")
-_VOWEL_RE = re.compile("[aeiouyAEIOUY]")
+#: A whole letter run (the words :data:`_LATIN_WORD_RE` finds) of consonants only: no ``aeiouy``.
+_VOWELLESS_WORD_RE = re.compile("(?<![A-Za-z])[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{3,}(?![A-Za-z])")
 
 
 @lru_cache(maxsize=1)
@@ -363,6 +364,8 @@ def en_bigram_share(text: str) -> float:
 
 
 _INNER_CAP_RE = re.compile("[a-z][A-Z]")
+#: A whole letter run (a word :data:`_LATIN_RUN_RE` finds) with a small letter before a capital.
+_INNER_CAP_WORD_RE = re.compile("(?<![A-Za-z])[A-Za-z]*?[a-z][A-Z][A-Za-z]*")
 
 
 def inner_caps_share(text: str) -> float:
@@ -374,21 +377,24 @@ def inner_caps_share(text: str) -> float:
             if token[0] not in "#@" and "://" not in token and not token.lower().startswith("www.")
             for run in _LATIN_RUN_RE.findall(token)
         ]
-    else:  # no token is left out, and a letter run never crosses a space: the text's runs
-        words = _LATIN_RUN_RE.findall(text)
+        if not words:
+            return float("nan")
+        return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
+    # no token is left out, and a letter run never crosses a space: the text's runs
+    words = len(_LATIN_RUN_RE.findall(text))
     if not words:
         return float("nan")
     if _INNER_CAP_RE.search(text) is None:  # a small letter before a capital lies inside one run
         return 0.0
-    return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
+    return len(_INNER_CAP_WORD_RE.findall(text)) / words
 
 
 def vowelless_word_share(text: str) -> float:
     """Latin words of ≥ 3 letters without a vowel (``aeiouy``) / such words (NaN if none)."""
-    words = _LATIN_WORD_RE.findall(text)
+    words = len(_LATIN_WORD_RE.findall(text))
     if not words:
         return float("nan")
-    return sum(1 for w in words if not _VOWEL_RE.search(w)) / len(words)
+    return len(_VOWELLESS_WORD_RE.findall(text)) / words
 
 
 # --- one document -------------------------------------------------------------------------------
