@@ -38,6 +38,7 @@ BENCHMARKS = {
     "crash": "bench.crash_bench",
     "scale": "bench.scale",
     "cluster_parity": "bench.cluster_parity",
+    "score_memory": "bench.score_memory",
     "capacity": "bench.capacity",  # last: computed from the files the others wrote
 }
 

@@ -134,6 +134,29 @@ def test_crossfit_is_deterministic_and_the_ema_follows_its_formula():
     assert np.allclose(smoothed.ema.sum(1), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_crossfit_into_scratch_files_gives_the_same_probabilities(tmp_path, monkeypatch, early_stopping):
+    """With a scratch folder the probability matrices are memory-mapped files there (the
+    driver's own memory does not hold ``rows × classes`` floats) and hold exactly what the
+    in-memory run computes, also when held-out rows are scored in several chunks and the
+    best epoch's rows are copied out (early stopping)."""
+    from refinery.scoring import crossfit as module
+
+    monkeypatch.setattr(module, "SCORE_CHUNK_ROWS", 37)  # several chunks per fold
+    texts, labels = keyword_corpus(300, seed=2)
+    bags = featurize(texts, None, SMALL)
+    folds = fold_of([str(i) for i in range(300)], 3)
+    train = TrainOptions(epochs=4, lr=0.05, dim=8)
+    options = CrossFitOptions(folds=3, momentum=0.9, seed=9, early_stopping=early_stopping, train=train)
+    in_memory = crossfit(bags, labels.astype(np.int16), 3, folds, SMALL.buckets, options, CPU)
+    on_disk = crossfit(bags, labels.astype(np.int16), 3, folds, SMALL.buckets, options, CPU, scratch=tmp_path)
+    assert isinstance(on_disk.ema, np.memmap) and isinstance(on_disk.final, np.memmap)
+    assert np.array_equal(np.load(tmp_path / "ema.npy"), in_memory.ema)
+    assert np.array_equal(np.asarray(on_disk.final), in_memory.final)
+    assert on_disk.held_out == in_memory.held_out and on_disk.losses == in_memory.losses
+    assert not isinstance(in_memory.ema, np.memmap)
+
+
 @pytest.mark.parametrize("device", ["cuda"])
 def test_cuda_is_refused_clearly_without_a_gpu(device):
     from refinery.scoring.model import resolve_device

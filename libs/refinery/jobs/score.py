@@ -38,7 +38,6 @@ rows whose values did not change).
 from __future__ import annotations
 
 import contextlib
-import pickle
 import shutil
 import time
 from collections import Counter, defaultdict
@@ -59,7 +58,7 @@ from refinery.jobs.faults import drop_one_row
 from refinery.report.metrics import StageMetrics
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys
 from refinery.scoring.dataset import GroupBags, gather_group, group_folder_name
-from refinery.scoring.distributed import crossfit_on_workers, save_meta
+from refinery.scoring.distributed import crossfit_on_workers, read_result, save_meta
 from refinery.scoring.features import FeatureOptions
 from refinery.scoring.model import resolve_device
 from refinery.scoring.train import TrainOptions
@@ -249,26 +248,29 @@ def score_group(
     the group has unlabelled rows to predict."""
     if len(store) != result.scored:
         raise RuntimeError(f"group {result.name!r}: {len(store)} rows featurized, {result.scored} counted")
-    labels = np.asarray(store.labels, dtype=np.int64)
+    labels = store.labels  # class indices, memory-mapped (int16)
     if cfg.processes == 1:
         keys = np.asarray(store.keys)
         folds = folds_of_keys(keys, cfg.folds)
         options = crossfit_options(cfg)
-        fit = crossfit(store.bags, labels, len(result.classes), folds, cfg.features.buckets, options, device, keys=keys)
+        classes, buckets, scratch = len(result.classes), cfg.features.buckets, store.folder / "fit"
+        fit = crossfit(store.bags, labels, classes, folds, buckets, options, device, keys=keys, scratch=scratch)
     else:  # the workers derive keys and folds from the group folder themselves
         fit = crossfit_distributed(store.folder, len(result.classes), cfg, device)
     probs = fit.ema if cfg.probabilities == "ema" else fit.final
-    confidence = fit.ema[np.arange(len(labels)), labels].astype(np.float64)
     out = work / "scores"
     out.mkdir(parents=True, exist_ok=True)
     for number, (start, ids) in enumerate(store.shard_ids()):
         rows = slice(start, start + len(ids))
+        given = np.asarray(labels[rows], dtype=np.int64)
+        # confidence: the EMA of the given label's probability (the module doc)
+        confidence = fit.ema[rows][np.arange(len(given)), given].astype(np.float64)
         table = pa.table(
             {
                 "id": ids,
                 "group": pa.array([result.name] * len(ids), pa.string()),
-                "given": pa.array(labels[rows].astype(np.int32)),
-                "confidence": pa.array(confidence[rows]),
+                "given": pa.array(given.astype(np.int32)),
+                "confidence": pa.array(confidence),
                 "probs": probability_lists(probs[rows]),
                 "row_index": pa.array(np.arange(rows.start, rows.stop, dtype=np.int64)),
             }
@@ -297,8 +299,7 @@ def crossfit_distributed(folder: Path, num_classes: int, cfg: ScoreSettings, dev
     )
     local = SparkSession.getActiveSession().conf.get("spark.master", "local").startswith("local")
     distributor = TorchDistributor(num_processes=cfg.processes, local_mode=local, use_gpu=device.type == "cuda")
-    result = distributor.run(crossfit_on_workers, str(folder))
-    return pickle.loads(Path(result).read_bytes())
+    return read_result(Path(distributor.run(crossfit_on_workers, str(folder))))
 
 
 def score_columns(

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,20 @@ def fold_of(ids: Sequence[str], folds: int) -> np.ndarray:
     return folds_of_keys(row_keys(ids), folds)
 
 
+#: Held-out rows scored at once: what the driver holds of a fold's probabilities at a time.
+SCORE_CHUNK_ROWS = 1 << 16
+
+
+def output_matrix(scratch: Path | None, name: str, rows: int, num_classes: int) -> np.ndarray:
+    """A zeroed ``rows × num_classes`` float32 matrix: ``scratch/<name>.npy``, memory-mapped,
+    when ``scratch`` is given (the file's pages belong to the page cache, not the process);
+    in memory otherwise."""
+    if scratch is None:
+        return np.zeros((rows, num_classes), dtype=np.float32)
+    scratch.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(scratch / f"{name}.npy", "w+", np.float32, (rows, num_classes))
+
+
 def crossfit(
     bags: Bags,
     labels: np.ndarray,
@@ -107,12 +122,19 @@ def crossfit(
     device: torch.device,
     trainable: np.ndarray | None = None,
     keys: np.ndarray | None = None,
+    scratch: Path | None = None,
 ) -> CrossFit:
     """Train one model per fold on the other folds and score the held-out fold after every
     epoch (see the module doc). ``labels`` are int class indices; ``folds`` from
     :func:`fold_of`; ``buckets`` the feature space the bags were hashed into; ``keys``
     (:func:`row_keys`) fix the training order independently of the rows' order here, and
     ``trainable`` (boolean) excludes rows from every training set (they are still scored).
+
+    With ``scratch`` (a folder), ``ema`` and ``final`` (and, with early stopping, the running
+    EMA and last probabilities the best epoch's are copied from) are memory-mapped ``.npy``
+    files there (``n × classes × 4`` bytes each), so the process's own memory does not grow
+    with the rows by ``classes`` floats a row; held-out rows are scored
+    :data:`SCORE_CHUNK_ROWS` at a time either way.
 
     Inside a torch process group (:mod:`refinery.scoring.distributed`) every process trains
     on its shard of the rows and the weights are averaged after each epoch; every process
@@ -124,42 +146,85 @@ def crossfit(
         keys = np.arange(n, dtype=np.uint64)
     mine = shard_of(keys, size) == rank
     idf = idf_weights(bags, buckets) if options.idf else None
-    ema = np.zeros((n, num_classes), dtype=np.float32)
-    final = np.zeros((n, num_classes), dtype=np.float32)
+    ema = output_matrix(scratch, "ema", n, num_classes)
+    final = output_matrix(scratch, "final", n, num_classes)
+    # with early stopping the epochs run on in these, and the best epoch's rows are copied out
+    running = output_matrix(scratch, "running", n, num_classes) if options.early_stopping else ema
+    latest = output_matrix(scratch, "latest", n, num_classes) if options.early_stopping else final
     losses: list[list[float]] = []
     models: list[bytes] = []
     held_out: list[list[float]] = []
-    m = options.momentum
     for k in range(options.folds):
-        held = folds == k
-        if not held.any():
+        held_rows = np.flatnonzero(folds == k)
+        if not len(held_rows):
             losses.append([])
             held_out.append([])
             continue
-        train = ~held & mine if trainable is None else ~held & mine & trainable
+        train = (folds != k) & mine if trainable is None else (folds != k) & mine & trainable
         # row numbers, not copies: each mini-batch is cut out of the (memory-mapped) bags
         train_rows = np.flatnonzero(train)
-        scored = held & mine  # this process's share of the held-out rows
-        scored_rows = np.flatnonzero(scored)
+        del train
         steps = -(-len(train_rows) // options.train.batch_size)
         trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k, idf=idf)
         fold_losses, held_losses = [], []
-        running = best = None
-        held_labels = labels[held]
-        for _ in range(options.train.epochs):
+        model = None
+        for epoch in range(options.train.epochs):
             fold_losses.append(trainer.train_epoch(bags, labels, keys, rows=train_rows))
             average_parameters(trainer.model)
-            probs = np.zeros((int(held.sum()), num_classes), dtype=np.float32)
-            probs[scored[held]] = trainer.predict_proba(bags, rows=scored_rows)
-            probs = sum_over_processes(probs, device)
-            running = probs if running is None else m * running + (1.0 - m) * probs
-            held_losses.append(held_out_loss(probs, held_labels))
+            momentum = options.momentum if epoch else None
+            loss = _score_held_out(trainer, bags, labels, held_rows, mine, running, latest, momentum, device)
+            held_losses.append(loss)
             if options.early_stopping and held_losses[-1] <= min(held_losses):
-                best = (running, probs, serialize_model(trainer.model))
+                _copy_rows(running, ema, held_rows)
+                _copy_rows(latest, final, held_rows)
+                model = serialize_model(trainer.model)
         if not options.early_stopping:
-            best = (running, probs, serialize_model(trainer.model))
-        ema[held], final[held], model = best
+            model = serialize_model(trainer.model)
+        assert model is not None  # the first epoch is always the best so far
         losses.append(fold_losses)
         held_out.append(held_losses)
         models.append(model)
+    for matrix in {id(m): m for m in (ema, final, running, latest)}.values():
+        if isinstance(matrix, np.memmap):
+            matrix.flush()
     return CrossFit(ema=ema, final=final, folds=folds, losses=losses, models=models, held_out=held_out)
+
+
+def _score_held_out(
+    trainer: Trainer,
+    bags: Bags,
+    labels: np.ndarray,
+    held_rows: np.ndarray,
+    mine: np.ndarray,
+    running: np.ndarray,
+    latest: np.ndarray,
+    momentum: float | None,
+    device: torch.device,
+) -> float:
+    """Score the held-out rows :data:`SCORE_CHUNK_ROWS` at a time: ``latest[rows] = p`` and
+    ``running[rows] = m · running[rows] + (1 − m) · p`` (``= p`` on the first epoch, ``momentum``
+    ``None``); each process scores its own rows and a sum over the processes fills in the
+    rest. Returns :func:`held_out_loss` of all of them (summed in float64, chunk by chunk)."""
+    num_classes = latest.shape[1]
+    total = 0.0
+    for start in range(0, len(held_rows), SCORE_CHUNK_ROWS):
+        rows = held_rows[start : start + SCORE_CHUNK_ROWS]
+        own = mine[rows]
+        if own.all():
+            probs = trainer.predict_proba(bags, rows=rows)
+        else:
+            probs = np.zeros((len(rows), num_classes), dtype=np.float32)
+            probs[own] = trainer.predict_proba(bags, rows=rows[own])
+        probs = sum_over_processes(probs, device)
+        latest[rows] = probs
+        running[rows] = probs if momentum is None else momentum * running[rows] + (1.0 - momentum) * probs
+        given = probs[np.arange(len(rows)), np.asarray(labels[rows], dtype=np.int64)]
+        total -= float(np.log(np.maximum(given, 1e-12)).sum(dtype=np.float64))
+    return total / len(held_rows)
+
+
+def _copy_rows(source: np.ndarray, target: np.ndarray, rows: np.ndarray) -> None:
+    """``target[rows] = source[rows]``, :data:`SCORE_CHUNK_ROWS` rows at a time."""
+    for start in range(0, len(rows), SCORE_CHUNK_ROWS):
+        chunk = rows[start : start + SCORE_CHUNK_ROWS]
+        target[chunk] = source[chunk]

@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+if TYPE_CHECKING:
+    from refinery.scoring.crossfit import CrossFit
 
 RESULT_FILE = "crossfit.pkl"
 
@@ -87,20 +92,37 @@ def crossfit_on_workers(folder: str) -> str:
     try:
         group = load_group(path)
         keys = np.asarray(group.keys)
+        rank = dist.get_rank()
         fit = crossfit(
             group.bags,
-            np.asarray(group.labels, dtype=np.int64),
+            group.labels,
             meta["num_classes"],
             folds_of_keys(keys, meta["options"].folds),
             meta["buckets"],
             meta["options"],
             resolve_device("cuda" if use_cuda else "cpu"),
             keys=keys,
+            scratch=rank_scratch(path, rank),
         )
         out = path / RESULT_FILE
-        if dist.get_rank() == 0:
-            out.write_bytes(pickle.dumps(fit))
+        if rank == 0:  # the probabilities stay in rank 0's scratch files: read_result maps them
+            out.write_bytes(pickle.dumps(replace(fit, ema=None, final=None)))
         dist.barrier()
         return str(out)
     finally:
         dist.destroy_process_group()
+
+
+def rank_scratch(folder: Path, rank: int) -> Path:
+    """Where process ``rank`` keeps its probability matrices (every process computes the same)."""
+    return folder / f"fit-rank{rank}"
+
+
+def read_result(path: Path) -> CrossFit:
+    """The :class:`~refinery.scoring.crossfit.CrossFit` :func:`crossfit_on_workers` wrote to
+    ``path``, its ``ema`` and ``final`` memory-mapped from rank 0's scratch files."""
+    fit = pickle.loads(path.read_bytes())
+    scratch = rank_scratch(path.parent, 0)
+    return replace(
+        fit, ema=np.load(scratch / "ema.npy", mmap_mode="r"), final=np.load(scratch / "final.npy", mmap_mode="r")
+    )

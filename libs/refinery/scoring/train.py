@@ -82,7 +82,7 @@ class Trainer:
         order = rows[np.argsort(mix64(keys[rows] ^ np.uint64(salt)), kind="stable")]
         total, seen = 0.0, 0
         for ids, offsets, batch in _batches(bags, order, self.options.batch_size, self.device):
-            target = torch.as_tensor(labels[batch], device=self.device)
+            target = torch.as_tensor(np.asarray(labels[batch], dtype=np.int64), device=self.device)
             with _autocast(self.device, self.options.amp):
                 logits = self.model(ids, offsets)
             loss = F.cross_entropy(logits.float(), target, label_smoothing=self.options.label_smoothing)
