@@ -48,7 +48,7 @@ from bench.dedup_evalset import (
 )
 
 EVAL_ZH, EVAL_EN = 3000, 2000
-SCALE_SIZES = tuple(int(x) for x in os.environ.get("REFINERY_DEDUP_SIZES", "10000,100000,1000000").split(","))
+SCALE_SIZES = tuple(int(x) for x in os.environ.get("REFINERY_DEDUP_SIZES", "10000,100000,1000000,3000000").split(","))
 TARGET_DELTA = -0.01
 #: Issue 20: a full recompute at the largest size, MB of text per wall second per core.
 TARGET_MB_PER_S_PER_CORE = 1.0
