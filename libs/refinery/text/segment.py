@@ -14,7 +14,10 @@ text is split into *script runs* and each run goes to the tool that suits it:
 * Every CJK / full-width punctuation mark (``，。「」【】！？``) → its own token: spaCy does not
   split it off Latin text (``iPhone，iPad`` would stay one token).
 * Everything else (Latin, digits, punctuation, Hangul, Cyrillic, whitespace, …) → the tokenizer of
-  ``spacy.blank(code)`` (memoised per whitespace-separated chunk: :func:`_spacy_chunk_tokens`)
+  ``spacy.blank(code)`` (memoised per whitespace-separated chunk: :func:`_spacy_chunk_tokens`;
+  English chunks of a plain shape, letters or digits with at most one trailing mark, are
+  tokenized without spaCy by :func:`_shaped_chunk_tokens`, and spaCy's suffix search looks at
+  a chunk's end only, :func:`windowed_suffix_search`: both give spaCy's own tokens)
   for the document's language (:func:`resolve_spacy_lang`): English by
   default; ``zh`` uses English too (Latin words inside Chinese text are overwhelmingly English);
   ``ja``/``ko``/``th``/``vi`` and unknown codes use spaCy's multi-language ``xx`` tokenizer,
