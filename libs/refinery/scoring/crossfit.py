@@ -85,7 +85,13 @@ def row_keys(ids: Sequence[str]) -> np.ndarray:
 def held_out_loss(probs: np.ndarray, labels: np.ndarray) -> float:
     """Mean cross-entropy ``−(1/n) Σ ln p_i(y_i)`` of held-out probabilities against the given
     (possibly noisy) labels, with p floored at 1e-12."""
-    return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-12))))
+    return _cross_entropy_sum(probs, labels) / len(labels)
+
+
+def _cross_entropy_sum(probs: np.ndarray, labels: np.ndarray) -> float:
+    """``−Σ ln max(p_i(y_i), 1e-12)``, summed in float64 (so chunks' sums add up exactly as one)."""
+    given = probs[np.arange(len(labels)), np.asarray(labels, dtype=np.int64)]
+    return -float(np.log(np.maximum(given, 1e-12)).sum(dtype=np.float64))
 
 
 def folds_of_keys(keys: np.ndarray, folds: int) -> np.ndarray:
@@ -110,6 +116,11 @@ def output_matrix(scratch: Path | None, name: str, rows: int, num_classes: int) 
         return np.zeros((rows, num_classes), dtype=np.float32)
     scratch.mkdir(parents=True, exist_ok=True)
     return np.lib.format.open_memmap(scratch / f"{name}.npy", "w+", np.float32, (rows, num_classes))
+
+
+def mapped_output(scratch: Path, name: str) -> np.ndarray:
+    """The matrix :func:`output_matrix` wrote to ``scratch/<name>.npy``, memory-mapped read-only."""
+    return np.load(scratch / f"{name}.npy", mmap_mode="r")
 
 
 def crossfit(
@@ -163,7 +174,6 @@ def crossfit(
         train = (folds != k) & mine if trainable is None else (folds != k) & mine & trainable
         # row numbers, not copies: each mini-batch is cut out of the (memory-mapped) bags
         train_rows = np.flatnonzero(train)
-        del train
         steps = -(-len(train_rows) // options.train.batch_size)
         trainer = Trainer(buckets, num_classes, options.train, device, steps, options.seed + k, idf=idf)
         fold_losses, held_losses = [], []
@@ -184,7 +194,7 @@ def crossfit(
         losses.append(fold_losses)
         held_out.append(held_losses)
         models.append(model)
-    for matrix in {id(m): m for m in (ema, final, running, latest)}.values():
+    for matrix in (ema, final, running, latest):
         if isinstance(matrix, np.memmap):
             matrix.flush()
     return CrossFit(ema=ema, final=final, folds=folds, losses=losses, models=models, held_out=held_out)
@@ -204,7 +214,7 @@ def _score_held_out(
     """Score the held-out rows :data:`SCORE_CHUNK_ROWS` at a time: ``latest[rows] = p`` and
     ``running[rows] = m · running[rows] + (1 − m) · p`` (``= p`` on the first epoch, ``momentum``
     ``None``); each process scores its own rows and a sum over the processes fills in the
-    rest. Returns :func:`held_out_loss` of all of them (summed in float64, chunk by chunk)."""
+    rest. Returns :func:`held_out_loss` of all of them, summed chunk by chunk."""
     num_classes = latest.shape[1]
     total = 0.0
     for start in range(0, len(held_rows), SCORE_CHUNK_ROWS):
@@ -218,8 +228,7 @@ def _score_held_out(
         probs = sum_over_processes(probs, device)
         latest[rows] = probs
         running[rows] = probs if momentum is None else momentum * running[rows] + (1.0 - momentum) * probs
-        given = probs[np.arange(len(rows)), np.asarray(labels[rows], dtype=np.int64)]
-        total -= float(np.log(np.maximum(given, 1e-12)).sum(dtype=np.float64))
+        total += _cross_entropy_sum(probs, labels[rows])
     return total / len(held_rows)
 
 

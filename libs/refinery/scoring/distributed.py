@@ -121,8 +121,8 @@ def rank_scratch(folder: Path, rank: int) -> Path:
 def read_result(path: Path) -> CrossFit:
     """The :class:`~refinery.scoring.crossfit.CrossFit` :func:`crossfit_on_workers` wrote to
     ``path``, its ``ema`` and ``final`` memory-mapped from rank 0's scratch files."""
+    from refinery.scoring.crossfit import mapped_output
+
     fit = pickle.loads(path.read_bytes())
     scratch = rank_scratch(path.parent, 0)
-    return replace(
-        fit, ema=np.load(scratch / "ema.npy", mmap_mode="r"), final=np.load(scratch / "final.npy", mmap_mode="r")
-    )
+    return replace(fit, ema=mapped_output(scratch, "ema"), final=mapped_output(scratch, "final"))

@@ -199,7 +199,7 @@ def _blank_tokenizer(code: str) -> Any:
     nlp.vocab.lex_attr_getters = {IS_SPACE: nlp.vocab.lex_attr_getters[IS_SPACE]}
     entries = list(nlp.Defaults.suffixes or [])
     built = getattr(nlp.tokenizer.suffix_search, "__self__", None)  # the compiled pattern
-    if entries and built is not None and built.pattern == "|".join(f"{entry}$" for entry in _suffixes(entries)):
+    if entries and built is not None and built.pattern == _suffix_pattern(entries):
         nlp.tokenizer.suffix_search = windowed_suffix_search(entries)
     return nlp.tokenizer
 
@@ -208,9 +208,10 @@ def _blank_tokenizer(code: str) -> Any:
 _WIDE = 1 << 10
 
 
-def _suffixes(entries: list[str]) -> list[str]:
-    """The suffix rules spaCy compiles (``spacy.util.compile_suffix_regex`` skips blank ones)."""
-    return [entry for entry in entries if entry.strip()]
+def _suffix_pattern(entries: list[str]) -> str:
+    """The pattern ``spacy.util.compile_suffix_regex`` compiles from suffix rules: each rule
+    anchored at the end, blank ones skipped, joined as alternatives."""
+    return "|".join(f"{entry}$" for entry in entries if entry.strip())
 
 
 def windowed_suffix_search(entries: list[str]) -> Callable[[str], re.Match[str] | None]:
@@ -226,12 +227,12 @@ def windowed_suffix_search(entries: list[str]) -> Callable[[str], re.Match[str] 
     ``tests/test_text_segment.py`` checks it against spaCy's own search on real chunks."""
     from re import _parser  # the width of a pattern, as re computes it
 
-    entries = _suffixes(entries)
-    whole = re.compile("|".join(f"{entry}$" for entry in entries))
+    entries = [entry for entry in entries if entry.strip()]
+    whole = re.compile(_suffix_pattern(entries))
     widths = [_parser.parse(entry).getwidth()[1] for entry in entries]
     unbounded = [entry for entry, width in zip(entries, widths, strict=True) if width > _WIDE]
     window = max([width for width in widths if width <= _WIDE], default=0) + 1
-    wide = re.compile("|".join(f"{entry}$" for entry in unbounded)) if unbounded else None
+    wide = re.compile(_suffix_pattern(unbounded)) if unbounded else None
 
     def search(text: str) -> re.Match[str] | None:
         start = len(text) - window
@@ -426,6 +427,19 @@ def _shaped_chunk_tokens(chunk: str, special: frozenset[str]) -> tuple[str, ...]
     return None if word in special else (word, mark or dot)
 
 
+def _memoise_shaped(chunks: list[str], memo: dict[str, tuple[str, ...]], special: frozenset[str]) -> list[str]:
+    """Memoise the tokens of the ``chunks`` :func:`_shaped_chunk_tokens` answers; the others,
+    left for spaCy."""
+    unshaped = []
+    for chunk in chunks:
+        shaped = _shaped_chunk_tokens(chunk, special)
+        if shaped is None:
+            unshaped.append(chunk)
+        else:
+            memo[chunk] = shaped
+    return unshaped
+
+
 def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
     """spaCy's tokens of ``run``, without whitespace, memoised per whitespace-separated chunk.
 
@@ -450,17 +464,8 @@ def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
             memo.clear()
             missing = list(unique)
         if code == "en":  # the shapes are checked against English rules only
-            special = _special_cases(code)
-            unshaped = []
-            for chunk in missing:
-                shaped = _shaped_chunk_tokens(chunk, special)
-                if shaped is None:
-                    unshaped.append(chunk)
-                else:
-                    memo[chunk] = shaped
-            missing = unshaped
-            if not missing:
-                return [token for chunk in chunks for token in memo[chunk]]
+            missing = _memoise_shaped(missing, memo, _special_cases(code))
+    if missing:
         groups = _cut_at_spaces(_spacy_tokenizer(code)("\n".join(missing)))
         if len(groups) != len(missing):  # a token spans a line break: one chunk at a time
             groups = [tuple(token.text for token in _spacy_tokenizer(code)(chunk)) for chunk in missing]
