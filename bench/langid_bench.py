@@ -12,6 +12,15 @@ Data (``REFINERY_CORPORA``, default ``../shared/corpora``), used as is, nothing 
   ``ensemble_open`` is the ensemble with ``languages=None`` (no candidates, no priors), for
   the open-world setting, and ``ensemble_open_min_score_0.5`` the same with the clean job's
   configured ``min_score`` (conf/base.yaml), where answers under 0.5 become ``und``.
+  ``ensemble_no_short_vote`` is the ensemble with ``short_vote_chars=0`` (as it was before the
+  short-text vote), ``lingua_min_score_0`` lingua's bare argmax, ``ensemble_without_gl`` the
+  ensemble with Galician dropped from the candidates and the rows (test split, no timing):
+  neither lingua nor langdetect knows Galician, and it carries most of the errors.
+* ``word_pairs``: two-word inputs cut from the same sentences (:func:`word_pair`: two
+  consecutive words, Korean by spaces too; for zh and ja, which do not separate words, a span of
+  4–6 CJK characters), seeded by language and row, so deterministic; same dev / test rows, same
+  backends. Only the 10 tatoeba languages are available here (issue 21 names 16): no other
+  corpus under ``shared/corpora`` carries gold language labels.
 * ``zh_en_mixed_derived/zh_en_mixed.tsv``: 8200 real Chinese texts with Latin-script words.
   Reported: share of rows whose primary language is zh, the ``mixed`` rate (at the default
   ``mixed_min_share`` 0.2 and at other thresholds), the second languages seen.
@@ -20,24 +29,18 @@ Throughput: documents per second of *CPU time* of this process (``time.process_t
 best of ``REPEATS`` passes, with the process pinned to one core (``sched_setaffinity``) where
 the OS allows: the machine is shared, and CPU time is what one core delivers whatever else
 runs. Wall-clock rates are reported next to them. Fast backends are timed on all 10,000
-tatoeba sentences; langdetect (~0.3k docs/s) only on the 2000-sentence test split, one pass,
-and on a 500-row subsample of zh_en_mixed (every 16th row).
+tatoeba sentences (9,929 word pairs); langdetect (~0.4k docs/s) only on the test split, one
+pass, and on a 500-row subsample of zh_en_mixed (every 16th row).
 
 Ratios: ``ensemble_vs_best_single_accuracy`` = ensemble / best single backend (test split);
-``ensemble_vs_fasttext_throughput`` = ensemble / fastText-only docs/s.
+``ensemble_vs_fasttext_throughput`` = ensemble / fastText-only docs/s;
+``ensemble_vs_no_short_vote_throughput`` and ``ratios`` compare the ensemble with and without
+its short-text vote in the same run (accuracy on pairs and sentences, docs/s on zh_en_mixed).
+``lingua_short_vote_rate`` / ``lingua_tie_break_rate``: share of documents on which the
+ensemble called lingua for each reason.
 
-Measured (2-core shared VM; accuracies are deterministic, docs/s ranged over four runs):
-
-* tatoeba test split, accuracy: ensemble 0.942 (dev 0.957), fastText 0.8805, lingua 0.874,
-  langdetect 0.8055; ensemble_open 0.904. Ensemble / best single (fastText) = 1.07. The
-  ensemble's remaining errors are gl↔pt/es (69 of 116) and ca (26).
-* docs/s on one core: ensemble 27k (19k–33k), fastText 42k (30k–51k), lingua 10k (7.5k–13k),
-  langdetect 0.33k–0.39k; ensemble / fastText 0.58–0.67. lingua is called on 8 % of the
-  documents (11 % of the Latin-script ones).
-* zh_en_mixed: primary zh on 0.9988 (ensemble; the 8 "en" rows are reviews written mostly in
-  English), 0.9935 with ``cjk_weight=1``, fastText 0.933 (233 rows called ja), lingua 0.9962,
-  langdetect 0.90 (subsample); ``mixed`` on 1.1 % of rows at 0.2 (4.7 % at 0.1, 10 % at 0.05).
-  Ensemble 28k docs/s (texts up to 1000+ characters; Han needs no model).
+Results: ``bench/results/langid.json`` (accuracies are deterministic; docs/s vary with the
+machine's load by about ±25 % between runs, the ratios much less).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -72,6 +77,49 @@ def load_tatoeba(corpora: Path = CORPORA) -> list[tuple[str, int, str]]:
             _, code, text = line.split("\t", 2)
             rows.append((TATOEBA_CODES[code], row, text))
     return rows
+
+
+#: Punctuation stripped from the ends of a word (inner apostrophes and hyphens stay: "l'homme").
+_WORD_EDGES = re.compile(r"^\W+|\W+$")
+#: Runs of letters outside ASCII (Han, Kana): where zh and ja spans are cut.
+_CJK_RUN = re.compile(r"[^\W\d_a-zA-Z]+")
+#: Lengths of the zh / ja character spans, drawn uniformly: about the content of two Latin words
+#: (7.6 letters on average here), a Han character carrying roughly what 2-3 Latin letters do.
+SPAN_CHARS = (4, 5, 6)
+
+
+def sentence_words(text: str) -> list[str]:
+    """Whitespace-separated words with their edge punctuation stripped, those with a letter."""
+    words = (_WORD_EDGES.sub("", token) for token in text.split())
+    return [word for word in words if any(c.isalpha() for c in word)]
+
+
+def word_pair(lang: str, row: int, text: str) -> str | None:
+    """A two-word input cut from one tatoeba sentence, deterministically (seeded by language
+    and row): two consecutive words (Korean: by spaces too), or for zh and ja, which do not
+    separate words, a span of 4, 5 or 6 characters inside one run of CJK letters. None when the
+    sentence has fewer than two words (39 Korean and 32 other sentences of 10,000)."""
+    rng = random.Random(f"{lang}:{row}")  # str seeds hash with SHA-512: the same in every run
+    if lang in ("zh", "ja"):
+        runs = _CJK_RUN.findall(text)
+        if not runs:
+            return None
+        span = min(rng.choice(SPAN_CHARS), max(len(run) for run in runs))
+        if span < 2:
+            return None
+        run = rng.choice([run for run in runs if len(run) >= span])
+        start = rng.randrange(len(run) - span + 1)
+        return run[start : start + span]
+    words = sentence_words(text)
+    if len(words) < 2:
+        return None
+    first = rng.randrange(len(words) - 1)
+    return f"{words[first]} {words[first + 1]}"
+
+
+def load_word_pairs(rows: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """``(gold, row, two-word input)`` for every tatoeba sentence that has two words."""
+    return [(gold, row, pair) for gold, row, text in rows if (pair := word_pair(gold, row, text)) is not None]
 
 
 def load_zh_en_mixed(corpora: Path = CORPORA) -> list[str]:
@@ -124,18 +172,29 @@ def _pin_one_core() -> tuple[set[int] | None, int | None]:
     return previous, cpu
 
 
-def _tatoeba(langid: Any, rows: list[tuple[str, int, str]]) -> dict[str, Any]:
-    test = [r for r in rows if r[1] < TEST_ROWS]
-    dev = [r for r in rows if r[1] >= TEST_ROWS]
-    all_texts = [text for _, _, text in rows]
-    backends = {
+def _backends(langid: Any) -> dict[str, Any]:
+    """The options compared on tatoeba: every backend with the ten candidates, the ensemble
+    without its short-text vote (``short_vote_chars=0``: the ensemble as it was before the vote,
+    measured in the same run), lingua without ``min_score`` (a bare argmax, as lingua alone is
+    usually scored), and the open-world ensemble."""
+    return {
         "ensemble": langid.LangIdOptions(backend="ensemble", languages=CANDIDATES),
+        "ensemble_no_short_vote": langid.LangIdOptions(backend="ensemble", languages=CANDIDATES, short_vote_chars=0),
         "fasttext": langid.LangIdOptions(backend="fasttext", languages=CANDIDATES),
         "lingua": langid.LangIdOptions(backend="lingua", languages=CANDIDATES),
+        "lingua_min_score_0": langid.LangIdOptions(backend="lingua", languages=CANDIDATES, min_score=0.0),
         "langdetect": langid.LangIdOptions(backend="langdetect", languages=CANDIDATES),
         "ensemble_open": langid.LangIdOptions(backend="ensemble"),
         "ensemble_open_min_score_0.5": langid.LangIdOptions(backend="ensemble", min_score=0.5),
     }
+
+
+def _tatoeba(langid: Any, rows: list[tuple[str, int, str]]) -> dict[str, Any]:
+    """Per backend: held-out accuracy, dev accuracy (fast backends), docs/s on all rows."""
+    test = [r for r in rows if r[1] < TEST_ROWS]
+    dev = [r for r in rows if r[1] >= TEST_ROWS]
+    all_texts = [text for _, _, text in rows]
+    backends = _backends(langid)
     out: dict[str, Any] = {}
     for name, options in backends.items():
         langid.warm_up(options)
@@ -150,28 +209,42 @@ def _tatoeba(langid: Any, rows: list[tuple[str, int, str]]) -> dict[str, Any]:
             result["dev_accuracy"] = accuracy([g for g, _, _ in dev], [detect(t).lang for _, _, t in dev])["accuracy"]
             result.update(rate(all_texts, detect))
         out[name] = result
-    out["ensemble"]["lingua_tie_break_rate"] = _tie_break_rate(langid, all_texts, backends["ensemble"])
+    out["ensemble"].update(_lingua_call_rates(langid, all_texts, backends["ensemble"]))
+    # Without Galician (neither lingua nor langdetect knows it, and it is most of the errors):
+    # the same ensemble with gl dropped from the candidates and from the rows.
+    no_gl = langid.LangIdOptions(backend="ensemble", languages=tuple(c for c in CANDIDATES if c != "gl"))
+    langid.warm_up(no_gl)
+    test_no_gl = [(g, t) for g, _, t in test if g != "gl"]
+    result = accuracy([g for g, _ in test_no_gl], [langid.detect(t, no_gl).lang for _, t in test_no_gl])
+    out["ensemble_without_gl"] = {key: result[key] for key in ("accuracy", "per_language", "docs", "top_confusions")}
     return out
 
 
-def _tie_break_rate(langid: Any, texts: list[str], options: Any) -> float:
-    """Share of documents on which the ensemble called lingua (counted by wrapping the
-    module's tie-breaker for one pass)."""
-    calls = 0
-    original = langid._romance_tie
+def _lingua_call_rates(langid: Any, texts: list[str], options: Any) -> dict[str, float]:
+    """Shares of documents on which the ensemble called lingua, for the Romance tie-breaker
+    and for the short-text vote (counted by wrapping the module's functions for one pass)."""
+    calls = {"_romance_tie": 0, "_short_vote": 0}
+    originals = {name: getattr(langid, name) for name in calls}
 
-    def counting(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(*args)
+    def counting(name: str) -> Any:
+        def wrapper(*args: Any) -> Any:
+            calls[name] += 1
+            return originals[name](*args)
 
-    langid._romance_tie = counting
+        return wrapper
+
+    for name in calls:
+        setattr(langid, name, counting(name))
     try:
         for text in texts:
             langid.detect(text, options)
     finally:
-        langid._romance_tie = original
-    return round(calls / len(texts), 4)
+        for name, original in originals.items():
+            setattr(langid, name, original)
+    return {
+        "lingua_tie_break_rate": round(calls["_romance_tie"] / len(texts), 4),
+        "lingua_short_vote_rate": round(calls["_short_vote"] / len(texts), 4),
+    }
 
 
 def _mixed_report(results: list[Any]) -> dict[str, Any]:
@@ -195,6 +268,7 @@ def _mixed_report(results: list[Any]) -> dict[str, Any]:
 def _zh_en_mixed(langid: Any, texts: list[str]) -> dict[str, Any]:
     variants = {
         "ensemble": langid.LangIdOptions(),
+        "ensemble_no_short_vote": langid.LangIdOptions(short_vote_chars=0),
         "ensemble_cjk_weight_1": langid.LangIdOptions(cjk_weight=1.0),
         "ensemble_candidates": langid.LangIdOptions(languages=CANDIDATES),
         "fasttext": langid.LangIdOptions(backend="fasttext"),
@@ -219,13 +293,17 @@ def run() -> dict:
 
     previous, cpu = _pin_one_core()
     try:
-        tatoeba = _tatoeba(langid, load_tatoeba())
+        rows = load_tatoeba()
+        tatoeba = _tatoeba(langid, rows)
+        pairs = _tatoeba(langid, load_word_pairs(rows))
         mixed = _zh_en_mixed(langid, load_zh_en_mixed())
     finally:
         if previous is not None:
             os.sched_setaffinity(0, previous)
     singles = {name: tatoeba[name]["accuracy"] for name in ("fasttext", "lingua", "langdetect")}
     best = max(singles, key=singles.__getitem__)
+    pair_singles = {name: pairs[name]["accuracy"] for name in ("fasttext", "lingua_min_score_0", "langdetect")}
+    pair_best = max(pair_singles, key=pair_singles.__getitem__)
     return {
         "corpora": str(CORPORA),
         "pinned_cpu": cpu,
@@ -238,8 +316,34 @@ def run() -> dict:
             "ensemble_vs_fasttext_throughput": round(
                 tatoeba["ensemble"]["docs_per_s"] / tatoeba["fasttext"]["docs_per_s"], 3
             ),
+            "ensemble_vs_no_short_vote_throughput": round(
+                tatoeba["ensemble"]["docs_per_s"] / tatoeba["ensemble_no_short_vote"]["docs_per_s"], 3
+            ),
+        },
+        "word_pairs": {
+            "what": (
+                "two consecutive words of each tatoeba sentence (zh, ja: a span of "
+                f"{SPAN_CHARS[0]}-{SPAN_CHARS[-1]} CJK characters), seeded by language and row; same splits"
+            ),
+            "backends": pairs,
+            "best_single_backend": pair_best,
+            "ensemble_vs_best_single_accuracy": round(pairs["ensemble"]["accuracy"] / pair_singles[pair_best], 4),
+            "ensemble_vs_no_short_vote_throughput": round(
+                pairs["ensemble"]["docs_per_s"] / pairs["ensemble_no_short_vote"]["docs_per_s"], 3
+            ),
         },
         "zh_en_mixed": mixed,
+        "ratios": {
+            "mixed_ensemble_vs_no_short_vote_docs_per_s": round(
+                mixed["ensemble"]["docs_per_s"] / mixed["ensemble_no_short_vote"]["docs_per_s"], 3
+            ),
+            "pairs_ensemble_vs_no_short_vote_accuracy": round(
+                pairs["ensemble"]["accuracy"] / pairs["ensemble_no_short_vote"]["accuracy"], 4
+            ),
+            "sentences_ensemble_vs_no_short_vote_accuracy": round(
+                tatoeba["ensemble"]["accuracy"] / tatoeba["ensemble_no_short_vote"]["accuracy"], 4
+            ),
+        },
     }
 
 

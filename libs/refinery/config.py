@@ -309,6 +309,8 @@ class LangIdSettings(_Strict):
     languages: list[str] | None = None
     min_score: float = Field(0.3, ge=0.0, le=1.0)
     short_text_chars: int = Field(20, ge=0)
+    #: Latin-script texts with fewer letters get the short-text vote of fastText and lingua; 0: off.
+    short_vote_chars: int = Field(20, ge=0)
     mixed_min_share: float = Field(0.2, ge=0.0, le=1.0)
 
 

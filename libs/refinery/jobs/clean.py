@@ -134,6 +134,7 @@ def clean_options(cfg: CleanSettings) -> CleanOptions:
             languages=tuple(lid.languages) if lid.languages is not None else None,
             min_score=lid.min_score,
             short_text_chars=lid.short_text_chars,
+            short_vote_chars=lid.short_vote_chars,
             mixed_min_share=lid.mixed_min_share,
         ),
         pii=pii_options,
