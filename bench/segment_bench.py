@@ -25,6 +25,10 @@ Inputs, all from ``../shared/corpora`` (or ``$REFINERY_CORPORA``), used as they 
 ``load_seconds``: what each Python worker process pays once (jieba's prefix dictionary built from
 scratch and from its cache file; ``spacy.blank("en")``).
 
+Other segmenters: ``bench/segment_candidates.py`` measures the PyPI packages whose model ships
+inside them (thulac, snownlp) against jieba on the same F1 and MB/s, with the ones excluded and
+why (``bench/results/segment_candidates.json``); none clears issue 21's +5 F1 on both sets.
+
 Run: ``python -m bench.segment_bench`` (prints JSON; writes nothing: jieba's cache goes to a
 temporary folder removed at the end).
 """
