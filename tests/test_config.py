@@ -159,6 +159,20 @@ def test_unknown_encoding_is_named() -> None:
     assert "no-such-codec" in message
 
 
+def test_unknown_phone_region_is_named_with_the_fix() -> None:
+    message = config_error([LOCAL], ["clean.pii.phone_regions=[CN,UK]"])
+    assert "clean.pii.phone_regions" in message and "'UK'" in message and "GB, not UK" in message
+
+
+def test_phone_regions_reach_the_pii_options() -> None:
+    from refinery.config import pii_options
+    from refinery.text.pii import DEFAULT_PHONE_REGIONS
+
+    assert pii_options(load_settings([LOCAL]).clean.pii).phone_regions == DEFAULT_PHONE_REGIONS
+    settings = load_settings([LOCAL], ["clean.pii.phone_regions=[GB,US]"])
+    assert pii_options(settings.clean.pii).phone_regions == ("GB", "US")
+
+
 def test_unknown_fallback_encoding_is_named() -> None:
     message = config_error([LOCAL], ["ingest.sources.ag_news.fallback_encoding=klingon"])
     assert "ingest.sources.ag_news.fallback_encoding" in message

@@ -339,19 +339,38 @@ class PiiSettings(_Strict):
     tokens: dict[str, str] = Field(default_factory=dict)
     #: Mask only public IP addresses (private, loopback and reserved ranges are kept).
     public_ip_only: bool = False
+    #: Regions whose national phone formats are read (ISO 3166-1 alpha-2 as libphonenumber
+    #: names them); ``None`` = :data:`refinery.text.pii.DEFAULT_PHONE_REGIONS`.
+    phone_regions: list[str] | None = None
     #: Mask the values of ``meta`` (a source's other columns) too; ``false`` keeps them as
     #: they came, so silver's ``meta`` is as sensitive as the input.
     meta: bool = True
 
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, value: list[str] | None) -> list[str] | None:
+        import phonenumbers
+
+        if value is None:
+            return None
+        bad = [region for region in value if region not in phonenumbers.SUPPORTED_REGIONS]
+        if bad or not value:
+            raise ValueError(
+                f"unknown phone regions {bad or '[]'}; fix: list ISO 3166-1 alpha-2 codes libphonenumber "
+                "supports, e.g. [CN, GB, US] (GB, not UK), or null for the defaults"
+            )
+        return value
+
 
 def pii_options(pii: PiiSettings) -> Any:
     """The :class:`refinery.text.pii.PiiOptions` that ``clean.pii`` describes."""
-    from refinery.text.pii import ALL_TYPES, PiiOptions
+    from refinery.text.pii import ALL_TYPES, DEFAULT_PHONE_REGIONS, PiiOptions
 
     return PiiOptions(
         types=tuple(pii.types) if pii.types is not None else ALL_TYPES,
         tokens=pii.tokens,  # overrides the defaults type by type
         public_ip_only=pii.public_ip_only,
+        phone_regions=tuple(pii.phone_regions) if pii.phone_regions is not None else DEFAULT_PHONE_REGIONS,
     )
 
 

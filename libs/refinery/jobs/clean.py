@@ -45,7 +45,7 @@ from refinery.spark.tables import (
 from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK, QUARANTINE, CleanOptions
 from refinery.text.langid import LangIdOptions
 from refinery.text.normalize import STEPS, NormalizeOptions
-from refinery.text.pii import ALL_TYPES
+from refinery.text.pii import COUNTED_TYPES
 from refinery.text.quality import QualityRule, drop_rule_names
 from refinery.text.segment import SegmentOptions
 
@@ -221,7 +221,7 @@ def summarize(
     instead of one per distribution."""
     active = rules.active if rules is not None else ()
     violations = F.coalesce(F.col("rule_violations"), F.array().cast("array<string>"))
-    sums = [F.sum(F.coalesce(F.col("pii_counts")[name], F.lit(0))).alias(f"pii.{name}") for name in ALL_TYPES]
+    sums = [F.sum(F.coalesce(F.col("pii_counts")[name], F.lit(0))).alias(f"pii.{name}") for name in COUNTED_TYPES]
     sums += [F.sum(F.array_contains("norm_steps", name).cast("long")).alias(f"normalize.{name}") for name in STEPS]
     if active:
         sums += [F.sum(F.array_contains(violations, r.name).cast("long")).alias(f"rule.{r.name}") for r in active]

@@ -67,7 +67,7 @@ from refinery.report.data import (
 from refinery.report.html import build_report
 from refinery.report.metrics import StageMetrics
 from refinery.spark.tables import read_table
-from refinery.text.pii import ALL_TYPES
+from refinery.text.pii import COUNTED_TYPES
 
 STAGE = "report"
 FILE_NAME = "report.html"
@@ -203,11 +203,11 @@ def latest_runs(
 
 def clean_counts(details: dict[str, str]) -> tuple[dict[str, int], dict[str, int], list[RuleCount]]:
     """From the clean run's details: documents per language, PII per type (every type, zero
-    included, in :data:`~refinery.text.pii.ALL_TYPES` order) and rows per rule."""
+    included, in :data:`~refinery.text.pii.COUNTED_TYPES` order) and rows per rule."""
     if not details:
         return {}, {}, []
     languages = {key[5:]: int(v) for key, v in details.items() if key.startswith("lang.")}
-    pii = {name: int(details.get(f"pii.{name}", 0)) for name in ALL_TYPES}
+    pii = {name: int(details.get(f"pii.{name}", 0)) for name in COUNTED_TYPES}
     rules = []
     for key, value in details.items():
         if key.startswith("rule."):

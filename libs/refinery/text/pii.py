@@ -1,17 +1,41 @@
 """Find and mask personal data (PII) in Chinese + English text with validated regular expressions.
 
-What is found (``ALL_TYPES``): e-mail addresses, Chinese mobile and landline numbers,
-international E.164 numbers, Chinese resident ID numbers, bank cards, Chinese Unified Social
-Credit Codes, Chinese passports / travel permits, IPv4 and IPv6 addresses, and URLs that carry
+What is found (``ALL_TYPES``): e-mail addresses, phone numbers (Chinese mobiles and landlines,
+and any other valid number of the configured regions or written with a country code), Chinese
+resident ID numbers, bank cards, Chinese Unified Social Credit Codes, Chinese passports /
+travel permits, IBANs, US social security numbers, IPv4 and IPv6 addresses, and URLs that carry
 a secret (``user:pass@host`` or a ``token=``-like query parameter).
 
 How: every type is one regular expression that proposes *candidates* and one Python check
-that accepts or rejects them (check digits, real dates, octet ranges, ``ipaddress``). The
-regular expression only has to be cheap and permissive; the check carries the precision. That
-split is also what keeps every pattern linear-time: no pattern has a nested quantifier that can
-backtrack exponentially (every repeated group is bounded and delimited by a separator that its
-body cannot contain, so a string splits into groups in one way only), and any test that would
-need backtracking (e.g. "the address must end here") is done in Python on the one greedy match.
+that accepts or rejects them (check digits, real dates, octet ranges, ``ipaddress``,
+libphonenumber's numbering plans). The regular expression only has to be cheap and permissive;
+the check carries the precision. That split is also what keeps every pattern linear-time: no
+pattern has a nested quantifier that can backtrack exponentially (every repeated group is
+bounded and delimited by a separator that its body cannot contain, so a string splits into
+groups in one way only), and any test that would need backtracking (e.g. "the address must end
+here") is done in Python on the one greedy match.
+
+Checked validators come from python-stdnum where they give the same answers as the standard
+(``stdnum.cn.ric`` and ``stdnum.cn.uscc`` check characters, ``stdnum.luhn``, ``stdnum.iban``;
+parity is tested); phone numbers from ``phonenumbers`` (Google's libphonenumber metadata, what
+Presidio's phone recogniser uses).
+
+Phones. A candidate is a run of digits with separators (space, ``-``, ``.``), an optional
+leading ``+`` and parenthesised groups. With ``+`` or ``00`` it is parsed as an international
+number; without, it must be a valid number of one of ``PiiOptions.phone_regions`` *written as
+that region writes it nationally* (its national format has the same digits: a region's trunk
+prefix ``0`` must be there, so ``555.123.4567`` is not read as a Chinese ``0555`` landline). A
+run of digits with no separator needs a trunk prefix (``07700900123``) or a phone word just
+before it (``call``, ``电话``...): bare 8-10 digit runs are order numbers and ids far more often
+than phones. Dates, year ranges, decimals and IPv4-shaped runs are never phones. Labels: a
+Chinese mobile is ``CN_MOBILE``, a Chinese landline ``CN_LANDLINE``, any other number ``PHONE``;
+a national number that is valid in China *and* elsewhere (``020 7946 0018`` is London and
+Guangzhou) is Chinese only next to Chinese characters, so a UK number in English text is never
+``CN_LANDLINE``.
+
+Resident IDs. An 18-character number with a valid province code and birth date but a wrong
+check character is a mistyped ID, still somebody's: it is masked with the ``CN_ID`` token and
+counted as ``CN_ID_INVALID`` (never as a bank card, whatever its Luhn sum).
 
 Boundaries. A digit-based candidate must not sit inside a longer run of ASCII letters or
 digits (``ORDER12345678901234``, ``A4111111111111111`` are not cards), nor be glued to another
@@ -21,12 +45,13 @@ no space, so ``\\b`` (which treats CJK as word characters) is not used anywhere.
 
 Overlaps are resolved deterministically: the longer span wins; at equal length the more
 specific type wins in ``_PRIORITY`` order (a CN_ID beats a BANK_CARD or a phone with the same
-digits, an e-mail beats a URL reading of the same text, a CN_MOBILE beats an INTL_PHONE for
-``+8613812345678``). A ``https://user:pass@host`` URL_SECRET is longer than the ``pass@host``
+digits, an e-mail beats a URL reading of the same text, a US_SSN beats a phone reading of
+``078-05-1123``). A ``https://user:pass@host`` URL_SECRET is longer than the ``pass@host``
 e-mail inside it, so the whole secret-bearing URL is masked.
 
-Pure Python (stdlib ``re`` and ``ipaddress``); pandas/pyarrow only inside :func:`mask_series`.
-Nothing here logs: the text and the matches are PII.
+Pure Python (stdlib ``re`` and ``ipaddress``, ``phonenumbers``, ``stdnum``); pandas/pyarrow only
+inside :func:`mask_series`. Nothing here logs: the text and the matches are PII, and
+:func:`mask` returns counts only.
 """
 
 from __future__ import annotations
@@ -36,8 +61,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
+
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from stdnum import iban as stdnum_iban
+from stdnum import luhn as stdnum_luhn
+from stdnum.cn import ric as stdnum_ric
+from stdnum.cn import uscc as stdnum_uscc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,28 +77,37 @@ if TYPE_CHECKING:
 EMAIL = "EMAIL"
 CN_MOBILE = "CN_MOBILE"
 CN_LANDLINE = "CN_LANDLINE"
-INTL_PHONE = "INTL_PHONE"
+PHONE = "PHONE"
 CN_ID = "CN_ID"
 BANK_CARD = "BANK_CARD"
 CN_USCC = "CN_USCC"
 CN_PASSPORT = "CN_PASSPORT"
+IBAN = "IBAN"
+US_SSN = "US_SSN"
 IPV4 = "IPV4"
 IPV6 = "IPV6"
 URL_SECRET = "URL_SECRET"
+#: Not a type one selects: a mistyped resident ID, found with ``CN_ID``, masked with its token
+#: and counted apart.
+CN_ID_INVALID = "CN_ID_INVALID"
 
 ALL_TYPES: tuple[str, ...] = (
     EMAIL,
     CN_MOBILE,
     CN_LANDLINE,
-    INTL_PHONE,
+    PHONE,
     CN_ID,
     BANK_CARD,
     CN_USCC,
     CN_PASSPORT,
+    IBAN,
+    US_SSN,
     IPV4,
     IPV6,
     URL_SECRET,
 )
+#: Every key :func:`mask`'s counts can hold: the types, and ``CN_ID_INVALID``.
+COUNTED_TYPES: tuple[str, ...] = (*ALL_TYPES, CN_ID_INVALID)
 
 #: Replacement token per type. Phones share one token on purpose: the model should learn
 #: "a phone number was here", not which numbering plan it was.
@@ -74,27 +115,36 @@ DEFAULT_TOKENS: tuple[tuple[str, str], ...] = (
     (EMAIL, "[EMAIL]"),
     (CN_MOBILE, "[PHONE]"),
     (CN_LANDLINE, "[PHONE]"),
-    (INTL_PHONE, "[PHONE]"),
+    (PHONE, "[PHONE]"),
     (CN_ID, "[CN_ID]"),
     (BANK_CARD, "[BANK_CARD]"),
     (CN_USCC, "[CN_USCC]"),
     (CN_PASSPORT, "[PASSPORT]"),
+    (IBAN, "[IBAN]"),
+    (US_SSN, "[US_SSN]"),
     (IPV4, "[IP]"),
     (IPV6, "[IP]"),
     (URL_SECRET, "[URL_SECRET]"),
 )
+
+#: The regions whose national phone formats are recognised (ISO 3166-1 alpha-2, as
+#: libphonenumber names them); numbers written with ``+``/``00`` are recognised for every region.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("CN", "HK", "TW", "SG", "US", "GB", "DE", "FR", "JP", "KR", "IN")
 
 #: Tie-break at equal span length: earlier = more specific = wins.
 _PRIORITY: tuple[str, ...] = (
     URL_SECRET,
     EMAIL,
     CN_ID,
+    CN_ID_INVALID,
     CN_USCC,
+    IBAN,
     BANK_CARD,
     CN_PASSPORT,
+    US_SSN,
     CN_MOBILE,
     CN_LANDLINE,
-    INTL_PHONE,
+    PHONE,
     IPV6,
     IPV4,
 )
@@ -119,15 +169,18 @@ class PiiOptions:
     ``tokens``: a mapping or ``(type, token)`` pairs; given entries override
     :data:`DEFAULT_TOKENS`, the rest keep their default. It is stored as a sorted tuple of pairs
     (a ``dict`` is not hashable, a ``MappingProxyType`` is not picklable); read it with
-    :meth:`token` or :meth:`token_map`.
+    :meth:`token` or :meth:`token_map`. ``CN_ID_INVALID`` always takes ``CN_ID``'s token.
     ``public_ip_only``: when true, an IP address is PII only if it is globally routable
     (``ipaddress``'s ``is_global`` and not multicast): private, loopback, link-local,
     unspecified, reserved and documentation addresses are left in the text.
+    ``phone_regions``: regions whose national phone formats are read (see the module
+    docstring); unknown codes raise ``ValueError``.
     """
 
     types: tuple[str, ...] = ALL_TYPES
     tokens: tuple[tuple[str, str], ...] | Mapping[str, str] = DEFAULT_TOKENS
     public_ip_only: bool = False
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
 
     def __post_init__(self) -> None:
         types = tuple(dict.fromkeys(self.types))
@@ -142,17 +195,26 @@ class PiiOptions:
             if not isinstance(token, str):
                 raise TypeError(f"token for {name} must be a str")
             merged[name] = token
+        regions = tuple(dict.fromkeys(self.phone_regions))
+        bad = sorted(region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS)
+        if bad:
+            raise ValueError(
+                f"unknown phone regions {bad}; use ISO 3166-1 alpha-2 codes libphonenumber supports (GB, not UK)"
+            )
         object.__setattr__(self, "types", types)
         object.__setattr__(self, "tokens", tuple(sorted(merged.items())))
         object.__setattr__(self, "public_ip_only", bool(self.public_ip_only))
+        object.__setattr__(self, "phone_regions", regions)
 
     def token(self, pii_type: str) -> str:
-        """The replacement token for one type."""
-        return dict(self.tokens)[pii_type]  # type: ignore[arg-type]
+        """The replacement token for one type (``CN_ID_INVALID``: ``CN_ID``'s)."""
+        return self.token_map()[pii_type]
 
     def token_map(self) -> dict[str, str]:
-        """All replacement tokens as a fresh ``dict``."""
-        return dict(self.tokens)  # type: ignore[arg-type]
+        """All replacement tokens as a fresh ``dict``, ``CN_ID_INVALID`` included."""
+        tokens = dict(self.tokens)  # type: ignore[arg-type]
+        tokens[CN_ID_INVALID] = tokens[CN_ID]
+        return tokens
 
 
 DEFAULT = PiiOptions()
@@ -161,8 +223,6 @@ DEFAULT = PiiOptions()
 # Validators (pure functions; each docstring gives the maths)
 # --------------------------------------------------------------------------------------------
 
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
-_ID_CHECK = "10X98765432"
 #: Province-level codes (first two digits of a resident ID), GB/T 2260; 81/82/83 are the
 #: Hong Kong / Macao / Taiwan residence permits, which use the same number format.
 _ID_PROVINCES = frozenset(
@@ -184,13 +244,20 @@ def _real_date(year: int, month: int, day: int) -> bool:
 def cn_id_check_char(first17: str) -> str:
     """GB 11643-1999 check character (ISO 7064 MOD 11-2) of the first 17 digits.
 
-    ``S = sum(a_i * W_i)`` for i = 0..16 (left to right) with ``W_i = 2^(17-i) mod 11``
-    (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2); the check character is
-    ``"10X98765432"[S mod 11]``, i.e. the value ``c`` with ``S + c = 1 (mod 11)``, where the
-    value 10 is written ``X``.
+    ``S = sum(a_i * W_i)`` for i = 0..16 (left to right) with ``W_i = 2^(17-i) mod 11``; the
+    check character is the value ``c`` with ``S + c = 1 (mod 11)``, 10 written ``X``.
+    Computed by ``stdnum.cn.ric.calc_check_digit`` (same maths, tested for parity).
     """
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
+    return stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def _cn_id_parts_valid(number: str) -> bool:
+    """An 18-character resident ID's province code and birth date (the check is not looked at)."""
+    if len(number) != 18 or not (number[:17].isdigit() and number[:17].isascii()) or number[17] not in "0123456789X":
+        return False
+    if int(number[:2]) not in _ID_PROVINCES:
+        return False
+    return _real_date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def cn_id_valid(number: str) -> bool:
@@ -200,14 +267,12 @@ def cn_id_valid(number: str) -> bool:
     1-8), a real birth date ``YYYYMMDD`` at positions 7-14, and the GB 11643-1999 check
     character (see :func:`cn_id_check_char`; ``x`` is accepted for ``X``).
     15 digits (legacy, before 1999): province code and a real ``19YYMMDD`` date; no check digit.
+    (``stdnum.cn.ric.validate`` is not used: it also requires the county code to be in its own
+    list, which rejects real IDs of counties renamed or merged since.)
     """
     number = number.upper()
     if len(number) == 18:
-        if not (number[:17].isdigit() and number[:17].isascii()) or int(number[:2]) not in _ID_PROVINCES:
-            return False
-        if not _real_date(int(number[6:10]), int(number[10:12]), int(number[12:14])):
-            return False
-        return cn_id_check_char(number[:17]) == number[17]
+        return _cn_id_parts_valid(number) and cn_id_check_char(number[:17]) == number[17]
     if len(number) == 15 and number.isdigit() and number.isascii():
         if int(number[:2]) not in _ID_PROVINCES:
             return False
@@ -215,23 +280,21 @@ def cn_id_valid(number: str) -> bool:
     return False
 
 
+def cn_id_mistyped(number: str) -> bool:
+    """An 18-character resident ID with a valid province code and birth date whose check
+    character is wrong: a typo in somebody's ID, which is still personal data."""
+    number = number.upper()
+    return _cn_id_parts_valid(number) and cn_id_check_char(number[:17]) != number[17]
+
+
 def luhn_valid(digits: str) -> bool:
-    """Luhn (ISO/IEC 7812-1, "mod 10") check.
+    """Luhn (ISO/IEC 7812-1, "mod 10") check, by ``stdnum.luhn``.
 
     From the rightmost digit (the check digit, position 0) leftwards, double every digit at an
     odd position and subtract 9 from doubles above 9 (i.e. add the digit sum); the number is
-    valid when the total is divisible by 10. Catches every single-digit error and most
-    adjacent transpositions; a random digit string passes with probability 1/10.
+    valid when the total is divisible by 10. A random digit string passes with probability 1/10.
     """
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
+    return digits.isdigit() and digits.isascii() and stdnum_luhn.checksum(digits) == 0
 
 
 def bank_card_valid(digits: str) -> bool:
@@ -261,8 +324,7 @@ def bank_card_valid(digits: str) -> bool:
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, Z, S, V
-_USCC_VALUE = {char: value for value, char in enumerate(_USCC_ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28
+_USCC_CHARS = frozenset(_USCC_ALPHABET)
 
 
 def uscc_check_char(first17: str) -> str:
@@ -270,10 +332,10 @@ def uscc_check_char(first17: str) -> str:
 
     Characters take their index in the 31-character alphabet ``0-9A-HJ-NP-RTUWXY`` (no I, O,
     Z, S, V); with weights ``W_i = 3^i mod 31`` (i = 0..16, left to right) the check value is
-    ``c = 31 - (sum(v_i * W_i) mod 31)``, and ``c = 31`` is written as ``0``.
+    ``c = 31 - (sum(v_i * W_i) mod 31)``, and ``c = 31`` is written as ``0``. Computed by
+    ``stdnum.cn.uscc.calc_check_digit`` (same maths, tested for parity).
     """
-    total = sum(_USCC_VALUE[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_ALPHABET[(31 - total % 31) % 31]
+    return stdnum_uscc.calc_check_digit(first17)
 
 
 def uscc_valid(code: str) -> bool:
@@ -283,34 +345,37 @@ def uscc_valid(code: str) -> bool:
     6-digit administrative region, the 9-character organisation code, and the check character
     of :func:`uscc_check_char`. Upper case only (the standard has no lower case).
     """
-    if len(code) != 18 or any(char not in _USCC_VALUE for char in code):
+    if len(code) != 18 or any(char not in _USCC_CHARS for char in code):
         return False
     if code[0] not in "123456789ANY" or code[1] not in "123456789" or not code[2:8].isdigit():
         return False
     return uscc_check_char(code[:17]) == code[17]
 
 
-#: ITU-T E.164 country codes: the 1-digit zones, the assigned 2-digit codes, and the 2-digit
-#: prefixes under which 3-digit codes are assigned (28x, 83x and 89x are spare: rejected).
-_CC_TWO = frozenset(
-    {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58}
-    | {60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98}
-)
-_CC_THREE_PREFIX = frozenset(
-    {21, 22, 23, 24, 25, 26, 29, 35, 37, 38, 42, 50, 59, 67, 68, 69, 80, 85, 87, 88, 96, 97, 99}
-)
+def iban_valid(compact: str) -> bool:
+    """An IBAN without spaces (ISO 13616), by ``stdnum.iban.is_valid``: a country with an IBAN
+    format, that country's length and layout (its BBAN structure from the SWIFT registry), and
+    the ISO 7064 MOD 97-10 check digits. Upper case only. Country-specific BBAN check digits
+    (``check_country``) are not required, as in Presidio: the SWIFT registry's own Belgian
+    example fails them."""
+    return compact.isupper() and stdnum_iban.is_valid(compact, check_country=False)
 
 
-def e164_valid(digits: str) -> bool:
-    """An international number (the digits after ``+``): 8-15 digits in all (E.164 allows at
-    most 15; fewer than 8 is a score or an offset, not a phone) that start with an assigned
-    country code (1-digit zones 1 and 7, assigned 2-digit codes, or a 2-digit prefix of a
-    3-digit code)."""
-    if not 8 <= len(digits) <= 15 or digits[0] == "0":
+#: Published SSNs that are nobody's: the 1938 Woolworth wallet card and the sequence 123-45-6789
+#: (Presidio's list), and 219-09-9999 from the SSA's own 1940 pamphlet.
+_SSN_EXAMPLES = ("078051120", "123456789", "219099999")
+
+
+def us_ssn_valid(digits: str) -> bool:
+    """A US social security number (9 digits, separators removed), by the SSA's rules as
+    Presidio applies them: area (first 3) not 000, 666 or 9xx; group (next 2) not 00; serial
+    (last 4) not 0000; not one repeated digit; not one of the published example numbers."""
+    if len(digits) != 9 or not (digits.isdigit() and digits.isascii()) or len(set(digits)) == 1:
         return False
-    if digits[0] in "17":
-        return True
-    return int(digits[:2]) in _CC_TWO or int(digits[:2]) in _CC_THREE_PREFIX
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    return digits not in _SSN_EXAMPLES
 
 
 def ip_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -344,16 +409,6 @@ _MOBILE_RE = re.compile(
     r"(?:(?:\+|00)86[ \-]?|[(（]\+?86[)）][ \-]?|86[ \-]?)?"
     r"1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[ \-]?[0-9]{4}[ \-]?[0-9]{4}" + _E
 )
-
-_AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"  # 010, 02x, 0xxx (GB/T 13984 toll codes)
-_LANDLINE_RE = re.compile(
-    _B + rf"(?:[(（]{_AREA}[)）][ \-]?|{_AREA}[ \-])"
-    r"[2-9][0-9]{2,3}[ \-]?[0-9]{4}"
-    r"(?:[ ]?(?:-|转|分机|ext\.?|x|#)[ ]?[0-9]{1,6})?" + _E
-)
-
-_INTL_RE = re.compile(r"(?<![0-9A-Za-z+])\+[1-9][0-9 \-.()]{6,22}")
-_INTL_SHAPE = re.compile(r"\+[0-9]+(?:(?:[ \-.]|[ ]?\([0-9]{1,4}\)[ ]?)[0-9]+)*")
 
 _CN_ID_RE = re.compile(
     _B + r"(?:[1-9][0-9]{16}[0-9Xx]|[1-9][0-9]{14}"
@@ -394,7 +449,50 @@ _SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("_token", "_key", "_secret", "signature", "password", "_credential")
 _SECRET_MIN_VALUE = 4
 
-Check = Callable[[re.Match[str], str, PiiOptions, bool], "tuple[int, int] | None"]
+#: Phone candidates: digits with at most one separator (space, "-", ".", or a bracket with a
+#: space or dash) between any two, 7-20 digits, an optional leading "+" or "(" (an area code in
+#: brackets). Each repetition consumes one digit, so a run splits into repetitions one way only.
+_PHONE_RE = re.compile(
+    r"(?<![0-9A-Za-z+])(?<![0-9][.\-])"
+    r"(?:\+[ ]?|[(（]\+?(?=[0-9]{1,5}[)）]))?"
+    r"[0-9](?:(?:[ \-.]{1,2}|[ ]?[)）][ \-.]?|[ \-.]?[(（])?[0-9]){6,19}"
+)
+_PHONE_GROUPS = re.compile(r"[0-9]+")
+#: An extension after a valid number: "转123", "ext. 12", "x12", "#12".
+_PHONE_EXT = re.compile(r"[ ]?(?:转|分机|ext\.?|x|#)[ ]?[0-9]{1,6}(?![0-9A-Za-z])")
+_PHONE_EXT_DASH = re.compile(r"-[0-9]{1,6}(?![0-9A-Za-z])")  # "010-65529988-123": Chinese landlines
+#: Words that make a bare digit run (no separator, no trunk prefix) a phone number, looked for in
+#: the ``_PHONE_WINDOW`` characters before it.
+_PHONE_CONTEXT = re.compile(
+    r"tel|phone|call|mobile|cell|fax|whatsapp|hotline|电话|手机|致电|热线|联系|座机|传真|微信", re.IGNORECASE
+)
+_PHONE_WINDOW = 16
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+_CJK_WINDOW = 8
+_CN_PHONE_TYPES = {
+    PhoneNumberType.MOBILE: CN_MOBILE,
+    PhoneNumberType.FIXED_LINE: CN_LANDLINE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: CN_LANDLINE,
+}
+
+#: IBAN candidates: country letters, check digits, then 11-30 letters or digits, a space allowed
+#: before any of them (printed IBANs are grouped by four). The check backs off to the longest
+#: valid prefix that ends before a space, so a following upper-case word is not swallowed.
+_IBAN_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?:[ ]?[0-9A-Z]){11,30}")
+
+#: US SSN candidates: 3-2-4 digits with one repeated separator (Presidio's "medium" pattern), or
+#: the "very weak" ones (9 bare digits, 5-4, 3-6), which need an SSN word before them: without
+#: one they are order numbers, QQ numbers and ZIP+4 codes (07805-1121).
+_SSN_RE = re.compile(
+    _B + r"(?:[0-9]{3}(?P<s>[ .\-])[0-9]{2}(?P=s)[0-9]{4}|[0-9]{9}|[0-9]{5}-[0-9]{4}|[0-9]{3}-[0-9]{6})" + _E
+)
+_SSN_CONTEXT = re.compile(r"ssn|social security|ss#|ss no|ssa", re.IGNORECASE)
+_SSN_WINDOW = 32
+
+#: What a check returns: the span (its type is the recogniser's), a span with its own type, or
+#: ``None`` (rejected).
+Found = tuple[int, int] | tuple[int, int, str] | None
+Check = Callable[[re.Match[str], str, PiiOptions, bool], Found]
 
 
 def _alnum_at(text: str, index: int) -> bool:
@@ -416,30 +514,177 @@ def _check_mobile(match: re.Match[str], text: str, options: PiiOptions, context:
     return match.span()  # the pattern is the whole rule: segment prefix + 11 digits + boundaries
 
 
-def _check_landline(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
-    return match.span()  # area code list, 2-9 first subscriber digit and separators are in the pattern
-
-
-def _check_intl(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
-    start, end = match.span()
-    if end < len(text) and text[end].isascii() and text[end].isdigit():
-        return None  # the run was cut by the length bound inside a longer number
-    candidate = match.group().rstrip(" -.(")
-    while candidate.endswith(")") and candidate.count(")") > candidate.count("("):
-        candidate = candidate[:-1].rstrip(" -.(")  # "(+1 415 555 0132)": the bracket is not ours
-    end = start + len(candidate)
-    if _alnum_at(text, end) or not _INTL_SHAPE.fullmatch(candidate) or candidate.count("(") > 1:
-        return None
-    digits = "".join(char for char in candidate if char.isdigit())
-    return (start, end) if e164_valid(digits) else None
-
-
 def _strip_separators(value: str) -> str:
     return value.replace(" ", "").replace("-", "")
 
 
-def _check_cn_id(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
-    return match.span() if cn_id_valid(_strip_separators(match.group())) else None
+def _check_cn_id(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> Found:
+    number = _strip_separators(match.group())
+    if cn_id_valid(number):
+        return match.span()
+    return (*match.span(), CN_ID_INVALID) if cn_id_mistyped(number) else None
+
+
+@cache
+def _region_plan(region: str) -> tuple[int, str]:
+    """A region's country calling code and national (trunk) prefix (``""`` when it has none)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    return metadata.country_code, metadata.national_prefix or ""
+
+
+def _digits_of(value: str) -> str:
+    return "".join(char for char in value if "0" <= char <= "9")
+
+
+def _national_number(digits: str, region: str) -> PhoneNumber | None:
+    """``digits`` as a valid number of ``region`` written the way the region writes it
+    nationally: its national format has the same digits, or the same digits after a written
+    trunk prefix (``1-800-555-0199``). A trunk prefix the region requires must be there."""
+    country_code, prefix = _region_plan(region)
+    national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+    if not national:
+        return None
+    number = PhoneNumber(country_code=country_code, national_number=int(national))
+    zeros = len(national) - len(national.lstrip("0"))
+    if zeros:
+        number.italian_leading_zero = True
+        number.number_of_leading_zeros = zeros
+    if not phonenumbers.is_valid_number_for_region(number, region):
+        return None
+    printed = _digits_of(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    return number if printed in (digits, national) else None
+
+
+def _cn_phone_type(number: PhoneNumber) -> str:
+    return _CN_PHONE_TYPES.get(phonenumbers.number_type(number), PHONE)
+
+
+def _looks_like_date(groups: list[str]) -> bool:
+    """Digit groups that read as a date (``2024-01-15``, ``15.01.2024``) or years
+    (``2004-2008``)."""
+
+    def year(group: str) -> bool:
+        return len(group) == 4 and group[:2] in ("19", "20")
+
+    if all(year(group) for group in groups):
+        return True
+    if len(groups) == 3:
+        first, middle, last = groups
+        short = len(middle) <= 2
+        return short and ((year(first) and len(last) <= 2) or (year(last) and len(first) <= 2))
+    return False
+
+
+def _nanp_shaped(groups: list[str], options: PiiOptions) -> bool:
+    """A North American number by its print shape, valid or not: ``(555) 123-4567``,
+    ``555.123.4567``, ``1-800-555-0199`` (3-3-4 digit groups, an optional leading 1, an area code
+    starting 2-9). libphonenumber rejects the fictional 555 area code, but people write their
+    numbers this way and the shape is rare elsewhere (dates and amounts never group 3-3-4)."""
+    if "US" not in options.phone_regions:
+        return False
+    if len(groups) == 4 and groups[0] == "1":
+        groups = groups[1:]
+    return [len(group) for group in groups] == [3, 3, 4] and groups[0][0] not in "01"
+
+
+def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOptions, context: bool) -> str | None:
+    """The phone type of ``candidate`` (``text[start:end]``), or ``None`` when it is not a phone
+    number (see the module docstring for the rules)."""
+    digits = _digits_of(candidate)
+    if candidate[0] == "+" or (digits.startswith("00") and candidate[0] == "0"):
+        digits = digits if candidate[0] == "+" else digits[2:]
+        if not 7 <= len(digits) <= 15:
+            return None
+        try:
+            number = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        ok = phonenumbers.is_possible_number(number) if candidate[0] == "+" else phonenumbers.is_valid_number(number)
+        if not ok:
+            return None
+        return _cn_phone_type(number) if number.country_code == 86 else PHONE
+    if not 7 <= len(digits) <= 15:
+        return None
+    groups = _PHONE_GROUPS.findall(candidate)
+    if len(groups) == 2 and len(groups[0]) == 5 and len(groups[1]) == 4 and "-" in candidate:
+        return None  # a US ZIP+4 code
+    if "." in candidate:
+        if any(char in candidate for char in " -()（）") or len(groups) < 3 or min(map(len, groups)) < 2:
+            return None  # decimals, thousands, mixed punctuation
+        if len(groups) == 4 and max(map(len, groups)) <= 3:
+            return None  # an IPv4 address
+    if _looks_like_date(groups):
+        return None
+    if len(groups) == 1 and context and (digits[0] != "0" or len(digits) < 10):
+        window = text[max(0, start - _PHONE_WINDOW) : start]
+        if not _PHONE_CONTEXT.search(window):
+            return None
+    china: PhoneNumber | None = None
+    elsewhere = False
+    for region in options.phone_regions:
+        number = _national_number(digits, region)
+        if number is None:
+            continue
+        if region == "CN":
+            china = number
+        else:
+            elsewhere = True
+    if china is None:
+        return PHONE if elsewhere or _nanp_shaped(groups, options) else None
+    if elsewhere and context:
+        around = text[max(0, start - _CJK_WINDOW) : start] + text[end : end + _CJK_WINDOW]
+        if "（" not in candidate and not _CJK.search(around):
+            return PHONE  # "020 7946 0018" in English text: London, not Guangzhou
+    return _cn_phone_type(china)
+
+
+def _check_phone(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> Found:
+    """The longest phone number at the match's start: the whole run, else (when the number's
+    own groups are not spaced) the run up to its first space ("call 202-555-0143 2 times"),
+    then an extension if any."""
+    start, end = match.span()
+    if end < len(text) and "0" <= text[end] <= "9":
+        return None  # cut by the length bound inside a longer number
+    candidate = match.group()
+    for _ in range(3):
+        candidate = candidate.rstrip(" -.(（")
+        opened = candidate.count("(") + candidate.count("（")
+        if opened > candidate.count(")") + candidate.count("）") and candidate[0] in "(（":
+            candidate, start = candidate[1:], start + 1  # its ")" was in a dropped group
+        stop = start + len(candidate)
+        if not (_alnum_at(text, stop) or (stop + 1 < len(text) and text[stop] in ".-" and text[stop + 1].isdigit())):
+            pii_type = _phone_type(candidate, text, start, stop, options, context)
+            if pii_type is not None:
+                extension = _PHONE_EXT.match(text, stop)
+                if extension is None and pii_type == CN_LANDLINE:
+                    extension = _PHONE_EXT_DASH.match(text, stop)
+                return start, extension.end() if extension else stop, pii_type
+        cut = candidate.rfind(" ")
+        if cut <= 0 or " " in candidate[:cut].rstrip(" -.(（") or len(_digits_of(candidate[:cut])) < 7:
+            return None  # a number grouped by spaces is taken whole or not at all
+        candidate = candidate[:cut]
+    return None
+
+
+def _check_iban(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> Found:
+    start, end = match.span()
+    while end - start >= 15:
+        if not _alnum_at(text, end) and iban_valid(text[start:end].replace(" ", "")):
+            return start, end
+        end = text.rfind(" ", start, end)
+        if end < 0:
+            return None
+    return None
+
+
+def _check_ssn(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> Found:
+    if not us_ssn_valid(_digits_of(match.group())):
+        return None
+    if match.group("s") is None and context:
+        window = text[max(0, match.start() - _SSN_WINDOW) : match.start()]
+        if not _SSN_CONTEXT.search(window):
+            return None
+    return match.span()
 
 
 def _check_bank_card(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> tuple[int, int] | None:
@@ -555,44 +800,50 @@ def _check_url(match: re.Match[str], text: str, options: PiiOptions, context: bo
 
 
 #: Cheap necessary conditions ("gates"), each a superset of what its recognisers can match, so a
-#: text that fails a gate skips those patterns. Every digit-based type needs 6 contiguous digits
-#: (IDs, cards, USCC region, passports, unseparated phones) or a 3-digit group, one separator and
-#: a 4-digit group (spaced phones, cards and IDs); most news titles, with only years and prices,
-#: fail it. IPv4 needs "d.d"; IPv6 "::" or "h:h"; E.164 "+d".
+#: text that fails a gate skips those patterns. Every ID-like type needs 6 contiguous digits
+#: (IDs, cards, USCC region, passports) or a 3-digit group, one separator and a 4-digit group
+#: (spaced cards and IDs); most news titles, with only years and prices, fail it. Phones and
+#: SSNs need 7 digits with at most 3 other characters between neighbours; IPv4 needs "d.d";
+#: IPv6 "::" or "h:h"; an IBAN two capitals and two digits.
 _GATE_DIGITS = re.compile(r"[0-9]{6}|[0-9]{3}(?: {1,2}|-)[0-9]{4}")
+_GATE_PHONE = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){6}")
 _GATE_DOTTED = re.compile(r"[0-9]\.[0-9]")
 _GATE_HEX_COLON = re.compile(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]")
-_GATE_PLUS = re.compile(r"\+[1-9]")
+_GATE_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}")
 
 
 @dataclass(frozen=True)
 class _Recognizer:
-    """One type: its candidate pattern, its check, a substring the text must contain (``need``,
-    a fast ``in`` test) and a gate pattern it must match (shared gates are searched once per
-    text) before the pattern is worth running."""
+    """One pattern: the types it can report (the first is the type of a plain span), its
+    candidate pattern, its check, a substring the text must contain (``need``, a fast ``in``
+    test) and a gate pattern it must match (shared gates are searched once per text) before the
+    pattern is worth running."""
 
-    type: str
+    types: tuple[str, ...]
     pattern: re.Pattern[str]
     check: Check
     need: str = ""
     gate: re.Pattern[str] | None = _GATE_DIGITS
 
 
-_RECOGNIZERS: dict[str, _Recognizer] = {
-    rec.type: rec
-    for rec in (
-        _Recognizer(EMAIL, _EMAIL_RE, _check_email, need="@", gate=None),
-        _Recognizer(CN_MOBILE, _MOBILE_RE, _check_mobile),
-        _Recognizer(CN_LANDLINE, _LANDLINE_RE, _check_landline),
-        _Recognizer(INTL_PHONE, _INTL_RE, _check_intl, need="+", gate=_GATE_PLUS),
-        _Recognizer(CN_ID, _CN_ID_RE, _check_cn_id),
-        _Recognizer(BANK_CARD, _BANK_CARD_RE, _check_bank_card),
-        _Recognizer(CN_USCC, _USCC_RE, _check_uscc),
-        _Recognizer(CN_PASSPORT, _PASSPORT_RE, _check_passport),
-        _Recognizer(IPV4, _IPV4_RE, _check_ipv4, need=".", gate=_GATE_DOTTED),
-        _Recognizer(IPV6, _IPV6_RE, _check_ipv6, need=":", gate=_GATE_HEX_COLON),
-        _Recognizer(URL_SECRET, _URL_RE, _check_url, need="://", gate=None),
-    )
+_PHONE_RECOGNIZER = _Recognizer((PHONE, CN_LANDLINE, CN_MOBILE), _PHONE_RE, _check_phone, gate=_GATE_PHONE)
+
+#: Type → the recognisers that can report it. Chinese mobiles have their own exact pattern (it
+#: also reads "86 138..." without a "+") and come out of the phone recogniser too.
+_RECOGNIZERS: dict[str, tuple[_Recognizer, ...]] = {
+    EMAIL: (_Recognizer((EMAIL,), _EMAIL_RE, _check_email, need="@", gate=None),),
+    CN_MOBILE: (_Recognizer((CN_MOBILE,), _MOBILE_RE, _check_mobile), _PHONE_RECOGNIZER),
+    CN_LANDLINE: (_PHONE_RECOGNIZER,),
+    PHONE: (_PHONE_RECOGNIZER,),
+    CN_ID: (_Recognizer((CN_ID, CN_ID_INVALID), _CN_ID_RE, _check_cn_id),),
+    BANK_CARD: (_Recognizer((BANK_CARD,), _BANK_CARD_RE, _check_bank_card),),
+    CN_USCC: (_Recognizer((CN_USCC,), _USCC_RE, _check_uscc),),
+    CN_PASSPORT: (_Recognizer((CN_PASSPORT,), _PASSPORT_RE, _check_passport),),
+    IBAN: (_Recognizer((IBAN,), _IBAN_RE, _check_iban, gate=_GATE_IBAN),),
+    US_SSN: (_Recognizer((US_SSN,), _SSN_RE, _check_ssn, gate=_GATE_PHONE),),
+    IPV4: (_Recognizer((IPV4,), _IPV4_RE, _check_ipv4, need=".", gate=_GATE_DOTTED),),
+    IPV6: (_Recognizer((IPV6,), _IPV6_RE, _check_ipv6, need=":", gate=_GATE_HEX_COLON),),
+    URL_SECRET: (_Recognizer((URL_SECRET,), _URL_RE, _check_url, need="://", gate=None),),
 }
 
 
@@ -603,12 +854,17 @@ _PREFILTER = re.compile(PREFILTER_REGEX)
 
 
 @lru_cache(maxsize=64)
-def _plan(options: PiiOptions) -> tuple[tuple[_Recognizer, ...], dict[str, str]]:
-    """The recognisers and token map for one options value (cached: options are hashable)."""
-    return tuple(_RECOGNIZERS[name] for name in options.types), options.token_map()
+def _plan(options: PiiOptions) -> tuple[tuple[_Recognizer, ...], frozenset[str], dict[str, str]]:
+    """The recognisers (each once), the span types to keep and the token map for one options
+    value (cached: options are hashable)."""
+    recognizers = tuple(dict.fromkeys(rec for name in options.types for rec in _RECOGNIZERS[name]))
+    keep = set(options.types) | ({CN_ID_INVALID} if CN_ID in options.types else set())
+    return recognizers, frozenset(keep), options.token_map()
 
 
-def _candidates(text: str, recognizers: Iterable[_Recognizer], options: PiiOptions, context: bool) -> list[Span]:
+def _candidates(
+    text: str, recognizers: Iterable[_Recognizer], keep: frozenset[str], options: PiiOptions, context: bool
+) -> list[Span]:
     found: list[Span] = []
     gates: dict[re.Pattern[str], bool] = {}
     for rec in recognizers:
@@ -622,8 +878,11 @@ def _candidates(text: str, recognizers: Iterable[_Recognizer], options: PiiOptio
                 continue
         for match in rec.pattern.finditer(text):
             span = rec.check(match, text, options, context)
-            if span is not None and span[1] > span[0]:
-                found.append(Span(rec.type, span[0], span[1]))
+            if span is None or span[1] <= span[0]:
+                continue
+            pii_type = span[2] if len(span) == 3 else rec.types[0]
+            if pii_type in keep:
+                found.append(Span(pii_type, span[0], span[1]))
     return found
 
 
@@ -656,19 +915,21 @@ def find(text: str, options: PiiOptions = DEFAULT) -> list[Span]:
     how overlaps are settled). Empty text gives ``[]``."""
     if not text or _PREFILTER.search(text) is None:
         return []
-    recognizers, _ = _plan(options)
-    return _resolve(_candidates(text, recognizers, options, context=True))
+    recognizers, keep, _ = _plan(options)
+    return _resolve(_candidates(text, recognizers, keep, options, context=True))
 
 
 def validate(pii_type: str, candidate: str, options: PiiOptions = DEFAULT) -> bool:
     """Whether the whole of ``candidate`` is a valid value of ``pii_type`` (format and check
     digits), ignoring surrounding-context rules: a bare ``C12345678`` is a valid PRC travel
-    permit number although :func:`find` only takes it after a word like 通行证."""
+    permit number although :func:`find` only takes it after a word like 通行证, and a bare
+    ``4155550132`` a valid US number although :func:`find` wants a phone word before it. A
+    mistyped resident ID is not a valid ``CN_ID``."""
     if pii_type not in _RECOGNIZERS:
         raise ValueError(f"unknown PII type {pii_type!r}")
     if not candidate:
         return False
-    spans = _candidates(candidate, (_RECOGNIZERS[pii_type],), options, context=False)
+    spans = _candidates(candidate, _RECOGNIZERS[pii_type], frozenset({pii_type}), options, context=False)
     return any(span.start == 0 and span.end == len(candidate) for span in spans)
 
 
@@ -678,7 +939,7 @@ def mask(text: str, options: PiiOptions = DEFAULT) -> tuple[str, dict[str, int]]
     spans = find(text, options)
     if not spans:
         return text, {}
-    _, tokens = _plan(options)
+    _, _, tokens = _plan(options)
     parts: list[str] = []
     counts: dict[str, int] = {}
     position = 0
