@@ -14,9 +14,13 @@ recall and precision of :func:`refinery.text.pii.find`, and of the peer, on
   still run through ``find`` and the hits reported as ``hits_on_unmapped_rows`` (not scored).
 * (b) free-form phone lists per region (:func:`phone_list_rows`): libphonenumber's example
   number of every type for each of ``DEFAULT_PHONE_REGIONS``, printed in every format it has
-  (E164, INTERNATIONAL, NATIONAL, RFC3966), each inside English and Chinese sentences. This set
-  is held out: no rule was tuned on it (the phone rules were written against the issue's six
-  numbers and set (a)).
+  (E164, INTERNATIONAL, NATIONAL, RFC3966), each inside English and Chinese sentences. The phone
+  rules were written against the issue's six numbers and set (a); two were changed after a
+  look at this set (the most digits of a national number, 13 → 15, for German 0800 + 10-digit
+  toll-free numbers; and a number valid in China and elsewhere goes to the side whose national
+  format groups its digits as written, before the Chinese-text tie-break), so it is not fully
+  held out. Per type, a hit is a span match; the labels
+  are checked apart (``labelled_as_gold``, ``mislabelled``).
 * (c) the Chinese cases (``cn_pii_recognizer_testcases``): ``text_count`` rows scored by count,
   ``validator_valid`` / ``validator_invalid`` rows by :func:`refinery.text.pii.validate`; plus
   mistyped resident IDs (:func:`mistyped_id_rows`: the set's valid IDs with every wrong check
@@ -241,7 +245,9 @@ IBAN_CASES: tuple[tuple[str, bool], ...] = (
 )
 
 #: Texts in which nothing may be masked: dates, times, order numbers, prices, years, scores,
-#: versions, IPs with a fifth part, IDs and cards with a wrong check, ZIP+4 codes, ISBNs.
+#: versions, IPs with a fifth part, IDs and cards with a wrong check, ZIP+4 codes, ISBNs, page
+#: ranges, table figures and digits in URLs (the last three from false positives seen on the
+#: Fudan, 20 Newsgroups, ruanyf and AG News corpora, whose mask rates are thus not held out).
 MUST_NOT_MATCH: tuple[str, ...] = (
     "会议定于2024-01-15召开",
     "日期20240115和时间 12:30:45",
@@ -271,6 +277,8 @@ MUST_NOT_MATCH: tuple[str, ...] = (
     "Call 1234567 is not a phone, nor 000-000-0000",
     "SSN 000-12-3456, 666-12-3456, 912-34-5678, 123-00-4567 and 123-45-0000 are invalid",
     "IBAN GB00 WEST 1234 5698 7654 32 has a bad check",
+    "表 3062.30.85 66.2878.23, pp. 2526-2534, ISBN 0-415-17076-1, 1/89 = .01123595505...",
+    "https://bbs.qyer.com/thread-2970558-1.html /articles/20200317/04381644114/volunteer",
     "",
 )
 
@@ -578,12 +586,15 @@ def evaluate_cn(rows: Iterable[dict], finder: Finder | None = None, peer: bool =
 
 
 def evaluate_phone_lists(finder: Finder | None = None) -> dict[str, object]:
-    """Set (b), per type and per format: exact-span recall/precision of the phone types, and
-    how many hits carry the gold's label (``labelled_as_gold``)."""
+    """Set (b), per type and per format: exact-span recall/precision of the phone types (a hit
+    is a span match, whichever phone type it is labelled: all of them are masked ``[PHONE]``),
+    how many hits carry the gold's label (``labelled_as_gold``) and the others by gold label,
+    predicted label, region and format (``mislabelled``)."""
     finder = finder or our_finder()
     score = _Score()
     by_format: dict[str, _Score] = {}
     labelled = hits = 0
+    confusion: dict[str, int] = {}
     rows = phone_list_rows()
     for row in rows:
         predicted = [span for span in finder(row["text"]) if span.type in _PHONE_TYPES]
@@ -595,9 +606,12 @@ def evaluate_phone_lists(finder: Finder | None = None) -> dict[str, object]:
             if (span.start, span.end) == (start, end):
                 hits += 1
                 labelled += span.type == row["gold_type"]
+                if span.type != row["gold_type"]:
+                    key = f"{row['gold_type']} -> {span.type} ({row['region']}, {row['format']})"
+                    confusion[key] = confusion.get(key, 0) + 1
     result = score.as_dict()
     result["per_format"] = {name: part.as_dict()["per_type"] for name, part in sorted(by_format.items())}
-    result.update(rows=len(rows), hits=hits, labelled_as_gold=labelled)
+    result.update(rows=len(rows), hits=hits, labelled_as_gold=labelled, mislabelled=dict(sorted(confusion.items())))
     return result
 
 
@@ -784,7 +798,10 @@ def quality(corpora: Path = CORPORA) -> dict[str, object]:
             "ours": evaluate_phone_lists(),
             "presidio": evaluate_phone_lists(peer),
             "phone_regions": list(pii.DEFAULT_PHONE_REGIONS),
-            "held_out": "no rule was tuned on this set",
+            "held_out": (
+                "partly: two rules (national numbers up to 15 digits; the China-or-elsewhere label "
+                "by digit grouping) were changed after seeing this set"
+            ),
         },
         "c_cn_cases": {
             "ours": evaluate_cn(cn_rows),

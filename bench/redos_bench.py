@@ -82,6 +82,13 @@ INPUTS: dict[str, Callable[[int], str]] = {
     "url_userinfo_runs": _repeat("http://a:"),
     "url_query_keys": _repeat("key=", head="https://a.b/?"),
     "intl_parens": _repeat("+1("),
+    "phone_pairs": _repeat("12 "),
+    "phone_parens": _repeat("(12) "),
+    "phone_dots": _repeat("123."),
+    "phone_near_nanp": _repeat("555-123-456 "),
+    "iban_groups": _repeat("WEST ", head="GB82 "),
+    "iban_runs": _repeat("GB82"),
+    "ssn_near": _repeat("078-05-112 "),
     "mobile_prefixes": _repeat("+86"),
     "dense_pii_mixed": _repeat("a@b.cc 1.1.1.1 13812345678 "),
     "dense_pii_cjk": _repeat("邮箱a@b.cn电话+8613812345678身份证11010519491231002X"),
@@ -91,15 +98,17 @@ INPUTS: dict[str, Callable[[int], str]] = {
 def patterns() -> dict[str, re.Pattern[str]]:
     """Every regular expression that :func:`refinery.text.pii.find` runs over a whole text:
     each type's candidate pattern, the gates and the pre-filter. (The patterns run only on
-    one candidate, ``_INTL_SHAPE``, ``_PASSPORT_STRICT`` and the 16-character passport
-    context window, see bounded input.)"""
-    found = {f"pattern:{name}": rec.pattern for name, rec in pii._RECOGNIZERS.items()}
+    one candidate, ``_PASSPORT_STRICT``, the phone extension and the context windows, see
+    bounded input.)"""
+    recognizers = dict.fromkeys(rec for group in pii._RECOGNIZERS.values() for rec in group)
+    found = {f"pattern:{rec.types[0]}": rec.pattern for rec in recognizers}
     found.update(
         {
             "gate:digits": pii._GATE_DIGITS,
+            "gate:phone": pii._GATE_PHONE,
             "gate:dotted": pii._GATE_DOTTED,
             "gate:hex_colon": pii._GATE_HEX_COLON,
-            "gate:plus": pii._GATE_PLUS,
+            "gate:iban": pii._GATE_IBAN,
             "prefilter": pii._PREFILTER,
         }
     )

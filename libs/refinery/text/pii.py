@@ -24,14 +24,19 @@ Phones. A candidate is a run of digits with separators (space, ``-``, ``.``), an
 leading ``+`` and parenthesised groups. With ``+`` or ``00`` it is parsed as an international
 number; without, it must be a valid number of one of ``PiiOptions.phone_regions`` *written as
 that region writes it nationally* (its national format has the same digits: a region's trunk
-prefix ``0`` must be there, so ``555.123.4567`` is not read as a Chinese ``0555`` landline). A
-run of digits with no separator needs a trunk prefix (``07700900123``) or a phone word just
-before it (``call``, ``电话``...): bare 8-10 digit runs are order numbers and ids far more often
-than phones. Dates, year ranges, decimals and IPv4-shaped runs are never phones. Labels: a
-Chinese mobile is ``CN_MOBILE``, a Chinese landline ``CN_LANDLINE``, any other number ``PHONE``;
-a national number that is valid in China *and* elsewhere (``020 7946 0018`` is London and
-Guangzhou) is Chinese only next to Chinese characters, so a UK number in English text is never
-``CN_LANDLINE``.
+prefix ``0`` must be there, so ``555.123.4567`` is not read as a Chinese ``0555`` landline);
+without a written trunk prefix its groups must also end where the region's national format
+ends them (``2970558-1`` in a URL is no Hong Kong number), while after a ``0`` groups may be
+merged (``0732-8290219``, ``0845 2814032``). North American 3-3-4 groups are a phone even in
+the fictional 555 range. A run of digits with no separator needs a trunk prefix and 10+
+digits (``07700900123``) or a phone word just before it (``call``, ``电话``...): bare 8-10
+digit runs are order numbers and ids far more often than phones. Dates, year and page ranges,
+decimals, IPv4-shaped runs and digits inside URLs and identifiers are never phones. Labels: a
+Chinese mobile is ``CN_MOBILE``, a Chinese landline ``CN_LANDLINE``, any other number ``PHONE``.
+A national number that is valid in China *and* elsewhere goes to the side whose national format
+groups its digits as written (``056 1234 5678`` is British, China prints ``0561 234 5678``);
+when both or neither print it so (``020 7946 0018`` is London and Guangzhou), it is Chinese
+only next to Chinese characters, so a UK number in English text is never ``CN_LANDLINE``.
 
 Resident IDs. An 18-character number with a valid province code and birth date but a wrong
 check character is a mistyped ID, still somebody's: it is masked with the ``CN_ID`` token and
@@ -449,13 +454,13 @@ _SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("_token", "_key", "_secret", "signature", "password", "_credential")
 _SECRET_MIN_VALUE = 4
 
-#: Phone candidates: digits with at most one separator (space, "-", ".", or a bracket with a
-#: space or dash) between any two, 7-20 digits, an optional leading "+" or "(" (an area code in
+#: Phone candidates: digits with at most one separator (one space, "-" or ".", or a bracket
+#: with a space or dash) between any two, 7-20 digits, an optional leading "+" or "(" (an area code in
 #: brackets). Each repetition consumes one digit, so a run splits into repetitions one way only.
 _PHONE_RE = re.compile(
     r"(?<![0-9A-Za-z+])(?<![0-9][.\-])"
     r"(?:\+[ ]?|[(（]\+?(?=[0-9]{1,5}[)）]))?"
-    r"[0-9](?:(?:[ \-.]{1,2}|[ ]?[)）][ \-.]?|[ \-.]?[(（])?[0-9]){6,19}"
+    r"[0-9](?:(?:[ \-.]|[ ]?[)）][ \-.]?|[ \-.]?[(（])?[0-9]){6,19}"
 )
 _PHONE_GROUPS = re.compile(r"[0-9]+")
 #: An extension after a valid number: "转123", "ext. 12", "x12", "#12".
@@ -464,11 +469,13 @@ _PHONE_EXT_DASH = re.compile(r"-[0-9]{1,6}(?![0-9A-Za-z])")  # "010-65529988-123
 #: Words that make a bare digit run (no separator, no trunk prefix) a phone number, looked for in
 #: the ``_PHONE_WINDOW`` characters before it.
 _PHONE_CONTEXT = re.compile(
-    r"tel|phone|call|mobile|cell|fax|whatsapp|hotline|电话|手机|致电|热线|联系|座机|传真|微信", re.IGNORECASE
+    r"(?<![A-Za-z])(?:tel|phone|call|mobile|cell|fax|whatsapp|hotline)|电话|手机|致电|热线|联系|座机|传真|微信",
+    re.IGNORECASE,
 )
 _PHONE_WINDOW = 16
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 _CJK_WINDOW = 8
+_NATIONAL = PhoneNumberFormat.NATIONAL
 _CN_PHONE_TYPES = {
     PhoneNumberType.MOBILE: CN_MOBILE,
     PhoneNumberType.FIXED_LINE: CN_LANDLINE,
@@ -486,7 +493,7 @@ _IBAN_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?:[ ]?[0-9A-Z]){11,30}"
 _SSN_RE = re.compile(
     _B + r"(?:[0-9]{3}(?P<s>[ .\-])[0-9]{2}(?P=s)[0-9]{4}|[0-9]{9}|[0-9]{5}-[0-9]{4}|[0-9]{3}-[0-9]{6})" + _E
 )
-_SSN_CONTEXT = re.compile(r"ssn|social security|ss#|ss no|ssa", re.IGNORECASE)
+_SSN_CONTEXT = re.compile(r"(?<![A-Za-z])(?:ssn|ss#|ss no)(?![A-Za-z])|social security", re.IGNORECASE)
 _SSN_WINDOW = 32
 
 #: What a check returns: the span (its type is the recogniser's), a span with its own type, or
@@ -536,10 +543,10 @@ def _digits_of(value: str) -> str:
     return "".join(char for char in value if "0" <= char <= "9")
 
 
-def _national_number(digits: str, region: str) -> PhoneNumber | None:
+def _national_number(digits: str, region: str) -> tuple[PhoneNumber, str] | None:
     """``digits`` as a valid number of ``region`` written the way the region writes it
-    nationally: its national format has the same digits, or the same digits after a written
-    trunk prefix (``1-800-555-0199``). A trunk prefix the region requires must be there."""
+    nationally, and that national format: it has the same digits, or the same digits after a
+    written trunk prefix (``1-800-555-0199``). A trunk prefix the region requires must be there."""
     country_code, prefix = _region_plan(region)
     national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
     if not national:
@@ -551,8 +558,8 @@ def _national_number(digits: str, region: str) -> PhoneNumber | None:
         number.number_of_leading_zeros = zeros
     if not phonenumbers.is_valid_number_for_region(number, region):
         return None
-    printed = _digits_of(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
-    return number if printed in (digits, national) else None
+    printed = phonenumbers.format_number(number, _NATIONAL)
+    return (number, printed) if _digits_of(printed) in (digits, national) else None
 
 
 def _cn_phone_type(number: PhoneNumber) -> str:
@@ -573,6 +580,35 @@ def _looks_like_date(groups: list[str]) -> bool:
         short = len(middle) <= 2
         return short and ((year(first) and len(last) <= 2) or (year(last) and len(first) <= 2))
     return False
+
+
+def _boundaries(lengths: list[int]) -> frozenset[int]:
+    """Where digit groups of these lengths end, as digit offsets (the last end excluded)."""
+    ends, total = set(), 0
+    for length in lengths[:-1]:
+        total += length
+        ends.add(total)
+    return frozenset(ends)
+
+
+def _allowed_boundaries(digits: str, printed: list[int], region: str) -> frozenset[int]:
+    """The group ends a number may be written with: those of the region's national format, and
+    the end of a written trunk prefix (``1-800-555-0199``)."""
+    shift = len(digits) - sum(printed)  # a written prefix the national format leaves out
+    allowed = {end + shift for end in _boundaries(printed)}
+    prefix = _region_plan(region)[1]
+    if prefix and digits.startswith(prefix):
+        allowed.add(len(prefix))
+    return frozenset(allowed)
+
+
+def _looks_like_range(groups: list[str], candidate: str) -> bool:
+    """Two same-length numbers joined by a dash, the second larger and starting with the same
+    digit: a page or id range (``2526-2534``), not a phone number."""
+    if len(groups) != 2 or "-" not in candidate or len(groups[0]) != len(groups[1]):
+        return False
+    first, second = groups
+    return first[0] == second[0] and int(second) > int(first)
 
 
 def _nanp_shaped(groups: list[str], options: PiiOptions) -> bool:
@@ -599,10 +635,9 @@ def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOpt
             number = phonenumbers.parse("+" + digits, None)
         except phonenumbers.NumberParseException:
             return None
-        ok = phonenumbers.is_possible_number(number) if candidate[0] == "+" else phonenumbers.is_valid_number(number)
-        if not ok:
-            return None
-        return _cn_phone_type(number) if number.country_code == 86 else PHONE
+        if phonenumbers.is_valid_number(number):
+            return _cn_phone_type(number) if number.country_code == 86 else PHONE
+        return PHONE if _nanp_shaped(_PHONE_GROUPS.findall(candidate), options) else None
     if not 7 <= len(digits) <= 15:
         return None
     groups = _PHONE_GROUPS.findall(candidate)
@@ -619,23 +654,63 @@ def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOpt
         window = text[max(0, start - _PHONE_WINDOW) : start]
         if not _PHONE_CONTEXT.search(window):
             return None
+    if _looks_like_range(groups, candidate):
+        return None
     china: PhoneNumber | None = None
     elsewhere = False
+    shape = [len(group) for group in groups]
+    written = _boundaries(shape)
+    cn_shaped = other_shaped = False
     for region in options.phone_regions:
-        number = _national_number(digits, region)
-        if number is None:
+        found = _national_number(digits, region)
+        if found is None:
             continue
+        number, national = found
+        printed = [len(group) for group in _PHONE_GROUPS.findall(national)]
+        if digits[0] != "0" and not written <= _allowed_boundaries(digits, printed, region):
+            continue  # no trunk prefix: the groups must be the region's own ("2970558-1" is no HK number)
         if region == "CN":
-            china = number
+            china, cn_shaped = number, printed == shape
         else:
-            elsewhere = True
+            elsewhere, other_shaped = True, other_shaped or printed == shape
     if china is None:
         return PHONE if elsewhere or _nanp_shaped(groups, options) else None
-    if elsewhere and context:
+    if elsewhere and context and cn_shaped == other_shaped:
         around = text[max(0, start - _CJK_WINDOW) : start] + text[end : end + _CJK_WINDOW]
         if "（" not in candidate and not _CJK.search(around):
             return PHONE  # "020 7946 0018" in English text: London, not Guangzhou
+    elif elsewhere and other_shaped:
+        return PHONE  # grouped the other region's way: "056 1234 5678" (UK), not "0561 234 5678"
     return _cn_phone_type(china)
+
+
+def _glued_before(text: str, start: int) -> bool:
+    """A digit run that starts inside an identifier, a URL path or slug, a query or a decimal
+    fraction (``..._2100-1039``, ``/04381644114``, ``since-1986-2545781``, ``?id=...``,
+    ``.01123595505``), or is an ISBN (``ISBN 0-415-17076-1``). A label is fine: ``Tel.``."""
+    if start == 0:
+        return False
+    before = text[start - 1]
+    if before in "_=%&?#":
+        return True
+    if before in "/-" and start > 1 and _alnum_at(text, start - 2):
+        return True
+    if before == "." and not (start > 1 and text[start - 2].isascii() and text[start - 2].isalpha()):
+        return True
+    return "ISBN" in text[max(0, start - 8) : start].upper()
+
+
+def _glued_after(text: str, stop: int) -> bool:
+    """A digit run that goes on as a longer token: letters or digits, ``_``/``%``, ``.5``/``-9``,
+    or a URL path (``/volunteer``)."""
+    if stop >= len(text):
+        return False
+    after, following = text[stop], text[stop + 1 : stop + 2]
+    if _alnum_at(text, stop) or after in "_%":
+        return True
+    if after in ".-" and following.isdigit():
+        return True
+    return after == "/" and following.isascii() and following.isalpha()
 
 
 def _check_phone(match: re.Match[str], text: str, options: PiiOptions, context: bool) -> Found:
@@ -645,6 +720,8 @@ def _check_phone(match: re.Match[str], text: str, options: PiiOptions, context: 
     start, end = match.span()
     if end < len(text) and "0" <= text[end] <= "9":
         return None  # cut by the length bound inside a longer number
+    if _glued_before(text, start):
+        return None
     candidate = match.group()
     for _ in range(3):
         candidate = candidate.rstrip(" -.(（")
@@ -652,7 +729,7 @@ def _check_phone(match: re.Match[str], text: str, options: PiiOptions, context: 
         if opened > candidate.count(")") + candidate.count("）") and candidate[0] in "(（":
             candidate, start = candidate[1:], start + 1  # its ")" was in a dropped group
         stop = start + len(candidate)
-        if not (_alnum_at(text, stop) or (stop + 1 < len(text) and text[stop] in ".-" and text[stop + 1].isdigit())):
+        if not _glued_after(text, stop):
             pii_type = _phone_type(candidate, text, start, stop, options, context)
             if pii_type is not None:
                 extension = _PHONE_EXT.match(text, stop)
