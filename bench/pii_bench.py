@@ -33,7 +33,11 @@ needs a spaCy model, which cannot be downloaded here (PyPI only), so its recogni
 directly, as ``analyze(text, entities, nlp_artifacts=None)``: ``PhoneRecognizer`` (with the same
 regions as ours), ``CreditCardRecognizer``, ``EmailRecognizer``, ``IpRecognizer``,
 ``UsSsnRecognizer``, ``IbanRecognizer``. Without the NLP artefacts their context words do not
-raise scores, and every result is kept (score threshold 0, as ``AnalyzerEngine``'s default).
+raise scores; each recogniser's results go through ``EntityRecognizer.remove_duplicates`` (what
+``AnalyzerEngine`` does: drops zero scores and results contained in another), and every other
+result is kept (score threshold 0, as ``AnalyzerEngine``'s default). The pinned 2.2.362 is
+older than the commit the test cases come from, so a few of its spans differ from its own
+tests' (its IPv6 pattern, for one).
 Presidio has no Chinese ID, USCC or passport recogniser: those rows score 0 recall for it.
 
 Exclusions are explicit (``PRESIDIO_EXCLUDED_ROWS``, ``CN_EXCLUDED``) and reported with their
@@ -45,7 +49,9 @@ the bench under ``taskset -c 1``); against a plain baseline, ``re.sub`` of one c
 e-mail-or-7+-digits pattern with no validation, measured in the same run. Best of ``REPEATS``
 passes each. The share of documents masked, per corpus and type, is reported as
 ``mask_rate``: on these corpora (news titles, news, SMS) most digit runs are not PII, so it
-bounds the false-positive rate (the SMS collection does carry real premium-rate numbers).
+bounds the false-positive rate (the SMS collection does carry real premium-rate numbers, and
+they are most of its masks). AG News is not held out for phones: its one false positive (digits
+in a URL, ``..._2100-1039``) led to the rule that a run glued to ``_`` is no phone.
 """
 
 from __future__ import annotations
@@ -365,6 +371,7 @@ def presidio_finder(regions: Iterable[str] = pii.DEFAULT_PHONE_REGIONS) -> Finde
     span is reported as PHONE, or CN_MOBILE when its digits are a Chinese mobile (Presidio does
     not tell them apart; the scoring is by span, so this only sorts its hits into our rows)."""
     import tldextract
+    from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
         EmailRecognizer,
@@ -389,7 +396,8 @@ def presidio_finder(regions: Iterable[str] = pii.DEFAULT_PHONE_REGIONS) -> Finde
     def find(text: str) -> list[pii.Span]:
         spans: list[pii.Span] = []
         for recognizer, entity in recognizers:
-            for result in recognizer.analyze(text, [entity], None) or []:
+            results = EntityRecognizer.remove_duplicates(recognizer.analyze(text, [entity], None) or [])
+            for result in results:
                 piece = text[result.start : result.end]
                 if entity == "IP_ADDRESS":
                     name = pii.IPV6 if ":" in piece else pii.IPV4
@@ -816,9 +824,25 @@ def quality(corpora: Path = CORPORA) -> dict[str, object]:
     }
 
 
+def summary(sets: dict[str, object]) -> dict[str, dict[str, dict[str, list[float | None]]]]:
+    """Per case set and type: ``[precision, recall]`` of ours and of Presidio, side by side."""
+    out: dict[str, dict[str, dict[str, list[float | None]]]] = {}
+    for name in ("a_presidio_cases", "b_phone_lists", "c_cn_cases"):
+        part = sets[name]
+        table: dict[str, dict[str, list[float | None]]] = {}
+        for who in ("ours", "presidio"):
+            for pii_type, tally in part[who]["per_type"].items():  # type: ignore[index]
+                table.setdefault(pii_type, {})[who] = [tally["precision"], tally["recall"]]
+        out[name] = dict(sorted(table.items()))
+    iban: dict[str, dict[str, dict]] = sets["d_iban"]  # type: ignore[assignment]
+    out["d_iban"] = {pii.IBAN: {who: [iban[who][pii.IBAN]["precision"], iban[who][pii.IBAN]["recall"]] for who in iban}}
+    return out
+
+
 def run() -> dict[str, object]:
     """Quality on every case set and throughput on the real corpus slice (no files written)."""
-    return {**quality(), "throughput": throughput(), "cores_used": 1}
+    sets = quality()
+    return {"summary_precision_recall": summary(sets), **sets, "throughput": throughput(), "cores_used": 1}
 
 
 if __name__ == "__main__":

@@ -533,10 +533,13 @@ def _check_cn_id(match: re.Match[str], text: str, options: PiiOptions, context: 
 
 
 @cache
-def _region_plan(region: str) -> tuple[int, str]:
-    """A region's country calling code and national (trunk) prefix (``""`` when it has none)."""
+def _region_plan(region: str) -> tuple[int, str, frozenset[int]]:
+    """A region's country calling code, national (trunk) prefix (``""`` when it has none) and
+    the lengths its national numbers can have (libphonenumber's ``possible_length``: a cheap
+    test that skips most regions before the validity check)."""
     metadata = PhoneMetadata.metadata_for_region(region)
-    return metadata.country_code, metadata.national_prefix or ""
+    lengths = frozenset(metadata.general_desc.possible_length)
+    return metadata.country_code, metadata.national_prefix or "", lengths
 
 
 def _digits_of(value: str) -> str:
@@ -547,9 +550,9 @@ def _national_number(digits: str, region: str) -> tuple[PhoneNumber, str] | None
     """``digits`` as a valid number of ``region`` written the way the region writes it
     nationally, and that national format: it has the same digits, or the same digits after a
     written trunk prefix (``1-800-555-0199``). A trunk prefix the region requires must be there."""
-    country_code, prefix = _region_plan(region)
+    country_code, prefix, lengths = _region_plan(region)
     national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
-    if not national:
+    if len(national) not in lengths:
         return None
     number = PhoneNumber(country_code=country_code, national_number=int(national))
     zeros = len(national) - len(national.lstrip("0"))
