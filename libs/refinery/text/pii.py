@@ -455,8 +455,9 @@ _SECRET_SUFFIXES = ("_token", "_key", "_secret", "signature", "password", "_cred
 _SECRET_MIN_VALUE = 4
 
 #: Phone candidates: digits with at most one separator (one space, "-" or ".", or a bracket
-#: with a space or dash) between any two, 7-20 digits, an optional leading "+" or "(" (an area code in
-#: brackets). Each repetition consumes one digit, so a run splits into repetitions one way only.
+#: with a space or dash) between any two, 7-20 digits, an optional leading "+" (a space may
+#: follow it: "+ 45 36 72 33 00") or "(" (an area code in brackets). Each repetition consumes
+#: one digit, so a run splits into repetitions one way only.
 _PHONE_RE = re.compile(
     r"(?<![0-9A-Za-z+])(?<![0-9][.\-])"
     r"(?:\+[ ]?|[(（]\+?(?=[0-9]{1,5}[)）]))?"
@@ -473,6 +474,8 @@ _PHONE_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 _PHONE_WINDOW = 16
+#: After a digit run, these make it an amount, a date or an identifier, not a phone number.
+_UNITS = frozenset("_%‰℃亿万千百元年月日号个件次人台")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 _CJK_WINDOW = 8
 _NATIONAL = PhoneNumberFormat.NATIONAL
@@ -616,20 +619,48 @@ def _looks_like_range(groups: list[str], candidate: str) -> bool:
 
 def _nanp_shaped(groups: list[str], options: PiiOptions) -> bool:
     """A North American number by its print shape, valid or not: ``(555) 123-4567``,
-    ``555.123.4567``, ``1-800-555-0199`` (3-3-4 digit groups, an optional leading 1, an area code
+    ``555.123.4567``, ``1-800-555-0199`` (3-3-4 digit groups, an optional leading 1 or 001, an area code
     starting 2-9). libphonenumber rejects the fictional 555 area code, but people write their
     numbers this way and the shape is rare elsewhere (dates and amounts never group 3-3-4)."""
     if "US" not in options.phone_regions:
         return False
-    if len(groups) == 4 and groups[0] == "1":
+    if len(groups) == 4 and groups[0] in ("1", "001"):
         groups = groups[1:]
     return [len(group) for group in groups] == [3, 3, 4] and groups[0][0] not in "01"
+
+
+def _bad_shape(candidate: str, groups: list[str]) -> bool:
+    """Digit groups no phone number is written in: decimals, thousands, formulas and IPv4s
+    (dots mixed with other separators, fewer than 3 dotted groups, a dotted group of one digit,
+    four dotted groups of at most 3 digits); two or more one-digit groups (``-1-4-4-4-5``);
+    brackets that do not close, that are not around the first or second group (``0 460(2001)01``),
+    or around a year (``0766(2000)06``)."""
+    if "." in candidate:
+        body = groups[1:] if candidate[0] == "+" else groups
+        if any(char in candidate for char in " -()（）") or len(groups) < 3 or min(map(len, body)) < 2:
+            return True
+        if len(groups) == 4 and max(map(len, groups)) <= 3:
+            return True
+    if sum(len(group) == 1 for group in groups) >= 2:
+        return True
+    opened = candidate.count("(") + candidate.count("（")
+    if not opened:
+        return False
+    if opened > 1 or opened != candidate.count(")") + candidate.count("）"):
+        return True
+    bracket = max(candidate.find("("), candidate.find("（"))
+    inside = _PHONE_GROUPS.search(candidate, bracket)
+    if inside is None or len(_PHONE_GROUPS.findall(candidate, 0, bracket)) > 1:
+        return True
+    return len(inside.group()) == 4 and inside.group()[:2] in ("19", "20")
 
 
 def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOptions, context: bool) -> str | None:
     """The phone type of ``candidate`` (``text[start:end]``), or ``None`` when it is not a phone
     number (see the module docstring for the rules)."""
     digits = _digits_of(candidate)
+    if _bad_shape(candidate, _PHONE_GROUPS.findall(candidate)):
+        return None
     if candidate[0] == "+" or (digits.startswith("00") and candidate[0] == "0"):
         digits = digits if candidate[0] == "+" else digits[2:]
         if not 7 <= len(digits) <= 15:
@@ -640,17 +671,16 @@ def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOpt
             return None
         if phonenumbers.is_valid_number(number):
             return _cn_phone_type(number) if number.country_code == 86 else PHONE
-        return PHONE if _nanp_shaped(_PHONE_GROUPS.findall(candidate), options) else None
+        groups = _PHONE_GROUPS.findall(candidate)
+        if candidate[0] == "+" and len(groups) >= 2 and min(map(len, groups[1:])) >= 2:
+            # a possible length, grouped like a phone: the reserved fiction ranges (+44 7700 900123)
+            return PHONE if phonenumbers.is_possible_number(number) else None
+        return PHONE if _nanp_shaped(groups, options) else None
     if not 7 <= len(digits) <= 15:
         return None
     groups = _PHONE_GROUPS.findall(candidate)
     if len(groups) == 2 and len(groups[0]) == 5 and len(groups[1]) == 4 and "-" in candidate:
         return None  # a US ZIP+4 code
-    if "." in candidate:
-        if any(char in candidate for char in " -()（）") or len(groups) < 3 or min(map(len, groups)) < 2:
-            return None  # decimals, thousands, mixed punctuation
-        if len(groups) == 4 and max(map(len, groups)) <= 3:
-            return None  # an IPv4 address
     if _looks_like_date(groups):
         return None
     if len(groups) == 1 and context and (digits[0] != "0" or len(digits) < 10):
@@ -670,8 +700,8 @@ def _phone_type(candidate: str, text: str, start: int, end: int, options: PiiOpt
             continue
         number, national = found
         printed = [len(group) for group in _PHONE_GROUPS.findall(national)]
-        if digits[0] != "0" and not written <= _allowed_boundaries(digits, printed, region):
-            continue  # no trunk prefix: the groups must be the region's own ("2970558-1" is no HK number)
+        if (digits[0] != "0" or "." in candidate) and not written <= _allowed_boundaries(digits, printed, region):
+            continue  # no trunk prefix, or dots: the groups must be the region's own ("2970558-1" is no HK number)
         if region == "CN":
             china, cn_shaped = number, printed == shape
         else:
@@ -704,12 +734,13 @@ def _glued_before(text: str, start: int) -> bool:
 
 
 def _glued_after(text: str, stop: int) -> bool:
-    """A digit run that goes on as a longer token: letters or digits, ``_``/``%``, ``.5``/``-9``,
-    or a URL path (``/volunteer``)."""
-    if stop >= len(text):
+    """A digit run that goes on as a longer token: letters or digits, ``_``, a unit
+    (``3500-4000亿``, ``%``), ``.5``/``-9``, or a URL path (``/volunteer``). An extension is
+    not: ``555-123-4567x890``."""
+    if stop >= len(text) or _PHONE_EXT.match(text, stop):
         return False
     after, following = text[stop], text[stop + 1 : stop + 2]
-    if _alnum_at(text, stop) or after in "_%":
+    if _alnum_at(text, stop) or after in _UNITS:
         return True
     if after in ".-" and following.isdigit():
         return True
