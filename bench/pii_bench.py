@@ -85,7 +85,11 @@ Finder = Callable[[str], list[pii.Span]]
 
 
 def _phone_gold_type(span_text: str) -> str:
-    """A gold phone span's type: a Chinese mobile (with or without +86) or any other phone."""
+    """A gold phone span's type: a Chinese mobile (with or without +86) or any other phone (a
+    "+" number of another country code is never Chinese, whatever its digits: +1 415 555 0132)."""
+    written = span_text.lstrip("(（")
+    if written.startswith("+") and not written.startswith(("+86", "+ 86")):
+        return pii.PHONE
     return pii.CN_MOBILE if _CN_MOBILE_DIGITS.fullmatch(re.sub(r"[^0-9]", "", span_text)) else pii.PHONE
 
 
