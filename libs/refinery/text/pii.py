@@ -22,16 +22,18 @@ Presidio's phone recogniser uses).
 
 Phones. A candidate is a run of digits with separators (space, ``-``, ``.``), an optional
 leading ``+`` and parenthesised groups. With ``+`` or ``00`` it is parsed as an international
-number; without, it must be a valid number of one of ``PiiOptions.phone_regions`` *written as
-that region writes it nationally* (its national format has the same digits: a region's trunk
-prefix ``0`` must be there, so ``555.123.4567`` is not read as a Chinese ``0555`` landline);
-without a written trunk prefix its groups must also end where the region's national format
-ends them (``2970558-1`` in a URL is no Hong Kong number), while after a ``0`` groups may be
-merged (``0732-8290219``, ``0845 2814032``). North American 3-3-4 groups are a phone even in
-the fictional 555 range. A run of digits with no separator needs a trunk prefix and 10+
-digits (``07700900123``) or a phone word just before it (``call``, ``电话``...): bare 8-10
-digit runs are order numbers and ids far more often than phones. Dates, year and page ranges,
-decimals, IPv4-shaped runs and digits inside URLs and identifiers are never phones. Labels: a
+number and must be valid (with ``+``, a possible length in groups of 2+ digits will do: the
+reserved fiction ranges such as ``+44 7700 900123``); without, it must be a valid number of
+one of ``PiiOptions.phone_regions`` *written as that region writes it nationally* (its
+national format has the same digits: a region's trunk prefix ``0`` must be there, so
+``555.123.4567`` is not read as a Chinese ``0555`` landline); without a written trunk prefix
+its groups must also end where the region's national format ends them (``2970558-1`` in a URL
+is no Hong Kong number), while after a ``0`` groups may be merged (``0732-8290219``,
+``0845 2814032``). North American 3-3-4 groups are a phone even in the fictional 555 range. A
+run of digits with no separator needs a trunk prefix and 10+ digits (``07700900123``) or a
+phone word just before it (``call``, ``电话``...): bare 8-10 digit runs are order numbers and
+ids far more often than phones. Dates, year and page ranges, decimals, formulas, IPv4-shaped
+runs, amounts with a unit and digits inside URLs and identifiers are never phones. Labels: a
 Chinese mobile is ``CN_MOBILE``, a Chinese landline ``CN_LANDLINE``, any other number ``PHONE``.
 A national number that is valid in China *and* elsewhere goes to the side whose national format
 groups its digits as written (``056 1234 5678`` is British, China prints ``0561 234 5678``);
