@@ -476,6 +476,7 @@ _PHONE_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 _PHONE_WINDOW = 16
+_HEX_PAIR = re.compile(r"[0-9A-Fa-f]{2}(?![0-9A-Za-z])")
 #: After a digit run, these make it an amount, a date or an identifier, not a phone number.
 _UNITS = frozenset("_%‰℃亿万千百元年月日号个件次人台")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
@@ -737,15 +738,17 @@ def _glued_before(text: str, start: int) -> bool:
 
 def _glued_after(text: str, stop: int) -> bool:
     """A digit run that goes on as a longer token: letters or digits, ``_``, a unit
-    (``3500-4000亿``, ``%``), ``.5``/``-9``, or a URL path (``/volunteer``). An extension is
-    not: ``555-123-4567x890``."""
+    (``3500-4000亿``, ``%``), ``.5``/``-9``, a MAC address's last byte (``-AB``), or a URL
+    path (``/volunteer``). An extension is not: ``555-123-4567x890``."""
     if stop >= len(text) or _PHONE_EXT.match(text, stop):
         return False
     after, following = text[stop], text[stop + 1 : stop + 2]
     if _alnum_at(text, stop) or after in _UNITS:
         return True
     if after in ".-" and following.isdigit():
-        return True
+        return True  # "13812345678-9", "13812345678.5"
+    if after == "-" and _HEX_PAIR.match(text, stop + 1):
+        return True  # "01-23-45-67-89-AB": a MAC address ("…1142-stopsms" stays a phone)
     return after == "/" and following.isascii() and following.isalpha()
 
 
