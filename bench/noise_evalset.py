@@ -8,7 +8,15 @@ of labels on top and score the detector against that set. Two kinds of flips:
 * **class-conditional**: from every class ``c``, ``round(rate * n_c)`` of its samples move to
   one fixed other class ``target(c)`` (a random derangement of the classes), as when two
   topics are confused by annotators (asymmetric noise: the harder case for a detector, whose
-  model may learn the confusion).
+  model may learn the confusion);
+* **instance-dependent**: the errors people make. A *weak model* (its out-of-sample
+  probabilities ``Q``, ``n × classes``, passed in as ``confusion``) says which other class
+  each sample could be mistaken for, ``c*(x) = argmax_{j ≠ y} Q[x, j]``, and how easily,
+  ``q(x) = Q[x, c*(x)]``. ``round(rate * n)`` samples are drawn without replacement with
+  probability proportional to ``q(x)`` (Efraimidis–Spirakis keys ``u^(1/q)``), and each
+  moves to its ``c*(x)``: ambiguous texts are mislabelled often, clear ones rarely, and
+  always towards a plausible class. The hardest case for a detector, since a flipped
+  sample looks like its new class to any model that shares the weak model's view.
 
 Scores: precision, recall and F1 of a boolean ``is_noisy`` against the flipped set, and the
 average precision (area under the precision-recall curve) of a continuous ``label_quality``
@@ -21,13 +29,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-KINDS = ("uniform", "class_conditional")
+KINDS = ("uniform", "class_conditional", "instance_dependent")
 
 
-def inject_noise(labels: Sequence[str], rate: float, kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def inject_noise(
+    labels: Sequence[str], rate: float, kind: str, seed: int, confusion: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(noisy_labels, flipped)``: ``labels`` with a ``rate`` share flipped (see the module
     doc for ``kind``), and the boolean mask of the flipped samples. The same seed gives the
-    same flips."""
+    same flips. ``confusion``: the weak model's probabilities that ``instance_dependent``
+    needs, one column per class in sorted order of the class names."""
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"rate must be in [0, 1), got {rate}")
     given = np.asarray(labels, dtype=object)
@@ -50,9 +61,32 @@ def inject_noise(labels: Sequence[str], rate: float, kind: str, seed: int) -> tu
             chosen = rng.choice(members, size=round(rate * len(members)), replace=False)
             noisy[chosen] = target[c]
             flipped[chosen] = True
+    elif kind == "instance_dependent":
+        if confusion is None or np.shape(confusion) != (len(given), len(classes)):
+            raise ValueError("instance_dependent noise needs confusion: n × classes weak-model probabilities")
+        chosen, targets = _confused_choice(given, classes, np.asarray(confusion, dtype=float), rate, rng)
+        noisy[chosen] = classes[targets]
+        flipped[chosen] = True
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return noisy, flipped
+
+
+def _confused_choice(
+    given: np.ndarray, classes: np.ndarray, confusion: np.ndarray, rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples to flip and the class index each moves to, for instance-dependent noise
+    (module doc): a weighted draw without replacement by ``q(x)``, the weak model's
+    probability of the likeliest other class, each to that class."""
+    index = np.searchsorted(classes, given)
+    others = confusion.copy()
+    others[np.arange(len(given)), index] = -np.inf
+    targets = others.argmax(1)
+    weight = np.maximum(others[np.arange(len(given)), targets], 1e-12)
+    # Efraimidis–Spirakis: the k largest u^(1/w) are a weighted sample without replacement
+    keys = np.log(rng.random(len(given))) / weight
+    chosen = np.argsort(-keys, kind="stable")[: round(rate * len(given))]
+    return chosen, targets[chosen]
 
 
 def _derangement(classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -340,3 +340,17 @@ def test_bad_inputs_are_refused():
         cl.find_noisy(probs * 2, labels)
     with pytest.raises(ValueError, match="integer"):
         cl.find_noisy(probs, labels + 0.5)
+
+
+def test_outvoted_flags_exactly_the_rows_another_class_beats_by_the_margin():
+    probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.45, 0.55, 0.0], [0.1, 0.1, 0.8]])
+    labels = np.array([0, 0, 0, 2])
+    # beaten by: -0.3 (given is best), 0.5, 0.1, -0.7
+    np.testing.assert_array_equal(cl.outvoted(probs, labels, 0.0), [False, True, True, False])
+    np.testing.assert_array_equal(cl.outvoted(probs, labels, 0.15), [False, True, False, False])
+    np.testing.assert_array_equal(cl.outvoted(probs, labels, 0.5), [False, False, False, False])
+    # a margin of 0 is "the argmax is not the given label" where no class ties with it
+    rng = np.random.default_rng(4)
+    random = rng.dirichlet(np.ones(5), 300)
+    given = rng.integers(0, 5, 300)
+    np.testing.assert_array_equal(cl.outvoted(random, given, 0.0), random.argmax(1) != given)

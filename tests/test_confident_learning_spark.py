@@ -180,3 +180,12 @@ def test_bad_frames_are_refused(spark):
         scl.noise_flags(frame.withColumn("probs", null_entry), 3, "confident_learning")
     with pytest.raises(ValueError, match="method"):
         scl.noise_flags(frame, 3, "prune_by_luck")
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.15, 0.5])
+def test_outvoted_rows_equal_the_numpy_definition(four, margin):
+    probs, labels, frame = four
+    flags = collected(frame.withColumn("is_noisy", scl.outvoted(margin)), len(labels)).astype(bool)
+    expected = cl.outvoted(probs, labels, margin)
+    np.testing.assert_array_equal(flags, expected)
+    assert 0 < expected.sum() < len(labels)

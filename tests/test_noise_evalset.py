@@ -81,3 +81,26 @@ def test_average_precision_of_a_random_ranking_is_near_the_flipped_share():
     rng = np.random.default_rng(0)
     flipped = rng.random(20000) < 0.1
     assert average_precision(rng.random(20000), flipped) == pytest.approx(flipped.mean(), abs=0.02)
+
+
+def test_instance_dependent_flips_go_to_the_confused_class_and_favour_confusable_rows():
+    labels = ag_news_labels(2000)
+    classes = sorted(set(labels))
+    rng = np.random.default_rng(5)
+    confusion = rng.dirichlet(np.full(len(classes), 0.3), len(labels))
+    noisy, flipped = inject_noise(labels, 0.2, "instance_dependent", seed=3, confusion=confusion)
+    given = np.asarray(labels, dtype=object)
+    assert flipped.sum() == 400
+    assert np.all(noisy[~flipped] == given[~flipped])
+    index = np.searchsorted(classes, given)
+    others = confusion.copy()
+    others[np.arange(len(labels)), index] = -np.inf
+    target = np.asarray(classes, dtype=object)[others.argmax(1)]
+    np.testing.assert_array_equal(noisy[flipped], target[flipped])
+    # a row the weak model confuses easily is flipped far more often than one it does not
+    q = others.max(1)
+    assert q[flipped].mean() > q[~flipped].mean() + 0.1
+    again = inject_noise(labels, 0.2, "instance_dependent", seed=3, confusion=confusion)
+    assert np.array_equal(again[1], flipped)
+    with pytest.raises(ValueError, match="confusion"):
+        inject_noise(labels, 0.2, "instance_dependent", seed=3)

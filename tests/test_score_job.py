@@ -92,7 +92,7 @@ def test_flipped_labels_are_found_far_better_than_chance(scored):
 
 
 def test_columns_are_consistent_with_their_definitions(scored):
-    _, run_id, silver, flipped = scored
+    settings, run_id, silver, flipped = scored
     labelled = [silver[i] for i in flipped]
     for row in labelled:
         assert 0.0 <= row.confidence <= 1.0 and 0.0 <= row.margin <= 1.0
@@ -100,7 +100,15 @@ def test_columns_are_consistent_with_their_definitions(scored):
         assert row.pred_label in CLASSES.values()
         # the top probability: at least 1/C, and the margin is at most it
         assert 0.25 - 1e-9 <= row.pred_prob <= 1.0 and row.margin <= row.pred_prob + 1e-12
-        assert row.label_quality == row.confidence  # self_confidence, on the EMA probabilities
+        # label_quality: the normalized margin (p_given - max other p + 1) / 2 of the blended
+        # probabilities, which pred_prob and margin describe where the given label is the argmax
+        if row.pred_label == row.label:
+            assert row.label_quality == pytest.approx((row.margin + 1) / 2, abs=1e-9)
+        else:
+            assert row.label_quality <= 0.5 + 1e-9
+        # noise_rate_or_outvoted: every row another class beats by more than outvoted_by is noisy
+        if row.label_quality < (1 - settings.score.outvoted_by) / 2 - 1e-9:
+            assert row.is_noisy
         assert row.score_run == run_id
     accuracy = np.mean([r.pred_label == r.label for r in labelled if not flipped[r.id]])
     assert accuracy > 0.7

@@ -524,6 +524,13 @@ class DedupSettings(_Strict):
         return value.isoformat() if isinstance(value, date) else value
 
 
+def ngram_sizes(value: list[int]) -> list[int]:
+    """Character n-gram sizes, sorted and unique; each between 1 and 10."""
+    if any(n < 1 or n > 10 for n in value):
+        raise ValueError("character n-gram sizes must be between 1 and 10, e.g. [1, 2, 3]")
+    return sorted(set(value))
+
+
 class ScoreFeatureSettings(_Strict):
     """``score.features``: the hashed n-gram bags (see :mod:`refinery.scoring.features`)."""
 
@@ -542,9 +549,32 @@ class ScoreFeatureSettings(_Strict):
     @field_validator("char_ngrams")
     @classmethod
     def _positive_sizes(cls, value: list[int]) -> list[int]:
-        if any(n < 1 or n > 10 for n in value):
-            raise ValueError("character n-gram sizes must be between 1 and 10, e.g. [1, 2, 3]")
-        return sorted(set(value))
+        return ngram_sizes(value)
+
+
+class ScoreNeighbourSettings(_Strict):
+    """``score.neighbours``: the label vote of each row's nearest neighbours in TF-IDF space,
+    blended into the cross-fitted probabilities (see :mod:`refinery.scoring.neighbours`)."""
+
+    #: Neighbours per row; 0 turns the vote off (the model's probabilities alone).
+    k: int = Field(default=10, ge=0, le=200)
+    #: w of the blend ``(p_model + w · q_neighbours) / (1 + w)``.
+    weight: float = Field(default=0.75, ge=0.0, le=100.0)
+    #: Character n-gram sizes of the neighbour space, on texts up to ``char_max_chars``
+    #: (its word n-grams are ``score.features.word_ngrams``).
+    char_ngrams: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
+    char_max_chars: int = Field(default=1024, ge=0)
+    #: A feature in more rows than this is not indexed: each row meets at most
+    #: ``query_features · max_df`` candidates, so the cost grows linearly with the rows.
+    max_df: int = Field(default=2000, ge=1)
+    query_features: int = Field(default=256, ge=1)
+    #: α: smoothing of the neighbour label distribution towards uniform.
+    smoothing: float = Field(default=0.1, gt=0.0, le=10.0)
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _positive_sizes(cls, value: list[int]) -> list[int]:
+        return ngram_sizes(value)
 
 
 class ScoreModelSettings(_Strict):
@@ -572,7 +602,7 @@ class ScoreSettings(_Strict):
     #: Momentum m of the per-sample EMA over epochs: ema = m * ema + (1 - m) * p.
     ema_momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
     #: ``label_quality``: the given label's probability, or p(given) - max other p.
-    label_quality: Literal["self_confidence", "normalized_margin"] = "self_confidence"
+    label_quality: Literal["self_confidence", "normalized_margin"] = "normalized_margin"
     #: How ``is_noisy`` is decided: one of confident learning's filters (cleanlab's
     #: ``filter_by`` names, see :mod:`refinery.quality.confident_learning`), or
     #: ``threshold``: ``confidence < threshold``.
@@ -585,9 +615,14 @@ class ScoreSettings(_Strict):
         "low_self_confidence",
         "low_normalized_margin",
         "threshold",
-    ] = "prune_by_noise_rate"
+        "outvoted",
+        "noise_rate_or_outvoted",
+    ] = "noise_rate_or_outvoted"
     #: τ of ``noise_method: threshold``.
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    #: δ of ``noise_method: outvoted`` (and ``noise_rate_or_outvoted``): a row is noisy when
+    #: another class beats its given label by more than δ, ``max_{j≠y} p_j − p_y > δ``.
+    outvoted_by: float = Field(default=0.15, ge=0.0, lt=1.0)
     #: Keep each fold's model and EMA as of its epoch of lowest held-out loss (helps with
     #: systematic, class-conditional noise; costs a little with uniform noise).
     early_stopping: bool = False
@@ -612,6 +647,7 @@ class ScoreSettings(_Strict):
     work_dir: str = "data/_score_work"
     features: ScoreFeatureSettings = Field(default_factory=ScoreFeatureSettings)
     model: ScoreModelSettings = Field(default_factory=ScoreModelSettings)
+    neighbours: ScoreNeighbourSettings = Field(default_factory=ScoreNeighbourSettings)
 
     @field_validator("work_dir")
     @classmethod

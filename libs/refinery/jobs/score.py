@@ -5,7 +5,8 @@ read (one pinned ``silver`` version) → featurize (on the executors, into shard
 ``score.work_dir``, :func:`refinery.spark.score_udf.write_bag_shards`; the driver receives
 where the shards are, never a row) → train (per group, on its shards gathered into one
 memory-mapped folder, :mod:`refinery.scoring.dataset`: K-fold cross-fitting with a per-sample
-EMA over epochs, :mod:`refinery.scoring.crossfit`) → stage (each shard's scores as Parquet,
+EMA over epochs, :mod:`refinery.scoring.crossfit`, blended with the label vote of each row's
+nearest neighbours, :mod:`refinery.scoring.neighbours`) → stage (each shard's scores as Parquet,
 reading back that shard's row ids only) → flag (confident learning with Spark aggregations,
 :mod:`refinery.spark.confident_learning`, or a fixed threshold) → write (the
 :data:`SCORE_COLUMNS` of every scored row by MERGE on ``id`` into the current ``silver``;
@@ -24,9 +25,11 @@ decided):
   group (no model can learn it, so no confidence is given);
 * filtered ``group_not_trainable``: a group with fewer than two trainable classes.
 
-Columns: ``confidence`` = EMA of p(given label) across epochs; ``label_quality`` (config:
-self-confidence or normalized margin); ``pred_label`` = argmax class, ``pred_prob`` its
-probability; ``margin`` = p₁ − p₂,
+Columns: ``confidence`` = EMA of p(given label) across epochs (the model's alone);
+``label_quality`` (config: self-confidence or normalized margin) and ``is_noisy`` of the
+blended probabilities ``(p_model + w · q_neighbours) / (1 + w)`` (``score.neighbours``), as are
+``pred_label``, ``pred_prob``, ``margin`` and ``entropy`` of labelled rows; ``pred_label`` =
+argmax class, ``pred_prob`` its probability; ``margin`` = p₁ − p₂,
 the gap between the two most probable classes; ``entropy`` = −Σ p log p (nats);
 ``is_noisy``; ``score_run`` (this run's id) and ``score_version`` (the silver version the
 scores were computed on: time travel to it shows exactly the data the models saw).
@@ -59,12 +62,13 @@ from refinery.report.metrics import StageMetrics
 from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys
 from refinery.scoring.dataset import GroupBags, gather_group, group_folder_name
 from refinery.scoring.distributed import crossfit_on_workers, read_result, save_meta
-from refinery.scoring.features import FeatureOptions
+from refinery.scoring.features import FeatureOptions, idf_weights
 from refinery.scoring.model import resolve_device
+from refinery.scoring.neighbours import NeighbourOptions, blended, nearest_neighbours, neighbour_label_probs, tfidf_rows
 from refinery.scoring.train import TrainOptions
 from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, rows_holding
-from refinery.spark.confident_learning import label_quality, noise_flags
+from refinery.spark.confident_learning import label_quality, noise_flags, outvoted
 from refinery.spark.score_udf import GroupModels, predicted_probabilities, write_bag_shards
 from refinery.spark.session import phase_details, session_settings, timed_phase
 from refinery.spark.snapshot import pin_snapshot
@@ -232,7 +236,7 @@ def featurized_groups(
     table = spark.createDataFrame(classes, "_group string, label string, _class int")
     rows = frame.withColumn("_group", group_key(cfg.group_by)).join(F.broadcast(table), ["_group", "label"])
     with session_settings(spark, {"spark.sql.execution.arrow.maxRecordsPerBatch": str(cfg.batch_rows)}):
-        written = write_bag_shards(rows, work / "shards", feature_options(cfg)).collect()
+        written = write_bag_shards(rows, work / "shards", feature_options(cfg), neighbour_features(cfg)).collect()
     shards: dict[str, list[Path]] = defaultdict(list)
     for shard in written:
         shards[shard["group"]].append(Path(shard["shard"]))
@@ -258,6 +262,9 @@ def score_group(
     else:  # the workers derive keys and folds from the group folder themselves
         fit = crossfit_distributed(store.folder, len(result.classes), cfg, device)
     probs = fit.ema if cfg.probabilities == "ema" else fit.final
+    if cfg.neighbours.k > 0 and store.neighbour_bags is not None:
+        vote = neighbour_vote(store, len(result.classes), cfg)
+        probs = blended(probs, vote, cfg.neighbours.weight, store.folder / "fit")
     out = work / "scores"
     out.mkdir(parents=True, exist_ok=True)
     for number, (start, ids) in enumerate(store.shard_ids()):
@@ -279,6 +286,18 @@ def score_group(
     if result.unlabelled == 0:
         return None  # nothing for the executors to predict: keep the weights off the broadcast
     return GroupModels(tuple(result.classes), feature_options(cfg), cfg.model.dim, tuple(fit.models))
+
+
+def neighbour_vote(store: GroupBags, num_classes: int, cfg: ScoreSettings) -> np.ndarray:
+    """The neighbour label distribution of every row of the group (``n × classes``):
+    :func:`refinery.scoring.neighbours.neighbour_label_probs` over the group's rows in the
+    neighbour space, each row's given label voting."""
+    options = neighbour_options(cfg)
+    bags = store.neighbour_bags
+    vectors = tfidf_rows(bags, idf_weights(bags, cfg.features.buckets))
+    neighbours, similarity = nearest_neighbours(vectors, options)
+    labels = np.asarray(store.labels, dtype=np.int64)
+    return neighbour_label_probs(neighbours, similarity, labels, num_classes, options.smoothing)
 
 
 def probability_lists(probs: np.ndarray) -> pa.ListArray:
@@ -347,9 +366,18 @@ def score_columns(
 
 def flagged(group: DataFrame, num_classes: int, cfg: ScoreSettings) -> DataFrame:
     """``group`` (``id, given, confidence, probs, row_index``) with ``is_noisy``: confident
-    learning's flags on the configured probabilities, or ``confidence < threshold``."""
+    learning's flags on the configured probabilities, ``confidence < threshold``, another
+    class beating the given one by more than ``score.outvoted_by`` (``outvoted``), or either of
+    prune-by-noise-rate and outvoted (``noise_rate_or_outvoted``, the default: the confident
+    joint finds systematic confusions, the margin the errors a model trained on them agrees
+    with; measured in ``bench/results/score.json``)."""
     if cfg.noise_method == "threshold":
         return group.withColumn("is_noisy", F.col("confidence") < F.lit(cfg.threshold))
+    if cfg.noise_method == "outvoted":
+        return group.withColumn("is_noisy", outvoted(cfg.outvoted_by))
+    if cfg.noise_method == "noise_rate_or_outvoted":
+        pruned = noise_flags(group, num_classes, "prune_by_noise_rate", order_col="row_index")
+        return pruned.withColumn("is_noisy", F.col("is_noisy") | outvoted(cfg.outvoted_by))
     return noise_flags(group, num_classes, cfg.noise_method, order_col="row_index")
 
 
@@ -379,6 +407,27 @@ def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
         entropy.alias("entropy"),
         "is_noisy",
     )
+
+
+def neighbour_features(cfg: ScoreSettings) -> FeatureOptions | None:
+    """The neighbour space's feature options (the model's word n-grams, the neighbours' own
+    character n-grams); ``None`` when the neighbour vote is off."""
+    near, f = cfg.neighbours, cfg.features
+    if near.k == 0:
+        return None
+    return FeatureOptions(
+        buckets=f.buckets,
+        word_ngrams=f.word_ngrams,
+        char_ngrams=tuple(near.char_ngrams),
+        char_max_chars=near.char_max_chars,
+        lowercase=f.lowercase,
+    )
+
+
+def neighbour_options(cfg: ScoreSettings) -> NeighbourOptions:
+    """The neighbour search's options from the validated config."""
+    near = cfg.neighbours
+    return NeighbourOptions(k=near.k, max_df=near.max_df, query_features=near.query_features, smoothing=near.smoothing)
 
 
 def feature_options(cfg: ScoreSettings) -> FeatureOptions:

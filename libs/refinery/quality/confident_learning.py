@@ -304,6 +304,22 @@ def label_quality(
     return (self_confidence - others.max(axis=1) + 1) / 2
 
 
+def outvoted(pred_probs: np.ndarray, labels: np.ndarray, margin: float) -> np.ndarray:
+    """Boolean mask of examples whose given label another class beats by more than ``margin``:
+    ``max_{j != y_i} P[i, j] - P[i, y_i] > margin``, i.e. normalized margin below
+    ``(1 - margin) / 2``.
+
+    Unlike the confident-joint methods, the number flagged is not an estimate of the noise
+    rate made from the same probabilities: it follows the data. Where people mislabel
+    ambiguous texts towards a plausible class, a model trained on the noisy labels agrees with
+    many of them, the confident joint counts them as clean, and prune-by-noise-rate flags a
+    fraction of the real errors (measured in ``bench/results/score.json``: instance-dependent
+    settings); a fixed margin on probabilities that also carry the neighbours' vote does not
+    depend on that count. ``margin = 0`` is ``predicted_neq_given`` (ties kept)."""
+    probs, given = validated(pred_probs, labels)
+    return (1 - 2 * label_quality(probs, given, "normalized_margin")) > margin
+
+
 def _flag_by_noise_rate(probs: np.ndarray, given: np.ndarray, flags: np.ndarray, kind: str | None) -> np.ndarray:
     """For each cell ``(k, j != k)`` with ``F[k, j] > 0``: the top ``F[k, j]`` examples given k by
     ``P[i, j] - P[i, k]`` (cleanlab's ``_prune_by_count``)."""

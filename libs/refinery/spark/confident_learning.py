@@ -273,6 +273,13 @@ def _pruned(
     return top.groupBy(order_col).agg(flag.alias("_cl_flag"))
 
 
+def outvoted(margin: float, *, given: str = "given", probs: str = "probs") -> Column:
+    """Whether another class beats the given one by more than ``margin``, as
+    :func:`refinery.quality.confident_learning.outvoted` (row by row, no aggregation)."""
+    normalized = _quality("normalized_margin", given, probs)
+    return (F.lit(1.0) - F.lit(2.0) * normalized) > F.lit(float(margin))
+
+
 def noise_flags(
     frame: DataFrame,
     num_classes: int,

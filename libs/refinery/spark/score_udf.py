@@ -73,11 +73,13 @@ def predicted_probabilities(
     return rows.select(*columns).mapInPandas(score, PROBS_SCHEMA)
 
 
-def write_bag_shards(rows: DataFrame, folder: Path, options: FeatureOptions) -> DataFrame:
+def write_bag_shards(
+    rows: DataFrame, folder: Path, options: FeatureOptions, neighbour_options: FeatureOptions | None = None
+) -> DataFrame:
     """Featurize ``rows`` (``id, text, tokens, _group, _class``: the group key and the class
-    index) on the executors into shards under ``folder/<group folder>/part-<partition>``;
-    ``group, shard, rows`` of every shard written. Nothing happens until the result is
-    collected.
+    index) on the executors into shards under ``folder/<group folder>/part-<partition>``, also
+    in the neighbour space when ``neighbour_options`` are given; ``group, shard, rows`` of
+    every shard written. Nothing happens until the result is collected.
 
     A retried task rewrites its partition's shards (:meth:`ShardWriter.finish` replaces them
     whole), so the shards named in the result are exactly the rows of ``rows`` once each."""
@@ -91,7 +93,7 @@ def write_bag_shards(rows: DataFrame, folder: Path, options: FeatureOptions) -> 
                 writer = writers.get(key)
                 if writer is None:
                     shard = Path(root) / group_folder_name(key) / f"part-{partition:05d}"
-                    writer = writers[key] = ShardWriter(shard, options)
+                    writer = writers[key] = ShardWriter(shard, options, neighbour_options)
                 ids = part["id"].tolist()
                 writer.append(
                     pa.array(ids, pa.string()),

@@ -1,0 +1,144 @@
+"""Label agreement of each document's nearest neighbours in TF-IDF space (SimiFeat-style).
+
+A classifier trained on noisy labels learns whatever the annotators did systematically: where
+people mislabel ambiguous texts towards a plausible class (instance-dependent noise), the
+cross-fitted model agrees with the wrong label, and its confidence cannot single the row out.
+The labels *around* a document are a second, model-free witness: a text whose closest texts
+mostly carry another label is suspect however a model scores it (Zhu et al. 2022, "Detecting
+Corrupted Labels Without Training a Model to Predict", SimiFeat; Bahri et al. 2020, "Deep
+k-NN for Noisy Labels").
+
+**Space.** Each document is the vector of its feature bag (:mod:`refinery.scoring.features`:
+word n-grams and character n-grams) weighted by ``log(1 + tf) · idf`` and scaled to unit
+length, so the similarity of two documents is the cosine of their vectors, in ``[0, 1]``.
+It needs no labels and no training, and the bags are already there.
+
+**Bounded cost.** Exact all-pairs similarity costs ``n²``. Two bounds make the cost linear in
+``n``: a feature held by more than ``max_df`` documents is left out of the index (it says
+little, ``idf`` is near its floor, and its posting list is what makes all-pairs quadratic), and
+each document queries the index with its ``query_features`` heaviest features only. A
+document then meets at most ``query_features · max_df`` candidates, and its similarity to a
+candidate is the part of the cosine that its heaviest features carry (the rest is small by
+construction). Documents are queried ``block_rows`` at a time: memory is bounded by the block
+and the index, never by ``n²``.
+
+**Neighbour label distribution.** With ``N_k(i)`` the ``k`` most similar other documents and
+``s_ij`` their similarities,
+
+    q_i(c) = (α / C · Σ_j s_ij + Σ_{j ∈ N_k(i)} s_ij · [y_j = c]) / ((1 + α) Σ_j s_ij)
+
+the similarity-weighted share of neighbours labelled ``c``, smoothed towards uniform by ``α``
+(so no class gets exactly zero). A document with no neighbour at all (no shared indexed
+feature) gets the uniform distribution: its neighbours say nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from refinery.scoring.crossfit import SCORE_CHUNK_ROWS, output_matrix
+from refinery.scoring.features import Bags
+
+
+@dataclass(frozen=True)
+class NeighbourOptions:
+    """``score.neighbours`` in the config (see the module doc)."""
+
+    #: Neighbours per document; 0 turns the neighbour vote off.
+    k: int = 10
+    #: A feature in more documents than this is not indexed.
+    max_df: int = 2000
+    #: Heaviest features of a document it queries the index with.
+    query_features: int = 64
+    #: α: smoothing of the neighbour label distribution towards uniform.
+    smoothing: float = 0.1
+    #: Documents queried at once.
+    block_rows: int = 4096
+
+
+def tfidf_rows(bags: Bags, idf: np.ndarray, rows: np.ndarray | None = None) -> sparse.csr_matrix:
+    """The unit-length ``log(1 + tf) · idf`` vectors of the bags ``rows`` (all by default), one
+    CSR row each over ``len(idf)`` columns."""
+    part = bags if rows is None else bags.take(rows)
+    n = len(part)
+    doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(part.offsets))
+    ids = np.asarray(part.ids, dtype=np.int64)
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (doc, ids)), shape=(n, len(idf)))
+    counts.sum_duplicates()
+    counts.data = np.log1p(counts.data) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1), dtype=np.float64)).ravel()
+    return sparse.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ counts
+
+
+def heaviest_features(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """``matrix`` with only the ``keep`` largest entries of each row (ties: the lower column)."""
+    matrix = matrix.tocsr()
+    lengths = np.diff(matrix.indptr)
+    if not len(lengths) or lengths.max() <= keep:
+        return matrix
+    row = np.repeat(np.arange(matrix.shape[0]), lengths)
+    order = np.lexsort((matrix.indices, -matrix.data, row))
+    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], lengths)
+    kept = order[rank < keep]
+    kept.sort()
+    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.minimum(lengths, keep), out=indptr[1:])
+    return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr), shape=matrix.shape)
+
+
+def nearest_neighbours(vectors: sparse.csr_matrix, options: NeighbourOptions) -> tuple[np.ndarray, np.ndarray]:
+    """``(neighbours, similarity)``, both ``n × k``: each row's ``k`` most similar other rows of
+    ``vectors`` (unit-length rows) under the bounds of the module doc, most similar first;
+    ``-1`` and similarity 0 where a row has fewer than ``k`` candidates."""
+    n, k = vectors.shape[0], options.k
+    df = np.bincount(vectors.indices, minlength=vectors.shape[1])
+    indexed = vectors.multiply((df <= options.max_df)[None, :].astype(np.float32)).tocsr()
+    indexed.eliminate_zeros()
+    index = indexed.T.tocsr()
+    queries = heaviest_features(indexed, options.query_features)
+    neighbours = np.full((n, k), -1, dtype=np.int64)
+    similarity = np.zeros((n, k), dtype=np.float32)
+    for start in range(0, n, options.block_rows):
+        stop = min(n, start + options.block_rows)
+        scores = (queries[start:stop] @ index).tocoo()
+        keep = scores.row + start != scores.col  # a document is not its own neighbour
+        row, col, value = scores.row[keep], scores.col[keep], scores.data[keep]
+        order = np.lexsort((col, -value, row))
+        row, col, value = row[order], col[order], value[order]
+        first = np.searchsorted(row, np.arange(stop - start))
+        rank = np.arange(len(row)) - first[row]
+        top = rank < k
+        neighbours[row[top] + start, rank[top]] = col[top]
+        similarity[row[top] + start, rank[top]] = value[top]
+    return neighbours, similarity
+
+
+def neighbour_label_probs(
+    neighbours: np.ndarray, similarity: np.ndarray, labels: np.ndarray, num_classes: int, smoothing: float
+) -> np.ndarray:
+    """``q`` of the module doc: each row's similarity-weighted, smoothed neighbour label
+    distribution (``n × num_classes``, float32, rows sum to 1)."""
+    n = len(neighbours)
+    weight = np.where(neighbours >= 0, similarity, 0.0).astype(np.float64)
+    given = np.asarray(labels, dtype=np.int64)[np.maximum(neighbours, 0)]
+    votes = np.zeros((n, num_classes), dtype=np.float64)
+    np.add.at(votes, (np.repeat(np.arange(n), neighbours.shape[1]), given.ravel()), weight.ravel())
+    total = weight.sum(axis=1, keepdims=True)
+    probs = (votes + smoothing / num_classes * total) / np.maximum((1.0 + smoothing) * total, 1e-300)
+    probs[total[:, 0] <= 0] = 1.0 / num_classes
+    return probs.astype(np.float32)
+
+
+def blended(model: np.ndarray, vote: np.ndarray, weight: float, scratch: Path | None = None) -> np.ndarray:
+    """``(model + weight · vote) / (1 + weight)``, row-stochastic like both inputs: the
+    cross-fitted probabilities with the neighbours' label vote. Written to
+    ``scratch/blended.npy`` (memory-mapped) when ``scratch`` is given, a chunk of rows at a time."""
+    out = output_matrix(scratch, "blended", *model.shape)
+    for start in range(0, len(model), SCORE_CHUNK_ROWS):
+        rows = slice(start, start + SCORE_CHUNK_ROWS)
+        out[rows] = (np.asarray(model[rows]) + weight * np.asarray(vote[rows])) / (1.0 + weight)
+    return out
