@@ -104,17 +104,29 @@ def nearest_neighbours(vectors: sparse.csr_matrix, options: NeighbourOptions) ->
     similarity = np.zeros((n, k), dtype=np.float32)
     for start in range(0, n, options.block_rows):
         stop = min(n, start + options.block_rows)
-        scores = (queries[start:stop] @ index).tocoo()
-        keep = scores.row + start != scores.col  # a document is not its own neighbour
-        row, col, value = scores.row[keep], scores.col[keep], scores.data[keep]
-        order = np.lexsort((col, -value, row))
-        row, col, value = row[order], col[order], value[order]
-        first = np.searchsorted(row, np.arange(stop - start))
-        rank = np.arange(len(row)) - first[row]
-        top = rank < k
-        neighbours[row[top] + start, rank[top]] = col[top]
-        similarity[row[top] + start, rank[top]] = value[top]
+        scores = (queries[start:stop] @ index).tocsr()
+        for row in range(stop - start):
+            found, value = _top(scores, row, start + row, k)
+            neighbours[start + row, : len(found)] = found
+            similarity[start + row, : len(found)] = value
     return neighbours, similarity
+
+
+def _top(scores: sparse.csr_matrix, row: int, itself: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of CSR row ``row`` other than column ``itself``: columns and
+    values, largest first, equal values by column. A partial selection first, so the cost is
+    linear in the row's candidates."""
+    cells = slice(scores.indptr[row], scores.indptr[row + 1])
+    columns, values = scores.indices[cells], scores.data[cells]
+    keep = columns != itself  # a document is not its own neighbour
+    columns, values = columns[keep], values[keep]
+    if len(values) > k:
+        # everything tied with the k-th value stays in, so ties are broken by column below
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        chosen = values >= kth
+        columns, values = columns[chosen], values[chosen]
+    order = np.lexsort((columns, -values))[:k]
+    return columns[order], values[order]
 
 
 def neighbour_label_probs(
