@@ -8,6 +8,8 @@ setup(
     description="PySpark + Delta Lake jobs that turn raw multilingual corpora into clean, labelled training data",
     package_dir={"": "libs"},
     packages=find_packages("libs"),
+    # The language-ID n-gram model (scripts/train_latin_langid.py) and its source note.
+    package_data={"refinery.text": ["models/*.json", "models/*.md"]},
     python_requires=">=3.11",
     # Versions are pinned in requirements.txt (what `make` installs); these are the ranges
     # the code is written against, for installing the wheel into another environment.

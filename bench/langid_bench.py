@@ -5,16 +5,21 @@ Data (``REFINERY_CORPORA``, default ``../shared/corpora``), used as is, nothing 
 * ``tatoeba_tatodet/*_1000.csv``: 10 languages x 1000 short sentences with gold codes
   (cmn→zh, eng→en, jpn→ja, kor→ko, fra→fr, spa→es, ita→it, por→pt, cat→ca, glg→gl). The
   ensemble's constants (``refinery.text.langid``) were tuned on rows 200–999 of each file (the
-  *dev* split); accuracy is reported on rows 0–199 (the held-out *test* split, 2000 sentences)
-  for every backend, and on dev for the fast backends. Every backend gets the same ten
+  *dev* split), and its n-gram model (``scripts/train_latin_langid.py``) was trained on them:
+  accuracy is reported on rows 0–199 (the held-out *test* split, 2000 sentences) for every
+  backend, and on dev for the fast backends (the ensemble's dev accuracy is optimistic: its
+  n-gram model has seen those sentences). Every backend gets the same ten
   candidates (``languages=``), so each answers among the same labels; lingua and langdetect
   have no Galician, so they score 0 on gl by construction: that is part of the comparison.
   ``ensemble_open`` is the ensemble with ``languages=None`` (no candidates, no priors), for
   the open-world setting, and ``ensemble_open_min_score_0.5`` the same with the clean job's
   configured ``min_score`` (conf/base.yaml), where answers under 0.5 become ``und``.
   ``ensemble_no_short_vote`` is the ensemble with ``short_vote_chars=0`` (as it was before the
-  short-text vote), ``lingua_min_score_0`` lingua's bare argmax, ``ensemble_without_gl`` the
-  ensemble with Galician dropped from the candidates and the rows (test split, no timing):
+  short-text vote, but with the n-gram model's part in the Romance tie-break),
+  ``ensemble_no_ngram`` the ensemble without its own n-gram voter
+  (``refinery.text.latin_ngrams``; both its weights set to 0 for that backend's pass: the
+  ensemble as it was before the voter), ``lingua_min_score_0`` lingua's bare argmax,
+  ``ensemble_without_gl`` the ensemble with Galician dropped from the candidates and the rows (test split, no timing):
   neither lingua nor langdetect knows Galician, and it carries most of the errors.
 * ``word_pairs``: two-word inputs cut from the same sentences (:func:`word_pair`: two
   consecutive words, Korean by spaces too; for zh and ja, which do not separate words, a span of
@@ -34,8 +39,9 @@ pass, and on a 500-row subsample of zh_en_mixed (every 16th row).
 
 Ratios: ``ensemble_vs_best_single_accuracy`` = ensemble / best single backend (test split);
 ``ensemble_vs_fasttext_throughput`` = ensemble / fastText-only docs/s;
-``ensemble_vs_no_short_vote_throughput`` and ``ratios`` compare the ensemble with and without
-its short-text vote in the same run (accuracy on pairs and sentences, docs/s on zh_en_mixed).
+``ensemble_vs_no_short_vote_throughput``, ``ensemble_vs_no_ngram_throughput`` and ``ratios``
+compare the ensemble with and without its short-text vote, and with and without its n-gram
+voter, in the same run (accuracy on pairs and sentences, docs/s on zh_en_mixed).
 ``lingua_short_vote_rate`` / ``lingua_tie_break_rate``: share of documents on which the
 ensemble called lingua for each reason.
 
@@ -52,7 +58,8 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,14 +179,37 @@ def _pin_one_core() -> tuple[set[int] | None, int | None]:
     return previous, cpu
 
 
+#: Module constants of ``refinery.text.langid`` set for one backend's pass (and restored after):
+#: the ensemble without its n-gram voter, which has no option of its own.
+CONSTANTS: dict[str, dict[str, float]] = {
+    "ensemble_no_ngram": {"SHORT_NGRAM_WEIGHT": 0.0, "TIE_NGRAM_WEIGHT": 0.0},
+}
+
+
+@contextmanager
+def _constants(langid: Any, name: str) -> Iterator[None]:
+    """``CONSTANTS[name]`` set on the langid module for the duration of the block."""
+    overrides = CONSTANTS.get(name, {})
+    previous = {key: getattr(langid, key) for key in overrides}
+    for key, value in overrides.items():
+        setattr(langid, key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            setattr(langid, key, value)
+
+
 def _backends(langid: Any) -> dict[str, Any]:
     """The options compared on tatoeba: every backend with the ten candidates, the ensemble
     without its short-text vote (``short_vote_chars=0``: the ensemble as it was before the vote,
-    measured in the same run), lingua without ``min_score`` (a bare argmax, as lingua alone is
+    measured in the same run), the ensemble without its n-gram voter (:data:`CONSTANTS`),
+    lingua without ``min_score`` (a bare argmax, as lingua alone is
     usually scored), and the open-world ensemble."""
     return {
         "ensemble": langid.LangIdOptions(backend="ensemble", languages=CANDIDATES),
         "ensemble_no_short_vote": langid.LangIdOptions(backend="ensemble", languages=CANDIDATES, short_vote_chars=0),
+        "ensemble_no_ngram": langid.LangIdOptions(backend="ensemble", languages=CANDIDATES),
         "fasttext": langid.LangIdOptions(backend="fasttext", languages=CANDIDATES),
         "lingua": langid.LangIdOptions(backend="lingua", languages=CANDIDATES),
         "lingua_min_score_0": langid.LangIdOptions(backend="lingua", languages=CANDIDATES, min_score=0.0),
@@ -202,12 +232,14 @@ def _tatoeba(langid: Any, rows: list[tuple[str, int, str]]) -> dict[str, Any]:
         def detect(text: str, options: Any = options) -> Any:
             return langid.detect(text, options)
 
-        result = accuracy([g for g, _, _ in test], [detect(t).lang for _, _, t in test])
-        if name == "langdetect":
-            result.update(rate([t for _, _, t in test], detect, repeats=1))
-        else:
-            result["dev_accuracy"] = accuracy([g for g, _, _ in dev], [detect(t).lang for _, _, t in dev])["accuracy"]
-            result.update(rate(all_texts, detect))
+        with _constants(langid, name):
+            result = accuracy([g for g, _, _ in test], [detect(t).lang for _, _, t in test])
+            if name == "langdetect":
+                result.update(rate([t for _, _, t in test], detect, repeats=1))
+            else:
+                dev_langs = [detect(t).lang for _, _, t in dev]
+                result["dev_accuracy"] = accuracy([g for g, _, _ in dev], dev_langs)["accuracy"]
+                result.update(rate(all_texts, detect))
         out[name] = result
     out["ensemble"].update(_lingua_call_rates(langid, all_texts, backends["ensemble"]))
     # Without Galician (neither lingua nor langdetect knows it, and it is most of the errors):
@@ -269,6 +301,7 @@ def _zh_en_mixed(langid: Any, texts: list[str]) -> dict[str, Any]:
     variants = {
         "ensemble": langid.LangIdOptions(),
         "ensemble_no_short_vote": langid.LangIdOptions(short_vote_chars=0),
+        "ensemble_no_ngram": langid.LangIdOptions(),
         "ensemble_cjk_weight_1": langid.LangIdOptions(cjk_weight=1.0),
         "ensemble_candidates": langid.LangIdOptions(languages=CANDIDATES),
         "fasttext": langid.LangIdOptions(backend="fasttext"),
@@ -283,8 +316,9 @@ def _zh_en_mixed(langid: Any, texts: list[str]) -> dict[str, Any]:
         def detect(text: str, options: Any = options) -> Any:
             return langid.detect(text, options)
 
-        out[name] = _mixed_report([detect(t) for t in sample])
-        out[name].update(rate(sample, detect, repeats=1 if name == "langdetect" else REPEATS))
+        with _constants(langid, name):
+            out[name] = _mixed_report([detect(t) for t in sample])
+            out[name].update(rate(sample, detect, repeats=1 if name == "langdetect" else REPEATS))
     return out
 
 
@@ -319,6 +353,9 @@ def run() -> dict:
             "ensemble_vs_no_short_vote_throughput": round(
                 tatoeba["ensemble"]["docs_per_s"] / tatoeba["ensemble_no_short_vote"]["docs_per_s"], 3
             ),
+            "ensemble_vs_no_ngram_throughput": round(
+                tatoeba["ensemble"]["docs_per_s"] / tatoeba["ensemble_no_ngram"]["docs_per_s"], 3
+            ),
         },
         "word_pairs": {
             "what": (
@@ -331,6 +368,9 @@ def run() -> dict:
             "ensemble_vs_no_short_vote_throughput": round(
                 pairs["ensemble"]["docs_per_s"] / pairs["ensemble_no_short_vote"]["docs_per_s"], 3
             ),
+            "ensemble_vs_no_ngram_throughput": round(
+                pairs["ensemble"]["docs_per_s"] / pairs["ensemble_no_ngram"]["docs_per_s"], 3
+            ),
         },
         "zh_en_mixed": mixed,
         "ratios": {
@@ -342,6 +382,15 @@ def run() -> dict:
             ),
             "sentences_ensemble_vs_no_short_vote_accuracy": round(
                 tatoeba["ensemble"]["accuracy"] / tatoeba["ensemble_no_short_vote"]["accuracy"], 4
+            ),
+            "mixed_ensemble_vs_no_ngram_docs_per_s": round(
+                mixed["ensemble"]["docs_per_s"] / mixed["ensemble_no_ngram"]["docs_per_s"], 3
+            ),
+            "pairs_ensemble_vs_no_ngram_accuracy": round(
+                pairs["ensemble"]["accuracy"] / pairs["ensemble_no_ngram"]["accuracy"], 4
+            ),
+            "sentences_ensemble_vs_no_ngram_accuracy": round(
+                tatoeba["ensemble"]["accuracy"] / tatoeba["ensemble_no_ngram"]["accuracy"], 4
             ),
         },
     }

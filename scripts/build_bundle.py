@@ -13,10 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "libs" / "refinery"
+#: Package data read with importlib.resources (works from the zip too); as setup.py ships it.
+DATA_FILES = ("text/models/*.json",)
 
 
 def build_bundle(target: Path) -> int:
-    """Zip every ``.py`` file of the package (paths relative to ``libs/``); return the count.
+    """Zip every ``.py`` file of the package and its :data:`DATA_FILES` (paths relative to
+    ``libs/``); return the count.
 
     The zip is written beside ``target`` and moved over it only when its bytes differ, in one
     atomic rename: a spark-submit that is importing from the old bundle (``zipimport`` reopens
@@ -24,6 +27,7 @@ def build_bundle(target: Path) -> int:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     files = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+    files += sorted(p for pattern in DATA_FILES for p in PACKAGE.glob(pattern))
     handle, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
@@ -43,4 +47,4 @@ def build_bundle(target: Path) -> int:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "dist" / "refinery.zip")
-    print(f"{out}: {build_bundle(out)} modules")
+    print(f"{out}: {build_bundle(out)} files")
