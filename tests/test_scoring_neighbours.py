@@ -55,34 +55,59 @@ def test_vectors_are_unit_length_log_tf_idf(vectors):
 
 def test_unbounded_search_finds_the_brute_force_neighbours(vectors):
     matrix, _ = vectors
-    neighbours, similarity = nearest_neighbours(matrix, UNBOUNDED)
+    weights = nearest_neighbours(matrix, UNBOUNDED)
     dense = (matrix @ matrix.T).toarray()
     np.fill_diagonal(dense, -1.0)
     for i in range(matrix.shape[0]):
+        row = weights.getrow(i)
         expected = np.sort(dense[i])[::-1][:5]
-        np.testing.assert_allclose(similarity[i], expected, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(dense[i, neighbours[i]], similarity[i], rtol=1e-5, atol=1e-6)
-        assert i not in neighbours[i]
-    assert np.all(np.diff(similarity, axis=1) <= 1e-7)  # most similar first
+        np.testing.assert_allclose(np.sort(row.data)[::-1], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(dense[i, row.indices], row.data, rtol=1e-5, atol=1e-6)
+        assert i not in row.indices
+
+
+def test_copies_tied_at_the_kth_place_share_it():
+    from scipy import sparse
+
+    # rows 0-5 are copies of one text (similarity 1), row 6 a near one, row 7 unrelated
+    dense = np.zeros((8, 3), dtype=np.float32)
+    dense[:6, 0] = 1.0
+    dense[6] = [0.8, 0.6, 0.0]
+    dense[7, 2] = 1.0
+    weights = nearest_neighbours(sparse.csr_matrix(dense), NeighbourOptions(k=2))
+    # row 0: five copies tie for two places: each weighs 2/5
+    np.testing.assert_array_equal(np.sort(weights.getrow(0).indices), [1, 2, 3, 4, 5])
+    np.testing.assert_allclose(weights.getrow(0).data, 0.4)
+    # row 6: its two best are copies too (0.8 each), and all six tie
+    np.testing.assert_allclose(weights.getrow(6).sum(), 2 * 0.8, rtol=1e-6)
+    assert weights.getrow(7).nnz == 0
+    labels = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    probs = neighbour_label_probs(weights, labels, 2, smoothing=0.0)
+    # the copies' vote is their label share, not the labels of the first two copies
+    np.testing.assert_allclose(probs[0], [2 / 5, 3 / 5], rtol=1e-6)
+    np.testing.assert_allclose(probs[6], [0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(probs[7], [0.5, 0.5])
 
 
 def test_the_bounds_leave_out_common_features_and_light_query_features(vectors):
     matrix, _ = vectors
-    # two documents sharing only a feature three documents hold: not neighbours under max_df 2
+    # documents sharing only a feature three documents hold: not neighbours under max_df 2
     from scipy import sparse
 
     tiny = sparse.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32))
-    found, sim = nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=2))
-    assert np.all(found == -1) and np.all(sim == 0)
-    found, _ = nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=3))
-    assert set(found[0]) == {1, 2} and np.all(found[3] == -1)
+    assert nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=2)).nnz == 0
+    found = nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=3))
+    assert set(found.getrow(0).indices) == {1, 2} and found.getrow(3).nnz == 0
     # querying with fewer of a row's features finds fewer of the exact neighbours (these
     # documents hold about 700 features each)
-    exact, _ = nearest_neighbours(matrix, UNBOUNDED)
+    exact = nearest_neighbours(matrix, UNBOUNDED)
     shared = {}
     for query in (64, 256, 512):
-        bounded, _ = nearest_neighbours(matrix, NeighbourOptions(k=5, query_features=query))
-        shared[query] = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(bounded, exact, strict=True)])
+        bounded = nearest_neighbours(matrix, NeighbourOptions(k=5, query_features=query))
+        overlap = [
+            len(set(bounded.getrow(i).indices) & set(exact.getrow(i).indices)) / 5 for i in range(matrix.shape[0])
+        ]
+        shared[query] = np.mean(overlap)
     assert shared[64] < shared[256] < shared[512] and shared[256] > 0.5
 
 
@@ -95,22 +120,23 @@ def test_heaviest_features_keep_each_rows_largest_entries():
 
 
 def test_the_vote_is_the_smoothed_similarity_weighted_label_share():
-    neighbours = np.array([[1, 2, 3], [0, -1, -1], [-1, -1, -1]])
-    similarity = np.array([[0.5, 0.3, 0.2], [0.4, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    from scipy import sparse
+
+    weights = sparse.csr_matrix(
+        (np.array([0.5, 0.3, 0.2, 0.4]), np.array([1, 2, 3, 0]), np.array([0, 3, 4, 4, 4])), shape=(4, 4)
+    )
     labels = np.array([0, 1, 1, 2])
-    probs = neighbour_label_probs(neighbours, similarity, labels, 3, smoothing=0.1)
+    probs = neighbour_label_probs(weights, labels, 3, smoothing=0.1)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
-    # row 0: class 1 holds 0.8 of the similarity, class 2 holds 0.2
-    expected = (np.array([0.0, 0.8, 0.2]) + 0.1 / 3) / 1.1
-    np.testing.assert_allclose(probs[0], expected, rtol=1e-6)
+    # row 0: class 1 holds 0.8 of the weight, class 2 holds 0.2
+    np.testing.assert_allclose(probs[0], (np.array([0.0, 0.8, 0.2]) + 0.1 / 3) / 1.1, rtol=1e-6)
     np.testing.assert_allclose(probs[1], (np.array([1.0, 0.0, 0.0]) + 0.1 / 3) / 1.1, rtol=1e-6)
     np.testing.assert_allclose(probs[2], 1 / 3)  # no neighbour: says nothing
 
 
 def test_neighbours_vote_for_the_topic_of_real_news(vectors):
     matrix, labels = vectors
-    neighbours, similarity = nearest_neighbours(matrix, NeighbourOptions(k=10))
-    probs = neighbour_label_probs(neighbours, similarity, labels, 4, smoothing=0.1)
+    probs = neighbour_label_probs(nearest_neighbours(matrix, NeighbourOptions(k=10)), labels, 4, smoothing=0.1)
     # far better than the 0.25 of chance on four balanced topics
     assert (probs.argmax(axis=1) == labels).mean() > 0.6
 

@@ -295,9 +295,8 @@ def neighbour_vote(store: GroupBags, num_classes: int, cfg: ScoreSettings) -> np
     options = neighbour_options(cfg)
     bags = store.neighbour_bags
     vectors = tfidf_rows(bags, idf_weights(bags, cfg.features.buckets))
-    neighbours, similarity = nearest_neighbours(vectors, options)
     labels = np.asarray(store.labels, dtype=np.int64)
-    return neighbour_label_probs(neighbours, similarity, labels, num_classes, options.smoothing)
+    return neighbour_label_probs(nearest_neighbours(vectors, options), labels, num_classes, options.smoothing)
 
 
 def probability_lists(probs: np.ndarray) -> pa.ListArray:

@@ -23,9 +23,10 @@ construction). Documents are queried ``block_rows`` at a time: memory is bounded
 and the index, never by ``n²``.
 
 **Neighbour label distribution.** With ``N_k(i)`` the ``k`` most similar other documents and
-``s_ij`` their similarities,
+``w_ij`` their weights (the similarity ``s_ij``; documents tied at the ``k``-th similarity share
+its places, :func:`nearest_neighbours`),
 
-    q_i(c) = (α / C · Σ_j s_ij + Σ_{j ∈ N_k(i)} s_ij · [y_j = c]) / ((1 + α) Σ_j s_ij)
+    q_i(c) = (α / C · Σ_j w_ij + Σ_{j ∈ N_k(i)} w_ij · [y_j = c]) / ((1 + α) Σ_j w_ij)
 
 the similarity-weighted share of neighbours labelled ``c``, smoothed towards uniform by ``α``
 (so no class gets exactly zero). A document with no neighbour at all (no shared indexed
@@ -90,56 +91,67 @@ def heaviest_features(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix
     return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr), shape=matrix.shape)
 
 
-def nearest_neighbours(vectors: sparse.csr_matrix, options: NeighbourOptions) -> tuple[np.ndarray, np.ndarray]:
-    """``(neighbours, similarity)``, both ``n × k``: each row's ``k`` most similar other rows of
-    ``vectors`` (unit-length rows) under the bounds of the module doc, most similar first;
-    ``-1`` and similarity 0 where a row has fewer than ``k`` candidates."""
+def nearest_neighbours(vectors: sparse.csr_matrix, options: NeighbourOptions) -> sparse.csr_matrix:
+    """The ``n × n`` neighbour weights: row ``i`` holds ``s_ij`` for the ``k`` rows ``j ≠ i``
+    most similar to ``i`` under the bounds of the module doc (fewer where ``i`` has fewer
+    candidates).
+
+    **Ties** at the ``k``-th similarity share the remaining places: with ``a`` neighbours
+    strictly above the ``k``-th value and ``t`` tied at it, each tied one weighs
+    ``s · (k − a) / t``. Exact duplicates tie at similarity 1, and a text repeated more than
+    ``k`` times would otherwise see an arbitrary ``k`` of its copies (say, the first ones);
+    sharing lets every copy vote, so the vote is the copies' label shares."""
     n, k = vectors.shape[0], options.k
     df = np.bincount(vectors.indices, minlength=vectors.shape[1])
     indexed = vectors.multiply((df <= options.max_df)[None, :].astype(np.float32)).tocsr()
     indexed.eliminate_zeros()
     index = indexed.T.tocsr()
     queries = heaviest_features(indexed, options.query_features)
-    neighbours = np.full((n, k), -1, dtype=np.int64)
-    similarity = np.zeros((n, k), dtype=np.float32)
+    columns, weights, lengths = [], [], np.zeros(n, dtype=np.int64)
     for start in range(0, n, options.block_rows):
         stop = min(n, start + options.block_rows)
         scores = (queries[start:stop] @ index).tocsr()
         for row in range(stop - start):
-            found, value = _top(scores, row, start + row, k)
-            neighbours[start + row, : len(found)] = found
-            similarity[start + row, : len(found)] = value
-    return neighbours, similarity
+            found, weight = _top(scores, row, start + row, k)
+            columns.append(found)
+            weights.append(weight)
+            lengths[start + row] = len(found)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    data = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
+    indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix((data.astype(np.float32), indices, indptr), shape=(n, n))
 
 
 def _top(scores: sparse.csr_matrix, row: int, itself: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest entries of CSR row ``row`` other than column ``itself``: columns and
-    values, largest first, equal values by column. A partial selection first, so the cost is
-    linear in the row's candidates."""
+    """The neighbours of CSR row ``row`` (column ``itself`` left out) and their weights: the
+    ``k`` largest entries, ties at the ``k``-th value sharing its places (see
+    :func:`nearest_neighbours`). A partial selection, so the cost is linear in the row's
+    candidates."""
     cells = slice(scores.indptr[row], scores.indptr[row + 1])
     columns, values = scores.indices[cells], scores.data[cells]
-    keep = columns != itself  # a document is not its own neighbour
+    keep = (columns != itself) & (values > 0)  # a document is not its own neighbour
     columns, values = columns[keep], values[keep]
-    if len(values) > k:
-        # everything tied with the k-th value stays in, so ties are broken by column below
-        kth = np.partition(values, len(values) - k)[len(values) - k]
-        chosen = values >= kth
-        columns, values = columns[chosen], values[chosen]
-    order = np.lexsort((columns, -values))[:k]
-    return columns[order], values[order]
+    if len(values) <= k:
+        return columns, values
+    kth = np.partition(values, len(values) - k)[len(values) - k]
+    above, tied = values > kth, values == kth
+    share = (k - int(above.sum())) / int(tied.sum())
+    chosen = above | tied
+    return columns[chosen], np.where(above, values, values * share)[chosen]
 
 
 def neighbour_label_probs(
-    neighbours: np.ndarray, similarity: np.ndarray, labels: np.ndarray, num_classes: int, smoothing: float
+    weights: sparse.csr_matrix, labels: np.ndarray, num_classes: int, smoothing: float
 ) -> np.ndarray:
-    """``q`` of the module doc: each row's similarity-weighted, smoothed neighbour label
-    distribution (``n × num_classes``, float32, rows sum to 1)."""
-    n = len(neighbours)
-    weight = np.where(neighbours >= 0, similarity, 0.0).astype(np.float64)
-    given = np.asarray(labels, dtype=np.int64)[np.maximum(neighbours, 0)]
-    votes = np.zeros((n, num_classes), dtype=np.float64)
-    np.add.at(votes, (np.repeat(np.arange(n), neighbours.shape[1]), given.ravel()), weight.ravel())
-    total = weight.sum(axis=1, keepdims=True)
+    """``q`` of the module doc: each row's weighted, smoothed neighbour label distribution
+    (``n × num_classes``, float32, rows sum to 1) from the weights of
+    :func:`nearest_neighbours`."""
+    n = weights.shape[0]
+    given = np.asarray(labels, dtype=np.int64)
+    onehot = sparse.csr_matrix((np.ones(n), (np.arange(n), given)), shape=(n, num_classes))
+    votes = np.asarray((weights @ onehot).todense(), dtype=np.float64)
+    total = np.asarray(weights.sum(axis=1), dtype=np.float64)
     probs = (votes + smoothing / num_classes * total) / np.maximum((1.0 + smoothing) * total, 1e-300)
     probs[total[:, 0] <= 0] = 1.0 / num_classes
     return probs.astype(np.float32)
