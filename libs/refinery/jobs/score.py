@@ -41,6 +41,7 @@ rows whose values did not change).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import time
 from collections import Counter, defaultdict
@@ -411,15 +412,11 @@ def prediction_columns(frame: DataFrame, names: Column) -> DataFrame:
 def neighbour_features(cfg: ScoreSettings) -> FeatureOptions | None:
     """The neighbour space's feature options (the model's word n-grams, the neighbours' own
     character n-grams); ``None`` when the neighbour vote is off."""
-    near, f = cfg.neighbours, cfg.features
+    near = cfg.neighbours
     if near.k == 0:
         return None
-    return FeatureOptions(
-        buckets=f.buckets,
-        word_ngrams=f.word_ngrams,
-        char_ngrams=tuple(near.char_ngrams),
-        char_max_chars=near.char_max_chars,
-        lowercase=f.lowercase,
+    return dataclasses.replace(
+        feature_options(cfg), char_ngrams=tuple(near.char_ngrams), char_max_chars=near.char_max_chars
     )
 
 

@@ -515,20 +515,7 @@ def _romance_tie(text: str, ranked: list[tuple[str, float]], plan: _Plan) -> tup
     if "gl" not in conf:
         conf["gl"] = 2.0 * math.sqrt(conf.get("pt", 0.0) * conf.get("es", 0.0))
     contenders = [(lang, p) for lang, p in ranked if lang in ROMANCE]
-    ngram = _ngram_scores(text, contenders, TIE_NGRAM_WEIGHT)
-    scores = [
-        (
-            lang,
-            math.log(max(p, 1e-12))
-            + LINGUA_WEIGHT * math.log(conf.get(lang, 0.0) + _LINGUA_EPS)
-            + ngram.get(lang, 0.0),
-        )
-        for lang, p in contenders
-    ]
-    best_lang, best = max(scores, key=lambda ls: ls[1])
-    norm = sum(math.exp(s - best) for _, s in scores)
-    mass = sum(p for _, p in contenders)
-    return best_lang, min(mass / norm, 1.0)
+    return _vote_winner(contenders, conf, LINGUA_WEIGHT, _ngram_scores(text, contenders, TIE_NGRAM_WEIGHT))
 
 
 def _short_vote(text: str, ranked: list[tuple[str, float]], plan: _Plan) -> tuple[str, float]:
@@ -544,12 +531,19 @@ def _short_vote(text: str, ranked: list[tuple[str, float]], plan: _Plan) -> tupl
     conf = {codes[cv.language]: cv.value for cv in lingua.compute_language_confidence_values(text)}
     if "gl" not in conf:
         conf["gl"] = 2.0 * math.sqrt(conf.get("pt", 0.0) * conf.get("es", 0.0))
-    ngram = _ngram_scores(text, contenders, SHORT_NGRAM_WEIGHT)
+    return _vote_winner(contenders, conf, SHORT_LINGUA_WEIGHT, _ngram_scores(text, contenders, SHORT_NGRAM_WEIGHT))
+
+
+def _vote_winner(
+    contenders: list[tuple[str, float]], lingua: dict[str, float], lingua_weight: float, ngram: dict[str, float]
+) -> tuple[str, float]:
+    """The contender with the best log p_fastText + ``lingua_weight``·log p_lingua + its
+    n-gram score, and its share of the contenders' probability mass under that score."""
     scores = [
         (
             lang,
             math.log(max(p, 1e-12))
-            + SHORT_LINGUA_WEIGHT * math.log(conf.get(lang, 0.0) + _LINGUA_EPS)
+            + lingua_weight * math.log(lingua.get(lang, 0.0) + _LINGUA_EPS)
             + ngram.get(lang, 0.0),
         )
         for lang, p in contenders
