@@ -74,7 +74,7 @@ def test_copies_tied_at_the_kth_place_share_it():
     dense[:6, 0] = 1.0
     dense[6] = [0.8, 0.6, 0.0]
     dense[7, 2] = 1.0
-    weights = nearest_neighbours(sparse.csr_matrix(dense), NeighbourOptions(k=2))
+    weights = nearest_neighbours(sparse.csr_matrix(dense), NeighbourOptions(k=2, max_df=10, query_features=3))
     # row 0: five copies tie for two places: each weighs 2/5
     np.testing.assert_array_equal(np.sort(weights.getrow(0).indices), [1, 2, 3, 4, 5])
     np.testing.assert_allclose(weights.getrow(0).data, 0.4)
@@ -95,15 +95,15 @@ def test_the_bounds_leave_out_common_features_and_light_query_features(vectors):
     from scipy import sparse
 
     tiny = sparse.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32))
-    assert nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=2)).nnz == 0
-    found = nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=3))
+    assert nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=2, query_features=3)).nnz == 0
+    found = nearest_neighbours(tiny, NeighbourOptions(k=2, max_df=3, query_features=3))
     assert set(found.getrow(0).indices) == {1, 2} and found.getrow(3).nnz == 0
     # querying with fewer of a row's features finds fewer of the exact neighbours (these
     # documents hold about 700 features each)
     exact = nearest_neighbours(matrix, UNBOUNDED)
     shared = {}
     for query in (64, 256, 512):
-        bounded = nearest_neighbours(matrix, NeighbourOptions(k=5, query_features=query))
+        bounded = nearest_neighbours(matrix, NeighbourOptions(k=5, max_df=2000, query_features=query))
         overlap = [
             len(set(bounded.getrow(i).indices) & set(exact.getrow(i).indices)) / 5 for i in range(matrix.shape[0])
         ]
@@ -136,7 +136,8 @@ def test_the_vote_is_the_smoothed_similarity_weighted_label_share():
 
 def test_neighbours_vote_for_the_topic_of_real_news(vectors):
     matrix, labels = vectors
-    probs = neighbour_label_probs(nearest_neighbours(matrix, NeighbourOptions(k=10)), labels, 4, smoothing=0.1)
+    weights = nearest_neighbours(matrix, NeighbourOptions(k=10, max_df=2000, query_features=256))
+    probs = neighbour_label_probs(weights, labels, 4, smoothing=0.1)
     # far better than the 0.25 of chance on four balanced topics
     assert (probs.argmax(axis=1) == labels).mean() > 0.6
 

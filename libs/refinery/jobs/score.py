@@ -297,7 +297,8 @@ def neighbour_vote(store: GroupBags, num_classes: int, cfg: ScoreSettings) -> np
     bags = store.neighbour_bags
     vectors = tfidf_rows(bags, idf_weights(bags, cfg.features.buckets))
     labels = np.asarray(store.labels, dtype=np.int64)
-    return neighbour_label_probs(nearest_neighbours(vectors, options), labels, num_classes, options.smoothing)
+    smoothing = cfg.neighbours.smoothing
+    return neighbour_label_probs(nearest_neighbours(vectors, options), labels, num_classes, smoothing)
 
 
 def probability_lists(probs: np.ndarray) -> pa.ListArray:
@@ -423,7 +424,7 @@ def neighbour_features(cfg: ScoreSettings) -> FeatureOptions | None:
 def neighbour_options(cfg: ScoreSettings) -> NeighbourOptions:
     """The neighbour search's options from the validated config."""
     near = cfg.neighbours
-    return NeighbourOptions(k=near.k, max_df=near.max_df, query_features=near.query_features, smoothing=near.smoothing)
+    return NeighbourOptions(k=near.k, max_df=near.max_df, query_features=near.query_features)
 
 
 def feature_options(cfg: ScoreSettings) -> FeatureOptions:

@@ -47,16 +47,15 @@ from refinery.scoring.features import Bags
 
 @dataclass(frozen=True)
 class NeighbourOptions:
-    """``score.neighbours`` in the config (see the module doc)."""
+    """The search's bounds (see the module doc); their defaults are ``score.neighbours``'s in
+    the config."""
 
-    #: Neighbours per document; 0 turns the neighbour vote off.
-    k: int = 10
+    #: Neighbours per document.
+    k: int
     #: A feature in more documents than this is not indexed.
-    max_df: int = 2000
+    max_df: int
     #: Heaviest features of a document it queries the index with.
-    query_features: int = 64
-    #: α: smoothing of the neighbour label distribution towards uniform.
-    smoothing: float = 0.1
+    query_features: int
     #: Documents queried at once.
     block_rows: int = 4096
 
