@@ -26,6 +26,9 @@ training on one GPU (or, for comparison, score's training on the cluster's cores
   job (reading bronze, Arrow transfer, Delta writes) is not in it;
 * score cross-fits ``folds`` models for ``epochs`` epochs: each row is trained on
   ``(folds - 1) · epochs`` times and scored ``epochs`` times; on a GPU, training dominates;
+  its neighbour search (``score.neighbours``) runs once per row on one core, at the rate the
+  score bench measured on short titles (THUCNews) for the short shape and on news (AG News)
+  for the web shape;
 * rebalance, drift, select and report work on per-class and per-row summaries and are left out.
 
 **Measured end to end** (``measured_core_hours_per_tb``): beside the model built from the
@@ -98,6 +101,12 @@ def model() -> dict[str, Any]:
     epochs, epochs_src = _read("score.json", "model.train.epochs")
     cpu_train, cpu_train_src = _read("score.json", "cpu_throughput.ag_news.train_and_score_rows_per_s")
     cpu_threads = _read("score.json", "cpu_throughput.ag_news.torch_threads")[0]
+    # the neighbour search's rate per shape: short titles (THUCNews) and longer news (AG News,
+    # whose character n-grams reach the 1,024-character cap of the neighbour space)
+    neighbours = {
+        "short": _read("score.json", "cpu_throughput.thucnews.neighbour_search_rows_per_s"),
+        "web": _read("score.json", "cpu_throughput.ag_news.neighbour_search_rows_per_s"),
+    }
 
     cores = CLUSTER["nodes"] * CLUSTER["cores_per_node"]
     measured = {shape: measured_pipeline(shape) for shape in SHAPES}
@@ -110,6 +119,7 @@ def model() -> dict[str, Any]:
             "clean": _core_hours_per_tb(clean_short if shape == "short" else clean_long[0]),
             "dedup": _core_hours_per_tb(dedup),
             "score_featurize": rows / featurize / 3600,
+            "score_neighbours": rows / neighbours[shape][0] / 3600,
         }
         gpu_hours = rows * ((folds - 1) * epochs / train + epochs / infer) / 3600
         # the CPU rate counts training row-epochs (scoring each epoch included) on its threads
@@ -136,6 +146,8 @@ def model() -> dict[str, Any]:
             "clean_long_mb_per_cpu_s": [clean_long[0], clean_long[1]],
             "dedup_mb_per_s_per_core": [dedup, dedup_src],
             "score_featurize_rows_per_s_per_core": [featurize, featurize_src],
+            "score_neighbours_short_rows_per_s_per_core": list(neighbours["short"]),
+            "score_neighbours_web_rows_per_s_per_core": list(neighbours["web"]),
             "score_gpu_train_rows_per_s": [train, train_src],
             "score_gpu_infer_rows_per_s": [infer, infer_src],
             "score_cpu_train_and_score_rows_per_s": [cpu_train, cpu_train_src],
