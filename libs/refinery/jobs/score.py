@@ -263,7 +263,7 @@ def score_group(
     else:  # the workers derive keys and folds from the group folder themselves
         fit = crossfit_distributed(store.folder, len(result.classes), cfg, device)
     probs = fit.ema if cfg.probabilities == "ema" else fit.final
-    if cfg.neighbours.k > 0 and store.neighbour_bags is not None:
+    if store.neighbour_bags is not None:  # written only with score.neighbours.k > 0
         vote = neighbour_vote(store, len(result.classes), cfg)
         probs = blended(probs, vote, cfg.neighbours.weight, store.folder / "fit")
     out = work / "scores"

@@ -71,7 +71,10 @@ def tfidf_rows(bags: Bags, idf: np.ndarray, rows: np.ndarray | None = None) -> s
     counts.sum_duplicates()
     counts.data = np.log1p(counts.data) * idf[counts.indices]
     norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1), dtype=np.float64)).ravel()
-    return sparse.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ counts
+    # scaled in place: a product with a diagonal matrix would hold a second copy of the matrix
+    scale = (1.0 / np.maximum(norms, 1e-12)).astype(np.float32)
+    counts.data *= np.repeat(scale, np.diff(counts.indptr))
+    return counts
 
 
 def heaviest_features(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
