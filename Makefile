@@ -36,7 +36,7 @@ $(INSTALLED): requirements.txt constraints.txt setup.py
 $(JARS): scripts/delta-jars/pom.xml scripts/fetch_jars.sh
 	bash scripts/fetch_jars.sh $(JARS_DIR)
 
-# ingest's JVM reader of UTF-8 JSONL (libs/refinery/spark/jvm_lines.py), compiled against pyspark's jars
+# ingest's JVM reader of UTF-8 JSONL (libs/refinery/ingest/jvm_lines.py), compiled against pyspark's jars
 $(JVM_JAR): $(JVM_SOURCES) scripts/build_jvm.sh $(JARS) $(INSTALLED)
 	bash scripts/build_jvm.sh $(BIN)/python $@
 

@@ -134,7 +134,7 @@ import sys
 import pandas as pd
 from bench.chain_sets import ROOT, chain_sets
 from refinery.config import load_settings
-from refinery.jobs.clean import clean_options
+from refinery.clean.job import clean_options
 from refinery.text.chain import clean_frame
 options = clean_options(load_settings([ROOT / "conf" / "local.yaml"]).clean)
 for _ in range(int(sys.argv[1])):
@@ -158,8 +158,8 @@ def worker_peak_rss_mb(passes: int) -> int:
 
 def run() -> dict[str, Any]:
     from bench.chain_sets import CORPORA, ROOT, chain_sets, warm_up_sets
+    from refinery.clean.job import clean_options
     from refinery.config import load_settings
-    from refinery.jobs.clean import clean_options
 
     options = clean_options(load_settings([ROOT / "conf" / "local.yaml"]).clean)
     warm_up = warm_up_sets()

@@ -25,8 +25,8 @@ BATCH_ROWS = 10_000
 def main(argv: list[str]) -> int:
     import pandas as pd
 
+    from refinery.clean.job import clean_options
     from refinery.config import load_settings
-    from refinery.jobs.clean import clean_options
     from refinery.text.chain import clean_frame
 
     parser = argparse.ArgumentParser(prog="python -m bench.chain_worker")

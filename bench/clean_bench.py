@@ -96,7 +96,7 @@ UNSEGMENTED = ["clean.segment.enabled=false"]
 def _grow(folder: Path, settings, copies: int) -> dict[str, str]:
     """Copy every file of each source ``copies`` times (``000-name`` …) into ``folder/source``;
     return the folder per source. Paths may be files or globs (mr_polarity)."""
-    from refinery.jobs.ingest import source_locations
+    from refinery.ingest.job import source_locations
 
     grown: dict[str, str] = {}
     for name, locations in source_locations(settings.ingest).items():
@@ -373,15 +373,15 @@ def _chain_in_workers(bronze, options) -> dict[str, Any]:
 
 
 def _job_steps(spark, job, options) -> dict[str, Any]:
-    """The clean job's own steps (``refinery.jobs.clean.run``, same library calls, same
+    """The clean job's own steps (``refinery.clean.job.run``, same library calls, same
     order), each timed, with the transform materialised first (``count`` on the persisted
     frame) so that it is not charged to the silver write; then silver MERGEd once more from the
     same cache (the rerun's write path). Wall and CPU seconds per step."""
     from datetime import UTC, datetime
 
-    from refinery.jobs.clean import SILVER_PROPERTIES, STAGE, quarantine_rows, silver_rows, summarize
-    from refinery.report.metrics import StageMetrics
-    from refinery.spark.clean_udf import clean_records
+    from refinery.clean.job import SILVER_PROPERTIES, STAGE, quarantine_rows, silver_rows, summarize
+    from refinery.clean.udf import clean_records
+    from refinery.runtime.metrics import StageMetrics
     from refinery.spark.metrics_table import write_metrics
     from refinery.spark.tables import merge_rows, read_table, replace_slice, sql_string
 
@@ -505,10 +505,10 @@ def _row_udf_noop(bronze, options) -> None:
 def run() -> dict:
     from pyspark.sql import functions as F
 
+    from refinery.clean.job import clean_options
+    from refinery.clean.udf import clean_records
     from refinery.config import TABLE_NAMES, load_settings
-    from refinery.jobs.clean import clean_options
-    from refinery.jobs.runner import run_one
-    from refinery.spark.clean_udf import clean_records
+    from refinery.runtime.runner import run_one
     from refinery.spark.session import build_spark
     from refinery.spark.tables import read_table
 

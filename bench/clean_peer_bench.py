@@ -15,7 +15,7 @@ The subset both sides run (the issue's "comparable subset"):
   language ID in a ``LambdaFilter`` keeping zh and en → ``PIIFormatter`` (e-mail + IP) →
   ``JsonlWriter``; ``LocalPipelineExecutor(tasks=2, workers=2)``, in its own process with Spark
   stopped, on the same rows exported as two JSON-lines files.
-* ours: ``refinery.jobs.runner.run_one("clean")`` with :data:`PEER_SUBSET` (ftfy repair only,
+* ours: ``refinery.runtime.runner.run_one("clean")`` with :data:`PEER_SUBSET` (ftfy repair only,
   fastText, EMAIL/IPV4/IPV6 masking, zh/en kept and the rest quarantined, segmentation off),
   in a fresh SparkSession (cold Python workers, as datatrove's start cold), local[2]: Delta
   writes of silver and quarantine, the counts and the metrics row included.
@@ -80,7 +80,7 @@ def _peer(input_dir: Path, work: Path) -> dict[str, Any]:
 
 def run() -> dict:
     from refinery.config import TABLE_NAMES, load_settings
-    from refinery.jobs.runner import run_one
+    from refinery.runtime.runner import run_one
     from refinery.spark.session import build_spark
     from refinery.spark.tables import read_table
 

@@ -136,7 +136,7 @@ def _cluster(command: str, env: dict[str, str]) -> None:
 
 def submit_job(job: str, master: str, work: Path, source: Path, env: dict[str, str]) -> dict[str, Any]:
     """spark-submit one job to ``master`` with the bench's settings; its wall seconds."""
-    from refinery.jobs.runner import ENTRY_SCRIPTS
+    from refinery.runtime.runner import ENTRY_SCRIPTS
 
     command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", master, "--driver-memory", "2g"]
     command += ["--executor-memory", "3g", "--conf", f"spark.pyspark.python={ROOT / '.venv' / 'bin' / 'python'}"]

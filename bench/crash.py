@@ -43,7 +43,7 @@ The content hash (:func:`content_hash`) is SHA-256 over the sorted JSON of every
 sorted entries, without the columns that legitimately differ between two runs of the same
 run id (:data:`VOLATILE`): the time a row was cleaned or quarantined, and ``score_version``
 (the silver version a score run read: a rerun after a committed MERGE reads the version that
-MERGE made, see :mod:`refinery.jobs.score`).
+MERGE made, see :mod:`refinery.score.job`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import MapType
 
 from refinery.config import TABLE_NAMES, load_settings
-from refinery.jobs.runner import run_one
+from refinery.runtime.runner import run_one
 from refinery.spark.tables import delta_table, read_table, set_properties
 
 ROOT = Path(__file__).resolve().parents[1]

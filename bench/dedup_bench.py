@@ -81,7 +81,7 @@ def _peak_rss_mb() -> dict[str, float]:
 
 
 def _quality(spark, make, work: Path) -> dict[str, Any]:
-    from refinery.jobs.runner import run_one
+    from refinery.runtime.runner import run_one
     from refinery.spark.tables import read_table
 
     docs = build(CORPORA, EVAL_ZH, EVAL_EN, variant_share=0.5, seed=7)
@@ -239,8 +239,8 @@ def _silver_frame(spark, rows: list[dict], work: Path, name: str, batch: str):
 
 
 def _dup_counts(frame) -> dict[str, int]:
-    """The job's :func:`refinery.jobs.dedup.duplicate_counts` under this benchmark's keys."""
-    from refinery.jobs.dedup import duplicate_counts
+    """The job's :func:`refinery.dedup.job.duplicate_counts` under this benchmark's keys."""
+    from refinery.dedup.job import duplicate_counts
 
     counts = duplicate_counts(frame)
     return {"exact": counts["exact_duplicates"], "near": counts["near_duplicates"], "clusters": counts["clusters"]}
@@ -328,7 +328,7 @@ def _signature_speed(size: int = SIGNATURE_ROWS) -> dict[str, Any]:
 def _scale(spark, make, work: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
-    from refinery.jobs.runner import run_one
+    from refinery.runtime.runner import run_one
     from refinery.spark.tables import read_table
 
     out: dict[str, Any] = {}

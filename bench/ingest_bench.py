@@ -33,7 +33,7 @@ SOURCES = ("thucnews", "ag_news", "sms_spam", "chnsenticorp")
 
 def _grow(folder: Path, settings, copies: int) -> dict[str, list[str]]:
     """Copy each source's files ``copies`` times into ``folder``; return new paths by source."""
-    from refinery.jobs.ingest import source_locations
+    from refinery.ingest.job import source_locations
 
     grown: dict[str, list[str]] = {}
     for name, locations in source_locations(settings.ingest).items():
@@ -93,7 +93,7 @@ def _run(records: int, seconds: float) -> dict[str, float]:
 
 def run() -> dict:
     from refinery.config import TABLE_NAMES, load_settings
-    from refinery.jobs.runner import run_one
+    from refinery.runtime.runner import run_one
     from refinery.spark.session import build_spark
     from refinery.spark.tables import read_table
 

@@ -138,7 +138,7 @@ def _settings(work: Path, table: str, *extra: str):
 
 def _ingest(spark, settings, run_id: str) -> tuple[int, float, str]:
     """Run ``ingest`` in this session: (exit code, seconds, what it wrote to stderr)."""
-    from refinery.jobs.runner import run_one
+    from refinery.runtime.runner import run_one
 
     errors = io.StringIO()
     started = time.perf_counter()

@@ -76,7 +76,7 @@ def imblearn_seconds(pdf: pd.DataFrame, strategy: str) -> tuple[float, dict]:
 def ours_seconds(spark, frame, settings, gold_path: Path | None) -> tuple[float, dict]:
     """Seconds of our draw run to the end (``noop``, or a Delta write to ``gold_path``), and
     its class counts (from the targets; checked against the written table when written)."""
-    from refinery.jobs.rebalance import cell_counts, draw_rows, group_weights, plan_targets, with_cells
+    from refinery.rebalance.job import cell_counts, draw_rows, group_weights, plan_targets, with_cells
 
     cfg = settings.rebalance
     started = time.perf_counter()

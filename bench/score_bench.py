@@ -22,7 +22,7 @@ on how they rank the rows of those groups (tied groups left out).
 * **model_only**: the score job before issue 21: the fastText-style model's EMA over epochs,
   confident learning (prune by noise rate), self-confidence;
 * **ours** (the score job's defaults): the model's EMA blended with the label vote of each
-  row's nearest neighbours (:mod:`refinery.scoring.neighbours`), flags
+  row's nearest neighbours (:mod:`refinery.score.neighbours`), flags
   ``noise_rate_or_outvoted``, ranking ``normalized_margin``;
 * **neighbours_only**: the neighbour vote's own ranking (what the neighbours add).
 
@@ -45,18 +45,18 @@ import torch
 
 from bench.noise_evalset import average_precision, detection_scores, inject_noise
 from refinery.config import ScoreSettings
-from refinery.quality.confident_learning import find_noisy, label_quality, outvoted
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
-from refinery.scoring.features import FeatureOptions, featurize, idf_weights
-from refinery.scoring.model import load_model
-from refinery.scoring.neighbours import (
+from refinery.labels.confident_learning import find_noisy, label_quality, outvoted
+from refinery.score.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
+from refinery.score.features import FeatureOptions, featurize, idf_weights
+from refinery.score.model import load_model
+from refinery.score.neighbours import (
     NeighbourOptions,
     blended,
     nearest_neighbours,
     neighbour_label_probs,
     tfidf_rows,
 )
-from refinery.scoring.train import TrainOptions, predict_proba
+from refinery.score.train import TrainOptions, predict_proba
 from refinery.text.normalize import NormalizeOptions, normalize_series
 from refinery.text.segment import segment_series
 

@@ -3,11 +3,11 @@
     python -m bench.run score_memory        # → bench/results/score_memory.json
 
 Score's featurized rows live on disk (a memory-mapped group folder,
-:mod:`refinery.scoring.dataset`), so what the driver's Python *owns* is what
-:func:`refinery.scoring.crossfit.crossfit` and the staging of its results allocate. For each
+:mod:`refinery.score.dataset`), so what the driver's Python *owns* is what
+:func:`refinery.score.crossfit.crossfit` and the staging of its results allocate. For each
 row count ``n`` and class count ``C``, a fresh process writes a synthetic group folder (bags of
 40 random feature ids, uniform labels, keys from row ids: the shapes score sees, not its
-accuracy), then runs :func:`refinery.jobs.score.score_group` on it: one epoch of 5-fold
+accuracy), then runs :func:`refinery.score.job.score_group` on it: one epoch of 5-fold
 cross-fitting, then the staging of every row's scores as Parquet, while a thread samples the
 process's ``RssAnon`` (anonymous resident memory, MB; file pages of the memory-mapped folder
 are not in it) every 20 ms.
@@ -43,9 +43,9 @@ import numpy as np
 import torch
 
 from refinery.config import load_settings
-from refinery.jobs.score import GroupResult, score_group
-from refinery.scoring.crossfit import row_keys
-from refinery.scoring.dataset import gather_group
+from refinery.score.job import GroupResult, score_group
+from refinery.score.crossfit import row_keys
+from refinery.score.dataset import gather_group
 
 n, classes, bag_ids, root = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 torch.set_num_threads(2)
@@ -101,7 +101,7 @@ print(json.dumps({"rows": n, "classes": classes, "anon_before_mb": round(before,
 
 
 def probe(rows: int, classes: int) -> dict[str, Any]:
-    """One fresh process's anonymous memory around :func:`refinery.jobs.score.score_group`."""
+    """One fresh process's anonymous memory around :func:`refinery.score.job.score_group`."""
     import tempfile
 
     from bench.chain_sets import ROOT

@@ -12,11 +12,11 @@ headlines, 10 topics), normalized and segmented by the clean job's own functions
    test rows instead of 1,520, the standard error √(p(1−p)/n) about 0.37 pt instead of 0.83).
 2. **Start**: a stratified ``start_share`` (5%) of the pool is labelled; the same start for every
    strategy of a fold.
-3. **Round**: train a model (:class:`refinery.scoring.train.Trainer`, features as
-   :func:`refinery.scoring.features.featurize` with IDF weights, as the score job's) on the
+3. **Round**: train a model (:class:`refinery.score.train.Trainer`, features as
+   :func:`refinery.score.features.featurize` with IDF weights, as the score job's) on the
    labelled rows only, record its accuracy on the test fold, score the unlabelled pool, rank it
-   with :func:`refinery.quality.active_learning.uncertainty` and take a batch of
-   ``batch_share`` of the pool with :func:`refinery.quality.active_learning.select`; reveal the
+   with :func:`refinery.labels.active_learning.uncertainty` and take a batch of
+   ``batch_share`` of the pool with :func:`refinery.labels.active_learning.select`; reveal the
    batch's gold labels. Repeat until the whole pool is labelled. The model is trained from
    scratch every round (seeded), or with ``warm_start`` from the previous round's weights.
 4. **Measure**: test accuracy against the labelled share of the pool (5%, 5% + batch, … 100%),
@@ -66,10 +66,10 @@ import numpy as np
 import torch
 
 from bench.score_bench import load_corpus
-from refinery.quality.active_learning import select, uncertainty
-from refinery.scoring.features import Bags, FeatureOptions, featurize, idf_weights
-from refinery.scoring.model import seed_everything
-from refinery.scoring.train import Trainer, TrainOptions
+from refinery.labels.active_learning import select, uncertainty
+from refinery.score.features import Bags, FeatureOptions, featurize, idf_weights
+from refinery.score.model import seed_everything
+from refinery.score.train import Trainer, TrainOptions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Output name → the name :func:`bench.score_bench.load_corpus` knows it by.

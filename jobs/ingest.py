@@ -5,7 +5,7 @@ spark-submit --jars <delta jars> jobs/ingest.py --conf conf/local.yaml [--set ke
 
 import sys
 
-from refinery.jobs.runner import main_for
+from refinery.runtime.runner import main_for
 
 if __name__ == "__main__":
     sys.exit(main_for("ingest"))

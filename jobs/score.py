@@ -5,7 +5,7 @@ spark-submit --jars <delta jars> --py-files dist/refinery.zip jobs/score.py --co
 
 import sys
 
-from refinery.jobs.runner import main_for
+from refinery.runtime.runner import main_for
 
 if __name__ == "__main__":
     sys.exit(main_for("score"))

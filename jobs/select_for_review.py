@@ -9,7 +9,7 @@ imports) for every job started from ``jobs/``.
 
 import sys
 
-from refinery.jobs.runner import main_for
+from refinery.runtime.runner import main_for
 
 if __name__ == "__main__":
     sys.exit(main_for("select"))

@@ -28,10 +28,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "libs"))
 
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys  # noqa: E402
-from refinery.scoring.features import Bags, FeatureOptions, featurize  # noqa: E402
-from refinery.scoring.model import resolve_device, seed_everything  # noqa: E402
-from refinery.scoring.train import Trainer, TrainOptions  # noqa: E402
+from refinery.score.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys  # noqa: E402
+from refinery.score.features import Bags, FeatureOptions, featurize  # noqa: E402
+from refinery.score.model import resolve_device, seed_everything  # noqa: E402
+from refinery.score.train import Trainer, TrainOptions  # noqa: E402
 
 
 def real_texts(corpora: Path) -> tuple[list[str], np.ndarray]:

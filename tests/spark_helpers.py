@@ -7,7 +7,7 @@ from collections import Counter
 from pyspark.sql import SparkSession
 
 from refinery.config import Settings
-from refinery.jobs.runner import new_run_id, run_one
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 
 

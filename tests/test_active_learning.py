@@ -1,4 +1,4 @@
-"""Uncertainty sampling (:mod:`refinery.quality.active_learning`) against hand computations on
+"""Uncertainty sampling (:mod:`refinery.labels.active_learning`) against hand computations on
 small matrices, and the budgeted selection with quotas and clusters. Pure numpy, no Spark."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from refinery.quality.active_learning import STRATEGIES, select, uncertainty
+from refinery.labels.active_learning import STRATEGIES, select, uncertainty
 
 # Four rows on which the three strategies rank differently (worked out by hand below).
 P3 = np.array(

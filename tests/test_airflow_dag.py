@@ -16,7 +16,7 @@ from delta.tables import DeltaTable
 from subprocess_helpers import subprocess_env, write_sms_sample
 
 from refinery.config import TABLE_NAMES
-from refinery.jobs.runner import ENTRY_SCRIPTS, JOBS
+from refinery.runtime.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
 
 #: The tables the data jobs write (metrics is also the report's; signatures is dedup's own).

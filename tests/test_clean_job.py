@@ -12,9 +12,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
+from refinery.clean.job import SILVER_LATER_COLUMNS, SILVER_STATS_COLUMNS
 from refinery.config import SegmentSettings
-from refinery.jobs.clean import SILVER_LATER_COLUMNS, SILVER_STATS_COLUMNS
-from refinery.jobs.runner import new_run_id, run_one
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.schemas import QUALITY
 from refinery.spark.tables import add_missing_columns, read_table, table_properties
 

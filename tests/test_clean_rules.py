@@ -18,9 +18,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from spark_helpers import ingest, metrics_by_stage
 
-from refinery.jobs.clean import SILVER_PROPERTIES, clean_options, silver_rows
-from refinery.jobs.runner import new_run_id, run_one
-from refinery.spark.clean_udf import clean_records
+from refinery.clean.job import SILVER_PROPERTIES, clean_options, silver_rows
+from refinery.clean.udf import clean_records
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
-"""The Spark wrapper of the clean chain (:func:`refinery.spark.clean_udf.clean_records`) on a
+"""The Spark wrapper of the clean chain (:func:`refinery.clean.udf.clean_records`) on a
 small DataFrame: one output row per input row, carried columns intact, the raw text gone; the
-annotation rules checked in the same pass (:func:`refinery.spark.clean_udf.apply_rules`)."""
+annotation rules checked in the same pass (:func:`refinery.clean.udf.apply_rules`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from pyspark.sql.types import StructField, StructType
 
-from refinery.quality.rules import parse_rules
-from refinery.spark.clean_udf import RULE_VIOLATION, apply_rules, clean_records
+from refinery.clean.annotation_rules import parse_rules
+from refinery.clean.udf import RULE_VIOLATION, apply_rules, clean_records
 from refinery.spark.schemas import BRONZE, CLEANED
 from refinery.text.chain import CleanOptions
 

@@ -12,7 +12,7 @@ import pytest
 from subprocess_helpers import json_lines, sample_overrides, subprocess_env, write_sms_sample
 
 from bench.cluster_parity import free_port
-from refinery.jobs.runner import ENTRY_SCRIPTS, JOBS
+from refinery.runtime.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from conftest import corpora_dir
 
-from refinery.quality import confident_learning as cl
+from refinery.labels import confident_learning as cl
 
 METHODS = cl.METHODS
 #: (seed, classes, examples): C = 2, 4, 10, n = 200..5000

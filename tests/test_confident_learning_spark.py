@@ -12,8 +12,8 @@ from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from pyspark.sql import functions as F
 
-from refinery.quality import confident_learning as cl
-from refinery.spark import confident_learning as scl
+from refinery.labels import confident_learning as cl
+from refinery.score import spark_confident_learning as scl
 from refinery.spark.checkpoint import checkpointed, release
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Unit tests of :mod:`refinery.config`, :mod:`refinery.report.metrics` and the CLI's
+"""Unit tests of :mod:`refinery.config`, :mod:`refinery.runtime.metrics` and the CLI's
 configuration errors (no Spark is started)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from refinery.config import TABLE_NAMES, ConfigError, apply_override, deep_merge, load_settings, resolve_path
-from refinery.report.metrics import StageMetrics, merge_reasons
+from refinery.runtime.metrics import StageMetrics, merge_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "conf" / "local.yaml"

@@ -12,8 +12,8 @@ import pytest
 from conftest import corpora_dir
 from spark_helpers import ingest, metrics_by_stage
 
-from refinery.jobs.dedup import DECIDED_COLUMNS
-from refinery.jobs.runner import new_run_id, run_one
+from refinery.dedup.job import DECIDED_COLUMNS
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 from refinery.text.shingles import jaccard, shingles
 
@@ -204,7 +204,7 @@ def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_
 def test_candidates_are_bucket_mates_whose_shingle_counts_allow_the_threshold(spark):
     """Every pair sharing a bucket, with a new row in it, whose sizes could reach the
     threshold (``min + 1 >= t * max``): pruned pairs could never be near duplicates."""
-    from refinery.jobs.dedup import candidate_pairs
+    from refinery.dedup.job import candidate_pairs
     from refinery.spark.checkpoint import release
 
     rows = [  # id, band keys, n_shingles, is_new

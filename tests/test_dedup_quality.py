@@ -12,7 +12,7 @@ from conftest import corpora_dir
 from spark_helpers import ingest
 
 from bench.dedup_evalset import build, compare_with_datasketch
-from refinery.jobs.runner import new_run_id, run_one
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow

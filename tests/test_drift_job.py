@@ -18,10 +18,10 @@ from drift_corpora import START, WEEK_ROWS, ag_news_rows, change_point_series, t
 from spark_helpers import metrics_by_stage
 
 from refinery.config import TABLE_NAMES, load_settings
-from refinery.jobs.drift import STATISTICS, Window, compare_groups
-from refinery.jobs.runner import EXIT_ALERT, EXIT_CONFIG, main_for, new_run_id, run_one
-from refinery.jobs.summary import summary_lines
-from refinery.quality.drift import kl_divergence
+from refinery.drift.job import STATISTICS, Window, compare_groups
+from refinery.labels.drift_stats import kl_divergence
+from refinery.runtime.runner import EXIT_ALERT, EXIT_CONFIG, main_for, new_run_id, run_one
+from refinery.runtime.summary import summary_lines
 
 SILVER = "id string, text string, label string, source string, lang string, event_ts timestamp, ingest_batch string"
 SCORED = SILVER + ", confidence double, is_noisy boolean"

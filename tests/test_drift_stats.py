@@ -1,4 +1,4 @@
-"""The drift statistics (:mod:`refinery.quality.drift`) by hand, against scipy on real count
+"""The drift statistics (:mod:`refinery.labels.drift_stats`) by hand, against scipy on real count
 vectors of the shared corpora, at their edge cases, and under the sampling noise of the
 change-point series the Spark test uses."""
 
@@ -14,7 +14,7 @@ from drift_corpora import AFTER, BEFORE, WEEK_ROWS, ag_news_rows, thucnews_rows,
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, entropy
 
-from refinery.quality.drift import aligned, chi_square, js_divergence, kl_divergence, pooled_columns, psi
+from refinery.labels.drift_stats import aligned, chi_square, js_divergence, kl_divergence, pooled_columns, psi
 
 #: Languages of the SMS spam collection and of AG News as clean detected them (make run's silver).
 SMS_LANGS = {

@@ -122,8 +122,8 @@ def test_extra_columns_are_kept_in_meta(spark, all_corpora):
 def test_content_hashes_agree_in_python_and_the_jvm_on_every_corpus(spark, all_corpora):
     # line files are hashed in the Python parser, table sources by the JVM expression; on
     # every real corpus both give the stored hash of the stored content, byte for byte
+    from refinery.ingest.column_text import content_hash as content_hash_column
     from refinery.sources.records import content_hash
-    from refinery.spark.column_text import content_hash as content_hash_column
 
     settings, _ = all_corpora
     bronze = read_table(spark, settings.tables.bronze)

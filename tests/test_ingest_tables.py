@@ -11,12 +11,12 @@ from pyspark.sql.types import MapType, StringType, StructField, StructType
 from spark_helpers import ingest, metrics_by_stage
 
 from refinery.config import ConfigError
-from refinery.jobs.ingest import source_locations
-from refinery.jobs.runner import EXIT_CONFIG, new_run_id, run_one
+from refinery.ingest.column_text import content_hash as content_hash_column
+from refinery.ingest.column_text import is_blank, json_string, python_strip
+from refinery.ingest.job import source_locations
+from refinery.ingest.table_sources import parquet_records
+from refinery.runtime.runner import EXIT_CONFIG, new_run_id, run_one
 from refinery.sources.records import Limits, content_hash, record_from_mapping
-from refinery.spark.column_text import content_hash as content_hash_column
-from refinery.spark.column_text import is_blank, json_string, python_strip
-from refinery.spark.ingest_tables import parquet_records
 from refinery.spark.tables import read_table
 
 TRICKY = [

@@ -20,7 +20,7 @@ import pytest
 from pyspark.sql import functions as F
 from spark_helpers import ingest
 
-from refinery.jobs import ingest as ingest_job
+from refinery.ingest import job as ingest_job
 from refinery.sources.records import Limits
 from refinery.spark.tables import read_table
 
@@ -301,9 +301,9 @@ def test_quarantine_rows_are_the_same_either_way(spark, both_ways, way):
 
 @pytest.mark.parametrize("source", ["mixed", "table", "plain"])
 def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
+    from refinery.ingest.jvm_lines import jvm_lines_frame, jvm_rules
+    from refinery.ingest.read import list_files, plan_reads
     from refinery.sources.splits import pack_tasks
-    from refinery.spark.ingest_read import list_files, plan_reads
-    from refinery.spark.jvm_lines import jvm_lines_frame, jvm_rules
 
     settings = both_ways["always"]
     spec, cfg = settings.ingest.sources[source], settings.ingest
@@ -324,8 +324,8 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
 
 @pytest.mark.parametrize("source", ["mixed", "table", "plain"])
 def test_planning_in_the_jvm_and_the_driver_gives_the_python_workers_plan(spark, both_ways, source):
+    from refinery.ingest.read import list_files, plan_reads
     from refinery.spark import ingest_read
-    from refinery.spark.ingest_read import list_files, plan_reads
 
     settings = both_ways["always"]
     spec, cfg = settings.ingest.sources[source], settings.ingest
@@ -345,9 +345,9 @@ def test_planning_in_the_jvm_and_the_driver_gives_the_python_workers_plan(spark,
 
 
 def test_the_jvm_counts_newlines_as_python_does(spark, tmp_path):
+    from refinery.ingest.jvm_lines import jvm_newline_counts
     from refinery.sources.file_lines import count_newlines, open_binary
     from refinery.sources.splits import InputFile, Split
-    from refinery.spark.jvm_lines import jvm_newline_counts
 
     data = b"a\nb\r\n\n\n" + "\u4e2d\n".encode() * 5000 + b"no newline at the end"
     path = tmp_path / "lines.txt"
@@ -364,7 +364,7 @@ def test_the_jvm_counts_newlines_as_python_does(spark, tmp_path):
 def test_compressed_files_are_parsed_in_the_jvm_through_copies_the_run_removes(spark, both_ways, tmp_path):
     from pathlib import Path
 
-    from refinery.spark.ingest_read import read_source
+    from refinery.ingest.read import read_source
 
     settings = both_ways["always"]
     spec, cfg = settings.ingest.sources["mixed"], settings.ingest

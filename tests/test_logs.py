@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from refinery.jobs.runner import argument_parser
 from refinery.logs import JsonFormatter, job_logger, refinery_logger, set_log_level
+from refinery.runtime.runner import argument_parser
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The annotation rules (:mod:`refinery.quality.rules`) without Spark: every operator on string,
+"""The annotation rules (:mod:`refinery.clean.annotation_rules`) without Spark: every operator on string,
 number and meta fields, missing and non-numeric values, scope, several violations per row, and
 an error naming the rule and the fix for each kind of invalid rule."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from refinery.quality.rule_checks import evaluate
-from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
+from refinery.clean.annotation_checks import evaluate
+from refinery.clean.annotation_rules import RuleError, RuleSet, load_rules, parse_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,9 +17,9 @@ from resampling_corpora import REAL_COUNTS, corpus_rows
 from spark_helpers import metrics_by_stage
 
 from refinery.config import QualitySettings
-from refinery.jobs.rebalance import cell_counts, draw_rows, group_weights, plan_targets, with_cells
-from refinery.jobs.runner import new_run_id, run_one
-from refinery.quality.resampling import class_targets
+from refinery.labels.resampling import class_targets
+from refinery.rebalance.job import cell_counts, draw_rows, group_weights, plan_targets, with_cells
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import delta_table, read_table
 
 pytestmark = pytest.mark.slow

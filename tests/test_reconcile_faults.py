@@ -1,5 +1,5 @@
 """Counts that can fail: every job, with the test-only fault hook dropping one row inside its
-transform (:mod:`refinery.jobs.faults`), exits 1 with a "counts do not reconcile" line naming
+transform (:mod:`refinery.runtime.faults`), exits 1 with a "counts do not reconcile" line naming
 its stage and the difference; the same job without the hook reconciles and exits 0.
 
 One tiny real pipeline (AG News rows with a bad line, a repeated record and unlabelled rows,
@@ -19,10 +19,10 @@ from conftest import ROOT, corpora_dir
 from spark_helpers import metrics_by_stage
 
 from refinery.config import TABLE_NAMES, load_settings
-from refinery.jobs.faults import FAULT_ENV, drop_one, fault_on
-from refinery.jobs.runner import EXIT_FAILED, EXIT_OK, new_run_id, run_one, unreconciled_fields
 from refinery.logs import JsonFormatter, job_logger, refinery_logger
-from refinery.report.metrics import StageMetrics
+from refinery.runtime.faults import FAULT_ENV, drop_one, fault_on
+from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.runner import EXIT_FAILED, EXIT_OK, new_run_id, run_one, unreconciled_fields
 
 CLASSES = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
 PER_CLASS, UNLABELLED = 15, 12

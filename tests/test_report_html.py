@@ -9,7 +9,6 @@ import re
 import pytest
 from report_page import decode_png, drawn_pixels, parse_report
 
-from refinery.jobs.report import class_counts, clean_counts, quality_counts, split_cell, truncate
 from refinery.report.data import (
     ConfidenceHistogram,
     DriftValue,
@@ -21,6 +20,7 @@ from refinery.report.data import (
     RunCounts,
 )
 from refinery.report.html import PLOT_IDS, SECTIONS, build_report, render_report
+from refinery.report.job import class_counts, clean_counts, quality_counts, split_cell, truncate
 from refinery.report.plots import drift_figure, drift_statistic, quality_figure, top_counts
 
 

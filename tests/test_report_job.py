@@ -24,10 +24,10 @@ from pyspark.sql import functions as F
 from report_page import decode_png, drawn_pixels, parse_report
 
 from refinery.config import TABLE_NAMES, load_settings
-from refinery.jobs.report import collect_report
-from refinery.jobs.runner import JOBS, new_run_id, run_one
-from refinery.jobs.summary import summary_lines
 from refinery.report.html import CSP, PLOT_IDS
+from refinery.report.job import collect_report
+from refinery.runtime.runner import JOBS, new_run_id, run_one
+from refinery.runtime.summary import summary_lines
 from refinery.spark.tables import read_table
 from refinery.text.pii import COUNTED_TYPES
 

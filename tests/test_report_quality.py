@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from pyspark.sql import functions as F
 
-from refinery.jobs.report import EXAMPLE_CHARS, collect_report, quality_examples
-from refinery.jobs.runner import run_one
 from refinery.report.data import QualityRuleCount
 from refinery.report.html import build_report
-from refinery.report.metrics import StageMetrics
+from refinery.report.job import EXAMPLE_CHARS, collect_report, quality_examples
+from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.runner import run_one
 from refinery.spark.metrics_table import write_metrics
 from refinery.spark.tables import read_table
 

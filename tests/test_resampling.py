@@ -1,4 +1,4 @@
-"""The resampling maths (:mod:`refinery.quality.resampling`) on the shared corpora's real class
+"""The resampling maths (:mod:`refinery.labels.resampling`) on the shared corpora's real class
 counts, side by side with imbalanced-learn's random samplers."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from resampling_corpora import REAL_COUNTS, corpus_labels
 
-from refinery.quality.resampling import (
+from refinery.labels.resampling import (
     ResamplePlan,
     class_targets,
     class_weights,

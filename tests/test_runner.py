@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from subprocess_helpers import write_sms_sample
 
-from refinery.jobs.runner import EXIT_FAILED, run_one
+from refinery.runtime.runner import EXIT_FAILED, run_one
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow

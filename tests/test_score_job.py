@@ -15,8 +15,8 @@ from conftest import corpora_dir
 from spark_helpers import metrics_by_stage
 
 from bench.noise_evalset import average_precision, inject_noise
-from refinery.jobs.runner import new_run_id, run_one
-from refinery.jobs.score import SCORE_COLUMNS
+from refinery.runtime.runner import new_run_id, run_one
+from refinery.score.job import SCORE_COLUMNS
 from refinery.spark.tables import delta_table, read_table
 
 pytestmark = pytest.mark.slow

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from refinery.scoring.crossfit import CrossFitOptions, crossfit, fold_of, held_out_loss
-from refinery.scoring.features import FeatureOptions, featurize, idf_weights
-from refinery.scoring.model import load_model, serialize_model
-from refinery.scoring.train import Trainer, TrainOptions, predict_proba
+from refinery.score.crossfit import CrossFitOptions, crossfit, fold_of, held_out_loss
+from refinery.score.features import FeatureOptions, featurize, idf_weights
+from refinery.score.model import load_model, serialize_model
+from refinery.score.train import Trainer, TrainOptions, predict_proba
 
 CPU = torch.device("cpu")
 SMALL = FeatureOptions(buckets=1 << 12, word_ngrams=2, char_ngrams=(2,), char_max_chars=8)
@@ -40,7 +40,7 @@ def test_word_order_changes_bigrams_not_unigrams():
 
 def test_feature_ids_are_the_same_in_another_process():
     """Python's own hash() is salted per process; the features must not be."""
-    code = "from refinery.scoring.features import featurize;print(list(featurize(['北京 天气 晴朗'], None).ids))"
+    code = "from refinery.score.features import featurize;print(list(featurize(['北京 天气 晴朗'], None).ids))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert other.strip() == str(list(featurize(["北京 天气 晴朗"], None).ids))
 
@@ -140,7 +140,7 @@ def test_crossfit_into_scratch_files_gives_the_same_probabilities(tmp_path, monk
     driver's own memory does not hold ``rows × classes`` floats) and hold exactly what the
     in-memory run computes, also when held-out rows are scored in several chunks and the
     best epoch's rows are copied out (early stopping)."""
-    from refinery.scoring import crossfit as module
+    from refinery.score import crossfit as module
 
     monkeypatch.setattr(module, "SCORE_CHUNK_ROWS", 37)  # several chunks per fold
     texts, labels = keyword_corpus(300, seed=2)
@@ -159,7 +159,7 @@ def test_crossfit_into_scratch_files_gives_the_same_probabilities(tmp_path, monk
 
 @pytest.mark.parametrize("device", ["cuda"])
 def test_cuda_is_refused_clearly_without_a_gpu(device):
-    from refinery.scoring.model import resolve_device
+    from refinery.score.model import resolve_device
 
     if torch.cuda.is_available():
         assert resolve_device(device).type == "cuda"

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pytest
 from conftest import corpora_dir
 
-from refinery.scoring.crossfit import row_keys
-from refinery.scoring.dataset import ShardWriter, gather_group
-from refinery.scoring.features import FeatureOptions, featurize, idf_weights
-from refinery.scoring.neighbours import (
+from refinery.score.crossfit import row_keys
+from refinery.score.dataset import ShardWriter, gather_group
+from refinery.score.features import FeatureOptions, featurize, idf_weights
+from refinery.score.neighbours import (
     NeighbourOptions,
     blended,
     heaviest_features,

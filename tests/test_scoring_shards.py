@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from refinery.scoring import dataset
-from refinery.scoring.crossfit import row_keys
-from refinery.scoring.dataset import ShardWriter, gather_group, load_group
-from refinery.scoring.features import FeatureOptions, featurize
+from refinery.score import dataset
+from refinery.score.crossfit import row_keys
+from refinery.score.dataset import ShardWriter, gather_group, load_group
+from refinery.score.features import FeatureOptions, featurize
 
 OPTIONS = FeatureOptions(buckets=1 << 12, word_ngrams=2, char_ngrams=(2,), char_max_chars=8)
 

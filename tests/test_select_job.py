@@ -1,5 +1,5 @@
 """The ``select`` and ``import_reviews`` jobs on AG News rows in real Spark and Delta: the
-active-learning picks equal the numpy oracle (:func:`refinery.quality.active_learning.select`),
+active-learning picks equal the numpy oracle (:func:`refinery.labels.active_learning.select`),
 QC routing, no re-selection, the review files, and reviewed labels merged back with provenance."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from conftest import corpora_dir
 from pyspark.sql import functions as F
 from spark_helpers import metrics_by_stage
 
-from refinery.jobs.runner import new_run_id, run_one
-from refinery.quality.active_learning import select, uncertainty
+from refinery.labels.active_learning import select, uncertainty
+from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 
 pytestmark = pytest.mark.slow

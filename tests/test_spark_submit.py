@@ -119,7 +119,7 @@ def test_entry_scripts_do_not_shadow_the_standard_library():
 def test_every_job_has_an_entry_script_that_runs_it():
     from conftest import ROOT
 
-    from refinery.jobs.runner import ALL_JOBS, ENTRY_SCRIPTS
+    from refinery.runtime.runner import ALL_JOBS, ENTRY_SCRIPTS
 
     assert set(ENTRY_SCRIPTS) == set(ALL_JOBS)
     for job, script in ENTRY_SCRIPTS.items():

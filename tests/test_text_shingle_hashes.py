@@ -214,7 +214,7 @@ def test_sketches_keep_near_duplicates_and_drop_most_half_overlaps(real_docs):
 def test_a_pair_without_a_stored_sketch_is_kept_for_verification():
     import pandas as pd
 
-    from refinery.spark.dedup_udf import DedupOptions, sketch_kept
+    from refinery.dedup.udf import DedupOptions, sketch_kept
 
     same, other = bytes(range(128)), bytes(255 - i for i in range(128))
     frame = pd.DataFrame(

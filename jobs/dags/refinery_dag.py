@@ -51,7 +51,7 @@ from pathlib import Path
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
-#: (job, entry script) in pipeline order; a test checks it against ``refinery.jobs.runner``.
+#: (job, entry script) in pipeline order; a test checks it against ``refinery.runtime.runner``.
 PIPELINE: tuple[tuple[str, str], ...] = (
     ("ingest", "jobs/ingest.py"),
     ("clean", "jobs/clean.py"),

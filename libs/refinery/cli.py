@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from refinery.config import ConfigError, load_settings
-from refinery.jobs.runner import ALL_JOBS, EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
 from refinery.logs import set_log_level
+from refinery.runtime.runner import ALL_JOBS, EXIT_CONFIG, EXIT_OK, JOBS, argument_parser, main_for, run_jobs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_summary(settings) -> int:
-    """Print :func:`refinery.jobs.summary.summary_lines` for the configured tables."""
-    from refinery.jobs.summary import summary_lines
+    """Print :func:`refinery.runtime.summary.summary_lines` for the configured tables."""
+    from refinery.runtime.summary import summary_lines
     from refinery.spark.session import build_spark
 
     spark = build_spark(settings.spark, f"{settings.app_name}-summary")

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from refinery.quality.rules import RuleError, RuleSet, load_rules, parse_rules
+from refinery.clean.annotation_rules import RuleError, RuleSet, load_rules, parse_rules
 
 TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures", "ingest_state")
 CATALOG_PREFIX = "catalog:"
@@ -393,7 +393,7 @@ class QualitySettings(_Strict):
 
     @model_validator(mode="after")
     def _rules_are_valid(self) -> QualitySettings:
-        from refinery.text.quality.rules import QualityRuleError
+        from refinery.text.quality.quality_rules import QualityRuleError
 
         try:
             self.active_rules()
@@ -402,8 +402,8 @@ class QualitySettings(_Strict):
         return self
 
     def active_rules(self) -> tuple[Any, ...]:
-        """The :class:`~refinery.text.quality.rules.QualityRule` s to check (none when disabled)."""
-        from refinery.text.quality.rules import configured_rules
+        """The :class:`~refinery.text.quality.quality_rules.QualityRule` s to check (none when disabled)."""
+        from refinery.text.quality.quality_rules import configured_rules
 
         if not self.enabled:
             return ()
@@ -425,7 +425,7 @@ class CleanSettings(_Strict):
     allowed_languages: list[str] | None = None
     #: What happens to a document in another language: ``quarantine`` it or ``flag`` it.
     on_disallowed_language: Literal["quarantine", "flag"] = "quarantine"
-    #: Annotation rules checked on every accepted document (see :mod:`refinery.quality.rules`):
+    #: Annotation rules checked on every accepted document (see :mod:`refinery.clean.annotation_rules`):
     #: a YAML rules file, an inline list of rules, or ``None`` for none. Loaded and validated
     #: here, so a bad rule stops the job before Spark starts; afterwards this is a ``RuleSet``.
     rules: RuleSet | None = None
@@ -532,7 +532,7 @@ def ngram_sizes(value: list[int]) -> list[int]:
 
 
 class ScoreFeatureSettings(_Strict):
-    """``score.features``: the hashed n-gram bags (see :mod:`refinery.scoring.features`)."""
+    """``score.features``: the hashed n-gram bags (see :mod:`refinery.score.features`)."""
 
     #: Size of the hashed feature space (rows of the embedding table).
     buckets: int = Field(default=1 << 18, ge=1 << 10, le=1 << 26)
@@ -554,7 +554,7 @@ class ScoreFeatureSettings(_Strict):
 
 class ScoreNeighbourSettings(_Strict):
     """``score.neighbours``: the label vote of each row's nearest neighbours in TF-IDF space,
-    blended into the cross-fitted probabilities (see :mod:`refinery.scoring.neighbours`)."""
+    blended into the cross-fitted probabilities (see :mod:`refinery.score.neighbours`)."""
 
     #: Neighbours per row; 0 turns the vote off (the model's probabilities alone).
     k: int = Field(default=10, ge=0, le=200)
@@ -579,7 +579,7 @@ class ScoreNeighbourSettings(_Strict):
 
 class ScoreModelSettings(_Strict):
     """``score.model``: the fastText-style classifier and its training
-    (see :mod:`refinery.scoring.train`)."""
+    (see :mod:`refinery.score.train`)."""
 
     dim: int = Field(default=64, ge=2, le=1024)
     epochs: int = Field(default=10, ge=1, le=200)
@@ -592,7 +592,7 @@ class ScoreModelSettings(_Strict):
 
 class ScoreSettings(_Strict):
     """The ``score`` job: out-of-sample confidence of every labelled silver row, written back
-    to ``silver`` as filter columns (see :mod:`refinery.jobs.score`)."""
+    to ``silver`` as filter columns (see :mod:`refinery.score.job`)."""
 
     #: One model per value of this silver column (each source has its own label set);
     #: ``None`` trains one model over every label.
@@ -604,7 +604,7 @@ class ScoreSettings(_Strict):
     #: ``label_quality``: the given label's probability, or p(given) - max other p.
     label_quality: Literal["self_confidence", "normalized_margin"] = "normalized_margin"
     #: How ``is_noisy`` is decided: one of confident learning's filters (cleanlab's
-    #: ``filter_by`` names, see :mod:`refinery.quality.confident_learning`), or
+    #: ``filter_by`` names, see :mod:`refinery.labels.confident_learning`), or
     #: ``threshold``: ``confidence < threshold``.
     noise_method: Literal[
         "prune_by_noise_rate",
@@ -665,7 +665,7 @@ Caps = int | dict[str, int] | None
 
 
 class RebalancePlanSettings(_Strict):
-    """One group's resampling plan (see :mod:`refinery.quality.resampling` for the maths)."""
+    """One group's resampling plan (see :mod:`refinery.labels.resampling` for the maths)."""
 
     strategy: Literal["none", "undersample", "oversample", "target", "smooth"] = "none"
     #: ``undersample``: keep at most this many rows per class; ``None`` = the smallest class.
@@ -683,8 +683,8 @@ class RebalancePlanSettings(_Strict):
     max: Caps = None
 
     def plan(self):
-        """This plan as a :class:`refinery.quality.resampling.ResamplePlan` (validated)."""
-        from refinery.quality.resampling import ResamplePlan
+        """This plan as a :class:`refinery.labels.resampling.ResamplePlan` (validated)."""
+        from refinery.labels.resampling import ResamplePlan
 
         counts = self.target.get("counts")
         if counts is not None and any(v != int(v) for v in counts.values()):
@@ -731,7 +731,7 @@ class RebalanceFilterSettings(_Strict):
 
 class RebalanceSettings(RebalancePlanSettings):
     """The ``rebalance`` job: filtered silver rows, resampled per class, written to ``gold``
-    (see :mod:`refinery.jobs.rebalance`)."""
+    (see :mod:`refinery.rebalance.job`)."""
 
     #: Each value of this silver column is its own training set (own label set), balanced on
     #: its own; ``None`` balances all labels together.
@@ -752,7 +752,7 @@ class RebalanceSettings(RebalancePlanSettings):
     per_group: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def plan_for(self, group: str | None):
-        """The :class:`~refinery.quality.resampling.ResamplePlan` of ``group``."""
+        """The :class:`~refinery.labels.resampling.ResamplePlan` of ``group``."""
         return self.plan_settings(group).plan()
 
     def plan_settings(self, group: str | None) -> RebalancePlanSettings:
@@ -773,7 +773,7 @@ class RebalanceSettings(RebalancePlanSettings):
 class DriftThresholds(_Strict):
     """``drift.thresholds``: a comparison alerts when a statistic crosses its threshold
     (``null`` turns that statistic's alerts off; it is still computed and reported). The
-    divergences are in nats (see :mod:`refinery.quality.drift`)."""
+    divergences are in nats (see :mod:`refinery.labels.drift_stats`)."""
 
     #: KL(window ‖ baseline) above this alerts.
     kl: float | None = Field(default=0.1, gt=0.0)
@@ -814,7 +814,7 @@ DRIFT_WINDOW_KEYS = {
 
 class DriftSettings(_Strict):
     """The ``drift`` job: label and language distributions per window of ``silver``, each
-    compared with the previous window and a reference (see :mod:`refinery.jobs.drift`)."""
+    compared with the previous window and a reference (see :mod:`refinery.drift.job`)."""
 
     #: ``day`` / ``week`` (ISO, Monday to Sunday) / ``month`` of ``event_ts`` (UTC), or
     #: ``batch``: one window per ``ingest_batch``, in order of their first ``event_ts``.
@@ -841,7 +841,7 @@ class DriftSettings(_Strict):
     #: ``reference`` of the reported ones; their rows are counted as filtered
     #: (``before_last_windows``) and they get no window or statistic rows.
     last_windows: int | None = Field(default=None, ge=1)
-    #: Exit with code 3 (:data:`refinery.jobs.runner.EXIT_ALERT`) when any reported comparison
+    #: Exit with code 3 (:data:`refinery.runtime.runner.EXIT_ALERT`) when any reported comparison
     #: alerts, after the metrics are written, so a scheduler can fail the batch on drift.
     fail_on_alert: bool = False
 
@@ -906,9 +906,9 @@ class SelectQcSettings(_Strict):
 
 class SelectSettings(_Strict):
     """The ``select`` job: active learning and QC routing into ``review_queue``
-    (see :mod:`refinery.jobs.select`)."""
+    (see :mod:`refinery.select.job`)."""
 
-    #: Uncertainty sampling over unlabelled rows (see :mod:`refinery.quality.active_learning`).
+    #: Uncertainty sampling over unlabelled rows (see :mod:`refinery.labels.active_learning`).
     strategy: Literal["least_confidence", "margin", "entropy", "random"] = "margin"
     #: Unlabelled rows queued per run, or per group with ``group_by``.
     budget: int = Field(default=100, ge=0)
@@ -944,7 +944,7 @@ class SelectSettings(_Strict):
 
 class ImportReviewsSettings(_Strict):
     """The ``import_reviews`` job: corrected labels back into ``silver``
-    (see :mod:`refinery.jobs.import_reviews`)."""
+    (see :mod:`refinery.reviews.job`)."""
 
     #: The reviewed file: a Label Studio JSON export, JSONL or CSV with ``id`` and ``label``.
     path: str | None = None
@@ -963,7 +963,7 @@ MAX_QUALITY_EXAMPLES = 20
 
 
 class ReportSettings(_Strict):
-    """The ``report`` job: one self-contained HTML page per run (see :mod:`refinery.jobs.report`)."""
+    """The ``report`` job: one self-contained HTML page per run (see :mod:`refinery.report.job`)."""
 
     #: Folder of the reports: each run writes ``<dir>/<run_id>/report.html``. A local folder
     #: (the driver writes the file), relative to the working folder.

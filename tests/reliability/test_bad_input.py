@@ -29,7 +29,7 @@ from conftest import ROOT
 from subprocess_helpers import write_sms_sample
 
 from refinery.config import TABLE_NAMES
-from refinery.jobs.runner import JOBS
+from refinery.runtime.runner import JOBS
 from refinery.spark.tables import read_table, table_exists
 
 pytestmark = pytest.mark.slow

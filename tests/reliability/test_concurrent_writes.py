@@ -34,7 +34,7 @@ from spark_helpers import ingest
 from subprocess_helpers import json_lines
 
 from refinery.config import TABLE_NAMES
-from refinery.jobs.runner import run_one
+from refinery.runtime.runner import run_one
 from refinery.spark.commit_retry import RETRIES_PROPERTY, WAIT_PROPERTY
 from refinery.spark.tables import delta_table, merge_rows, read_table
 

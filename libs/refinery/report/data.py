@@ -1,7 +1,7 @@
 """What the run report shows, as plain Python data: counts, category names and statistics;
 the only text from the tables is a few short, truncated examples of silver's (PII-masked)
 ``text`` per quality rule (:class:`QualityExample`, off with ``report.quality_examples: 0``).
-:mod:`refinery.jobs.report` fills it from the Delta tables; :mod:`refinery.report.html`
+:mod:`refinery.report.job` fills it from the Delta tables; :mod:`refinery.report.html`
 renders it without Spark."""
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class ReportData:
     #: rows has none shown (turned off, no ``quality_flags`` column), if so.
     quality_examples: dict[str, list[QualityExample]] = field(default_factory=dict)
     quality_examples_note: str = ""
-    #: Silver now: duplicates (dedup) as counted by :func:`refinery.jobs.dedup.duplicate_counts`.
+    #: Silver now: duplicates (dedup) as counted by :func:`refinery.dedup.job.duplicate_counts`.
     duplicates: dict[str, int] = field(default_factory=dict)
     #: Rebalance run: group → label → rows, eligible (before) and in gold (after).
     classes_before: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -116,4 +116,4 @@ def _remove(target: str) -> None:
     if local is not None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(local)
-    # a remote target is removed with its staging folder (refinery.spark.ingest_staging)
+    # a remote target is removed with its staging folder (refinery.ingest.staging)

@@ -5,7 +5,7 @@ quarantined one (``"quarantine"``, with ``reason``, ``detail`` and the original 
 a filtered one (``"filter"``, counted but not kept, e.g. a blank line). So the counts of one
 file always reconcile: records = ok + quarantined + filtered.
 
-The Spark layer (:mod:`refinery.spark.ingest_read`) calls :func:`parse_range` inside
+The Spark layer (:mod:`refinery.ingest.read`) calls :func:`parse_range` inside
 ``mapInArrow`` on byte ranges of the input files, which are read in bounded chunks
 (:mod:`refinery.sources.file_lines`), and :func:`record_from_mapping` on Parquet rows, so one
 set of rules covers every format.
@@ -115,7 +115,7 @@ def parse_line(
     by line (``multiline: false``, with the file's ``layout``; not its header line): what
     :func:`parse_range` yields for that line when the file decodes with ``encoding`` (``raw``
     without its newline; ``length`` set for a line over ``max_line_bytes``, ``raw`` then its
-    head). The JVM reader (:mod:`refinery.spark.jvm_lines`) hands the lines it is not certain
+    head). The JVM reader (:mod:`refinery.ingest.jvm_lines`) hands the lines it is not certain
     of to this function."""
     lines = decode_raw_lines([RawLine(line_no, raw, length)], encoding, spec.fallback_encoding)
     if spec.format in ("jsonl", "text"):

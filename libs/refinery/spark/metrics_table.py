@@ -1,4 +1,4 @@
-"""Writing a run's :class:`~refinery.report.metrics.StageMetrics` to the ``metrics`` table."""
+"""Writing a run's :class:`~refinery.runtime.metrics.StageMetrics` to the ``metrics`` table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pyspark.sql import SparkSession
 
-from refinery.report.metrics import StageMetrics
+from refinery.runtime.metrics import StageMetrics
 from refinery.spark import schemas
 from refinery.spark.tables import replace_slice, sql_string
 

@@ -75,7 +75,7 @@ METRICS = StructType(
 )
 
 #: What the clean step adds per document: the chain's :data:`refinery.text.chain.OUTPUT_COLUMNS`,
-#: then ``rule_violations`` from the annotation rules (:func:`refinery.spark.clean_udf.apply_rules`).
+#: then ``rule_violations`` from the annotation rules (:func:`refinery.clean.udf.apply_rules`).
 #: Silver's ``quality`` struct: one field per quality signal (:data:`refinery.text.quality.SIGNAL_COLUMNS`),
 #: counts as INT, flags as BOOLEAN, shares and means as DOUBLE (null where undefined, e.g. the
 #: English letter-pair share of a text without Latin words).

@@ -39,12 +39,12 @@ import org.apache.spark.util.SerializableConfiguration;
  * <p>Options: {@code tasks}, the read tasks as JSON
  * ({@code [[{"path","start","end","whole","newlines_before","mtime_us","path_label","name"}, ...], ...]},
  * {@code name} the path the rows carry when it is not {@code path}, the file read: a
- * compressed file's decompressed copy, {@code refinery.spark.ingest_staging};
+ * compressed file's decompressed copy, {@code refinery.ingest.staging};
  * CSV/TSV ranges also {@code "header","expected_fields","first_line"}),
  * one list of ranges per task), and {@code rules} ({@link SourceRules}).
  */
 public final class LinesSource implements TableProvider {
-  /** The parsed-record columns of {@code refinery.spark.ingest_read.RECORDS}, then the
+  /** The parsed-record columns of {@code refinery.ingest.read.RECORDS}, then the
    * fallback columns. */
   static final StructType SCHEMA = new StructType(new StructField[] {
       field("source", DataTypes.StringType),

@@ -35,7 +35,7 @@ import org.apache.spark.util.SerializableConfiguration;
 /**
  * The number of newline bytes (0x0A) in byte ranges of files, one task per range: what the
  * ingest planner needs to give each range of a split file its first line number
- * ({@code refinery.spark.ingest_read.plan_reads}). In the JVM, so that planning a file the JVM
+ * ({@code refinery.ingest.read.plan_reads}). In the JVM, so that planning a file the JVM
  * reader reads starts no Python worker; {@code refinery.sources.file_lines.count_newlines} is
  * the same count in Python.
  *

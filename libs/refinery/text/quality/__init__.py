@@ -1,7 +1,7 @@
 """Quality heuristics for the clean chain: per-document signals (:mod:`.signals`) and named,
 language-aware threshold rules over them (:mod:`.rules`). Pure Python on pandas; no Spark."""
 
-from refinery.text.quality.rules import (
+from refinery.text.quality.quality_rules import (
     DEFAULT_RULES,
     QualityRule,
     QualityRuleError,
