@@ -18,7 +18,7 @@ export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
-.PHONY: all install jars airflow chromium run test test-fast bench lint format bundle dist dist-code \
+.PHONY: all install jars airflow chromium run test test-fast test-unit test-spark test-e2e bench lint typecheck format bundle dist dist-code \
 	dist-env cluster-start cluster-stop constraints constraints-airflow clean distclean
 
 all: install jars
@@ -63,9 +63,20 @@ run: install jars
 test: install jars airflow chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## test-fast: skip tests marked slow
-test-fast: install jars airflow
+## test-fast: skip tests marked slow (the spark and e2e tiers): tests/unit only
+test-fast: install jars
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## test-unit / test-spark / test-e2e: one tier: tests/unit (pure Python), tests/spark (in-process
+## SparkSession, real Delta), tests/e2e (spark-submit, pipelines, cluster, Airflow, crash trials)
+test-unit: install jars
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-spark: install jars chromium
+	$(BIN)/python -m pytest tests/spark $(PYTEST_ARGS)
+
+test-e2e: install jars airflow chromium
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 ## bench: benchmarks, results as JSON under bench/results/
 bench: install jars
@@ -75,6 +86,10 @@ bench: install jars
 lint: install
 	$(BIN)/ruff check libs jobs tests scripts bench setup.py
 	$(BIN)/ruff format --check libs jobs tests scripts bench setup.py
+
+## typecheck: mypy over libs/ (settings in mypy.ini)
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format libs jobs tests scripts bench setup.py

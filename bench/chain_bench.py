@@ -24,7 +24,7 @@ memos held every chunk and short documents looked about 1.7 times cheaper than t
 * ``tokens_equal_to_jieba``: documents whose tokens are the same under both engines;
 * ``worker_peak_rss_mb``: the peak resident memory of a fresh process that runs the default
   chain over every set in turn, as one Spark Python worker would (models loaded once, caches
-  bounded: the chunk memo of ``refinery.text.segment`` holds at most ``CHUNK_MEMO_MAX``
+  bounded: the chunk memo of ``refinery.text.segment_spacy`` holds at most ``CHUNK_MEMO_MAX``
   chunks), and of the same with each set passed through twice (``_twice``: flat if nothing
   grows with the documents seen).
 
@@ -66,7 +66,7 @@ def _timed_chain(
     """One pass over ``texts`` after a warm-up pass over ``warm_up`` (CPU seconds, step times,
     tokens), and the CPU seconds of a second pass over ``texts``. The segmentation memos are
     emptied first, so an earlier measurement of the same texts does not answer for this one."""
-    from refinery.text.segment import forget_seen_text
+    from refinery.text.segment_spacy import forget_seen_text
 
     forget_seen_text()
     _pass(_batches(warm_up), options)

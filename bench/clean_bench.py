@@ -419,7 +419,7 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
         cleaned.unpersist()
     outcomes, details = found["summary"]
     stage = StageMetrics.from_outcomes(STAGE, outcomes)
-    stage.details = details
+    stage.details = details.to_map()
     step(
         "metrics_row",
         lambda: write_metrics(spark, job.tables.metrics, run_id, "clean", "*", started_at, datetime.now(UTC), [stage]),

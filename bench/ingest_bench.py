@@ -48,7 +48,8 @@ def _grow(folder: Path, settings, copies: int) -> dict[str, list[str]]:
 
 
 def _parse_one_core(settings, grown) -> tuple[int, float]:
-    from refinery.sources.records import Limits, parse_file
+    from refinery.sources.record_rows import Limits
+    from refinery.sources.records import parse_file
 
     limits = Limits(settings.ingest.max_text_chars, settings.ingest.payload_max_chars)
     records, started = 0, time.perf_counter()

@@ -44,10 +44,9 @@ import pandas as pd
 import torch
 
 from bench.noise_evalset import average_precision, detection_scores, inject_noise
-from refinery.config import ScoreSettings
 from refinery.labels.confident_learning import find_noisy, label_quality, outvoted
-from refinery.score.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys
-from refinery.score.features import FeatureOptions, featurize, idf_weights
+from refinery.score.crossfit import crossfit, folds_of_keys, row_keys
+from refinery.score.features import featurize, idf_weights
 from refinery.score.model import load_model
 from refinery.score.neighbours import (
     NeighbourOptions,
@@ -56,7 +55,9 @@ from refinery.score.neighbours import (
     neighbour_label_probs,
     tfidf_rows,
 )
-from refinery.score.train import TrainOptions, predict_proba
+from refinery.score.options import CrossFitOptions, FeatureOptions, TrainOptions
+from refinery.score.settings import ScoreSettings
+from refinery.score.train import predict_proba
 from refinery.text.normalize import NormalizeOptions, normalize_series
 from refinery.text.segment import segment_series
 

@@ -3,7 +3,7 @@
 Inputs, all from ``../shared/corpora`` (or ``$REFINERY_CORPORA``), used as they are (no growth):
 
 * ``f1``: word precision / recall / F1 (micro-averaged span matching, see
-  :func:`refinery.text.segment.word_f1`) on the SIGHAN 2005 PKU and MSR test sets, for
+  :func:`refinery.text.segment_score.word_f1`) on the SIGHAN 2005 PKU and MSR test sets, for
   :func:`segment` with jieba (HMM on / off) and rjieba (HMM on / off), and for plain
   ``jieba.lcut`` on the whole line (the library alone, without our script-run splitting). The text
   segmented is the gold line with its spaces removed, for MSR too: ``msr_test.utf8`` differs from
@@ -47,7 +47,8 @@ from typing import Any
 
 import pandas as pd
 
-from refinery.text.segment import SegmentOptions, corpus_word_f1, segment
+from refinery.text.segment import SegmentOptions, segment
+from refinery.text.segment_score import corpus_word_f1
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()

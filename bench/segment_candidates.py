@@ -20,7 +20,7 @@ Packages checked (``pip download --no-deps``, wheel / sdist contents listed):
 None of them is a project dependency: they are installed for this script only, outside the
 virtualenv (``pip install --no-deps --target DIR thulac snownlp``) and put on the path with
 ``--site DIR``. F1 is computed exactly as ``bench/segment_bench.py`` does (gold line with its
-spaces removed, :func:`refinery.text.segment.corpus_word_f1`). The bar is the best jieba row of
+spaces removed, :func:`refinery.text.segment_score.corpus_word_f1`). The bar is the best jieba row of
 the same run, per test set: plain ``jieba.lcut`` / ``rjieba.cut``, and :func:`segment` with rjieba
 (HMM on, the default, and off: the best on both sets; jieba and rjieba segment alike,
 ``bench/results/segment.json``). ``adopt`` is true only for a gain of ``MIN_GAIN`` on both sets.
@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.segment_bench import sighan_gold
-from refinery.text.segment import SegmentOptions, corpus_word_f1, segment
+from refinery.text.segment import SegmentOptions, segment
+from refinery.text.segment_score import corpus_word_f1
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SPEED_LINES = 400

@@ -67,9 +67,10 @@ import torch
 
 from bench.score_bench import load_corpus
 from refinery.labels.active_learning import select, uncertainty
-from refinery.score.features import Bags, FeatureOptions, featurize, idf_weights
+from refinery.score.features import Bags, featurize, idf_weights
 from refinery.score.model import seed_everything
-from refinery.score.train import Trainer, TrainOptions
+from refinery.score.options import FeatureOptions, TrainOptions
+from refinery.score.train import Trainer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Output name → the name :func:`bench.score_bench.load_corpus` knows it by.

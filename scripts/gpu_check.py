@@ -28,10 +28,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "libs"))
 
-from refinery.score.crossfit import CrossFitOptions, crossfit, folds_of_keys, row_keys  # noqa: E402
-from refinery.score.features import Bags, FeatureOptions, featurize  # noqa: E402
+from refinery.score.crossfit import crossfit, folds_of_keys, row_keys  # noqa: E402
+from refinery.score.features import Bags, featurize  # noqa: E402
 from refinery.score.model import resolve_device, seed_everything  # noqa: E402
-from refinery.score.train import Trainer, TrainOptions  # noqa: E402
+from refinery.score.options import CrossFitOptions, FeatureOptions, TrainOptions  # noqa: E402
+from refinery.score.train import Trainer  # noqa: E402
 
 
 def real_texts(corpora: Path) -> tuple[list[str], np.ndarray]:

@@ -1,5 +1,6 @@
 """Shared fixtures: one real SparkSession with the real Delta jars for the whole run, and
-settings whose tables live in a fresh temporary folder per test."""
+settings whose tables live in a fresh temporary folder per test; the tier markers. Helpers
+live in :mod:`tests.support`."""
 
 from __future__ import annotations
 
@@ -9,18 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from refinery.config import TABLE_NAMES, Settings, load_settings
+from refinery.config import Settings, load_settings
+from tests.support.paths import ROOT
+from tests.support.settings import settings_in
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("REFINERY_CORPORA", ROOT.parent / "shared" / "corpora")).resolve()
 os.environ.setdefault("REFINERY_HOME", str(ROOT))
 
+#: Tier folder under tests/ → the markers its tests get; ``slow`` means "spark or e2e".
+TIER_MARKERS = {"unit": ("unit",), "spark": ("spark", "slow"), "e2e": ("e2e", "slow")}
 
-def corpora_dir() -> Path:
-    """The shared corpora; a missing folder is an error of the checkout, not a skip."""
-    if not (CORPORA / "README.md").is_file():
-        raise RuntimeError(f"shared corpora not found at {CORPORA}; set REFINERY_CORPORA")
-    return CORPORA
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by the tier folder it lives in (``tests/<tier>/...``)."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            tier = item.path.resolve().relative_to(tests).parts[0]
+        except ValueError:
+            continue
+        for name in TIER_MARKERS.get(tier, ()):
+            item.add_marker(name)
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +52,15 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
     this test's ``tmp_path`` and the shared corpora as input root."""
 
     def factory(*overrides: str, conf: str = "conf/local.yaml") -> Settings:
-        base = [f"tables.{name}={tmp_path / 'tables' / name}" for name in TABLE_NAMES]
-        base += [f"ingest.input_root={corpora_dir()}", "spark.shuffle_partitions=2"]
-        return load_settings([ROOT / conf], base + list(overrides))
+        return settings_in(tmp_path, *overrides, conf=conf)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def audit_run(tmp_path_factory: pytest.TempPathFactory):
+    """One DEBUG ``refinery pipeline`` process over the bad-input corpus, the PII corpora and 300
+    SMS messages, shared by the bad-input and PII-leak audits (:mod:`tests.support.audit_run`)."""
+    from tests.support.audit_run import run_audit_pipeline
+
+    return run_audit_pipeline(tmp_path_factory.mktemp("audit"))

@@ -50,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_summary(settings) -> int:
-    """Print :func:`refinery.runtime.summary.summary_lines` for the configured tables."""
-    from refinery.runtime.summary import summary_lines
+    """Print :func:`refinery.report.summary.summary_lines` for the configured tables."""
+    from refinery.report.summary import summary_lines
     from refinery.spark.session import build_spark
 
     spark = build_spark(settings.spark, f"{settings.app_name}-summary")

@@ -207,7 +207,7 @@ def _parse_conditions(raw: Any, part: str, label: str, required: bool) -> tuple[
 def _parse_condition(item: Any, where: str, label: str) -> Condition:
     if not isinstance(item, dict):
         raise RuleError(f"{where}: expected a mapping, got {item!r}; fix: write it as {{field: label, eq: x}}")
-    field = item.get("field")
+    field = str(item.get("field"))
     kind = _field_kind(field)
     if kind is None:
         raise RuleError(

@@ -17,23 +17,22 @@ are no longer accepted, and the batch's ``clean`` quarantine rows are replaced.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from refinery.clean.annotation_rules import BLOCK, Rule, RuleSet
+from refinery.clean.annotation_rules import BLOCK, RuleSet
+from refinery.clean.details import CleanDetails, RuleTally
+from refinery.clean.settings import CleanSettings, pii_options
 from refinery.clean.udf import TIMED_STEPS, clean_records
-from refinery.config import CleanSettings, ConfigError
-from refinery.config import pii_options as pii_options_of
+from refinery.config import ConfigError
 from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
-from refinery.spark.checkpoint import checkpointed, release
+from refinery.runtime.stage import stage
 from refinery.spark.committed import committed_rows, grouped_counts
-from refinery.spark.schemas import QUALITY
+from refinery.spark.schemas import SILVER_CLEAN
 from refinery.spark.tables import (
     add_missing_columns,
     merge_rows,
@@ -43,11 +42,9 @@ from refinery.spark.tables import (
     table_exists,
 )
 from refinery.text.chain import LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED, OK, QUARANTINE, CleanOptions
-from refinery.text.langid import LangIdOptions
-from refinery.text.normalize import STEPS, NormalizeOptions
+from refinery.text.normalize import STEPS
 from refinery.text.pii import COUNTED_TYPES
 from refinery.text.quality import QualityRule, drop_rule_names
-from refinery.text.segment import SegmentOptions
 
 STAGE = "clean"
 ALL_BATCHES = "*"
@@ -68,34 +65,30 @@ SILVER_STATS_COLUMNS = (
     "clean_run_id",
 )
 SILVER_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(SILVER_STATS_COLUMNS)}
-#: Silver columns added after the table's first version: a silver written before them gets
-#: them (null: "not checked") before the MERGE, which cannot add columns by itself.
-SILVER_LATER_COLUMNS = {
-    "rule_violations": "ARRAY<STRING>",
-    "quality": QUALITY.simpleString(),
-    "quality_flags": "ARRAY<STRING>",
-}
+#: Silver columns added after the table's first version (:data:`refinery.spark.schemas.SILVER_CLEAN`'s
+#: ``later``): a silver written before them gets them (null: "not checked") before the MERGE,
+#: which cannot add columns by itself.
+SILVER_LATER_COLUMNS = SILVER_CLEAN.later_columns()
 
 
 def run(ctx: JobContext) -> JobResult:
     """Clean ``clean.batch`` (or all of bronze) into silver."""
     settings, spark = ctx.settings, ctx.spark
     cfg = settings.clean
-    started = time.monotonic()
-    if not table_exists(spark, settings.tables.bronze):
-        raise ConfigError(
-            f"config key 'tables.bronze': no Delta table at {settings.tables.bronze}; fix: run ingest first"
-        )
-    bronze = read_table(spark, settings.tables.bronze)
-    if cfg.batch is not None:
-        bronze = bronze.where(F.col("ingest_batch") == cfg.batch)
-    batch = cfg.batch or ALL_BATCHES
-    rules = cfg.rules.active if cfg.rules is not None else ()
-    ctx.log.info("clean started", extra={"batch": batch, "rules": len(rules)})
+    with stage(ctx, STAGE) as s:
+        if not table_exists(spark, settings.tables.bronze):
+            raise ConfigError(
+                f"config key 'tables.bronze': no Delta table at {settings.tables.bronze}; fix: run ingest first"
+            )
+        bronze = read_table(spark, settings.tables.bronze)
+        if cfg.batch is not None:
+            bronze = bronze.where(F.col("ingest_batch") == cfg.batch)
+        batch = cfg.batch or ALL_BATCHES
+        rules = cfg.rules.active if cfg.rules is not None else ()
+        ctx.log.info("clean started", extra={"batch": batch, "rules": len(rules)})
 
-    rows_in = bronze.count()  # the input slice, counted before the transform
-    cleaned = checkpointed(drop_one_row(clean_records(bronze, clean_options(cfg), cfg.rules), STAGE))
-    try:
+        s.count_input(bronze)  # the input slice, counted before the transform
+        cleaned = s.hold(drop_one_row(clean_records(bronze, clean_options(cfg), cfg.rules), STAGE))
         scope = None if cfg.batch is None else f"t.ingest_batch = {sql_string(cfg.batch)}"
         if table_exists(spark, settings.tables.silver):
             add_missing_columns(spark, settings.tables.silver, SILVER_LATER_COLUMNS)
@@ -110,39 +103,25 @@ def run(ctx: JobContext) -> JobResult:
         if cfg.batch is not None:
             predicate += f" AND batch = {sql_string(cfg.batch)}"
         refused = replace_slice(quarantine_rows(cleaned, ctx.run_id), settings.tables.quarantine, predicate, ["stage"])
-        outcomes, details = summarize(cleaned, cfg.rules, cfg.quality.active_rules())
-    finally:
-        release(cleaned)
-    # out and quarantined from what was committed; filtered (never written) as computed
-    committed = [(OK, None, merged.rows_written)]
-    quarantined = grouped_counts(committed_rows(spark, refused), predicate, ["reason"])
-    committed += [(QUARANTINE, reason, n) for (reason,), n in quarantined.items()]
-    committed += [(o, r, n) for o, r, n in outcomes if o not in (OK, QUARANTINE)]
-    stage = StageMetrics.from_outcomes(STAGE, committed, rows_in=rows_in, seconds=time.monotonic() - started)
-    stage.details = details
-    return JobResult(batch=batch, stages=[stage])
+        outcomes, s.details = summarize(cleaned, cfg.rules, cfg.quality.active_rules())
+        s.release()
+        # out and quarantined from what was committed; filtered (never written) as computed
+        s.out(merged.rows_written)
+        quarantined = grouped_counts(committed_rows(spark, refused), predicate, ["reason"])
+        s.outcomes((QUARANTINE, reason, n) for (reason,), n in quarantined.items())
+        s.outcomes((o, r, n) for o, r, n in outcomes if o not in (OK, QUARANTINE))
+    return JobResult(batch=batch, stages=s.stages)
 
 
 def clean_options(cfg: CleanSettings) -> CleanOptions:
     """The pure chain's options from the validated config."""
-    n, lid, seg, pii = cfg.normalize, cfg.langid, cfg.segment, cfg.pii
-    pii_options = pii_options_of(pii)
     return CleanOptions(
-        normalize=NormalizeOptions(**n.model_dump()),
-        langid=LangIdOptions(
-            backend=lid.backend,
-            languages=tuple(lid.languages) if lid.languages is not None else None,
-            min_score=lid.min_score,
-            short_text_chars=lid.short_text_chars,
-            short_vote_chars=lid.short_vote_chars,
-            mixed_min_share=lid.mixed_min_share,
-        ),
-        pii=pii_options,
-        mask_meta=pii.meta,
-        segment=SegmentOptions(
-            engine=seg.engine, hmm=seg.hmm, user_dict=seg.user_dict, cache_dir=seg.cache_dir, lowercase=seg.lowercase
-        ),
-        segment_enabled=seg.enabled,
+        normalize=cfg.normalize.options(),
+        langid=cfg.langid.options(),
+        pii=pii_options(cfg.pii),
+        mask_meta=cfg.pii.meta,
+        segment=cfg.segment.options(),
+        segment_enabled=cfg.segment.enabled,
         allowed_languages=tuple(cfg.allowed_languages) if cfg.allowed_languages is not None else None,
         on_disallowed_language=cfg.on_disallowed_language,
         quality_enabled=cfg.quality.enabled,
@@ -151,33 +130,16 @@ def clean_options(cfg: CleanSettings) -> CleanOptions:
 
 
 def silver_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
-    """The accepted rows in silver's columns."""
-    return cleaned.where(F.col("outcome") == OK).select(
-        "id",
-        F.col("clean_text").alias("text"),
-        "label",
-        "source",
-        "event_ts",
-        "ingest_batch",
-        "meta",
-        "content_hash",
-        "lang",
-        "lang_score",
-        "mixed",
-        "lang_shares",
-        (~F.coalesce(F.col("reason"), F.lit("")).isin(LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED)).alias(
-            "lang_allowed"
-        ),
-        "tokens",
-        "n_tokens",
-        "pii_counts",
-        "norm_steps",
-        "rule_violations",
-        "quality",
-        "quality_flags",
-        F.lit(run_id).alias("clean_run_id"),
-        F.current_timestamp().alias("cleaned_at"),
-    )
+    """The accepted rows in silver's columns: :data:`refinery.spark.schemas.SILVER_CLEAN`, in its
+    order; the columns not taken as they are from ``cleaned`` are derived here."""
+    derived = {
+        "text": F.col("clean_text"),
+        "lang_allowed": ~F.coalesce(F.col("reason"), F.lit("")).isin(LANGUAGE_NOT_ALLOWED, LANGUAGE_UNDETERMINED),
+        "clean_run_id": F.lit(run_id),
+        "cleaned_at": F.current_timestamp(),
+    }
+    columns = [derived[name].alias(name) if name in derived else F.col(name) for name in SILVER_CLEAN.names]
+    return cleaned.where(F.col("outcome") == OK).select(*columns)
 
 
 def quarantine_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
@@ -201,7 +163,7 @@ def quarantine_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
 
 def summarize(
     cleaned: DataFrame, rules: RuleSet | None = None, quality_rules: Sequence[QualityRule] = ()
-) -> tuple[list[tuple[str, str | None, int]], dict[str, str]]:
+) -> tuple[list[tuple[str, str | None, int]], CleanDetails]:
     """The run's counts in one aggregation over the cleaned rows: ``(outcome, reason, rows)``
     triples for :meth:`StageMetrics.from_outcomes`, and the metrics details: of the accepted
     rows, documents per language (``lang.zh``), PII found per type (``pii.EMAIL``) and
@@ -213,8 +175,8 @@ def summarize(
     (``quality.<name>.flagged``, or ``.dropped`` for a ``drop`` rule: rebalance keeps those out
     of gold), ``quality.flagged_rows`` (at least one quality flag) and ``quality.dropped_rows``
     (at least one ``drop`` rule). Every active rule gets its count, zero included; and the
-    Python workers' CPU time per step and document (:func:`cpu_details`). Counts and times
-    only, never text.
+    Python workers' CPU time per step and document (:func:`cpu_times`). Counts and times
+    only, never text; the keys are spelled by :class:`~refinery.clean.details.CleanDetails`.
 
     PII types, normalization steps and rules are fixed, known sets, so each is one ``sum``
     column of a single ``groupBy(outcome, reason, lang)``: one pass over the cached rows
@@ -236,55 +198,49 @@ def summarize(
     sums += [F.sum(f"cpu_seconds.{step}").alias(f"t.{step}") for step in TIMED_STEPS]
     groups = cleaned.groupBy("outcome", "reason", "lang").agg(F.count(F.lit(1)).alias("rows"), *sums).collect()
     outcomes: Counter[tuple[str, str | None]] = Counter()
-    # An active rule that caught nothing still reports its zero.
-    totals: Counter[str] = Counter({rule_count_key(rule): 0 for rule in active})
-    if active:
-        totals["rules.flagged_rows"] = 0
-    for rule in quality_rules:
-        totals[quality_count_key(rule)] = 0
-    if quality_rules:
-        totals["quality.flagged_rows"] = totals["quality.dropped_rows"] = 0
+    details = CleanDetails(
+        # An active rule that caught nothing still reports its zero.
+        rules={r.name: RuleTally("blocked" if r.severity == BLOCK else "flagged", 0) for r in active},
+        rules_flagged_rows=0 if active else None,
+        quality={r.name: RuleTally("drop" if r.severity == "drop" else "flag", 0) for r in quality_rules},
+        quality_flagged_rows=0 if quality_rules else None,
+        quality_dropped_rows=0 if quality_rules else None,
+    )
+    languages: Counter[str] = Counter()
+    found: dict[str, Counter[str]] = {"pii": Counter(), "normalize": Counter()}
     for group in groups:
         outcomes[(group.outcome, group.reason)] += group.rows
         for rule in active:
-            totals[rule_count_key(rule)] += group[f"rule.{rule.name}"] or 0
+            tally = details.rules[rule.name]
+            details.rules[rule.name] = RuleTally(tally.kind, tally.rows + (group[f"rule.{rule.name}"] or 0))
         if group.outcome != OK:
             continue
-        totals[f"lang.{group.lang}"] += group.rows
+        languages[f"{group.lang}"] += group.rows
         if active:
-            totals["rules.flagged_rows"] += group["rules.flagged_rows"] or 0
+            details.rules_flagged_rows += group["rules.flagged_rows"] or 0
         for rule in quality_rules:
-            totals[quality_count_key(rule)] += group[f"q.{rule.name}"] or 0
+            tally = details.quality[rule.name]
+            details.quality[rule.name] = RuleTally(tally.kind, tally.rows + (group[f"q.{rule.name}"] or 0))
         if quality_rules:
-            totals["quality.flagged_rows"] += group["q.flagged_rows"] or 0
-            totals["quality.dropped_rows"] += group["q.dropped_rows"] or 0
+            details.quality_flagged_rows += group["q.flagged_rows"] or 0
+            details.quality_dropped_rows += group["q.dropped_rows"] or 0
         for name in group.asDict():
-            if name.startswith(("pii.", "normalize.")) and group[name]:
-                totals[name] += group[name]
-    ordered = sorted(totals, key=lambda key: (not key.startswith("lang."), key))
-    details = {key: str(totals[key]) for key in ordered}
-    details.update(cpu_details([(g.rows, {step: g[f"t.{step}"] or 0.0 for step in TIMED_STEPS}) for g in groups]))
+            kind, _, key = name.partition(".")
+            if kind in found and group[name]:
+                found[kind][key] += group[name]
+    details.languages, details.pii, details.normalize = dict(languages), dict(found["pii"]), dict(found["normalize"])
+    details.cpu_ns_per_doc, details.cpu_total_ms = cpu_times(
+        [(g.rows, {step: g[f"t.{step}"] or 0.0 for step in TIMED_STEPS}) for g in groups]
+    )
     return [(o, r, n) for (o, r), n in outcomes.items()], details
 
 
-def cpu_details(groups: Sequence[tuple[int, dict[str, float]]]) -> dict[str, str]:
-    """Where the Python workers' time went: ``cpu.<step>.ns_per_doc`` for each of
-    :data:`TIMED_STEPS` and ``cpu.total.ns_per_doc`` (CPU nanoseconds per input document), and
-    ``cpu.total.ms`` (CPU milliseconds in all), from ``(rows, CPU seconds per step)`` of each
-    group. Whole numbers, as every other detail of the stage."""
+def cpu_times(groups: Sequence[tuple[int, dict[str, float]]]) -> tuple[dict[str, int], int]:
+    """Where the Python workers' time went: CPU nanoseconds per input document of each of
+    :data:`TIMED_STEPS` and of ``total``, and CPU milliseconds in all, from ``(rows, CPU
+    seconds per step)`` of each group. Whole numbers, as every other detail of the stage."""
     rows = sum(n for n, _ in groups)
     seconds = {step: sum(times[step] for _, times in groups) for step in TIMED_STEPS}
     seconds["total"] = sum(seconds.values())
-    details = {f"cpu.{step}.ns_per_doc": str(round(1e9 * s / rows) if rows else 0) for step, s in seconds.items()}
-    details["cpu.total.ms"] = str(round(1e3 * seconds["total"]))
-    return details
-
-
-def rule_count_key(rule: Rule) -> str:
-    """The metrics detail holding a rule's count: ``rule.<name>.blocked`` or ``.flagged``."""
-    return f"rule.{rule.name}.{'blocked' if rule.severity == BLOCK else 'flagged'}"
-
-
-def quality_count_key(rule: QualityRule) -> str:
-    """The metrics detail holding a quality rule's count: ``quality.<name>.dropped`` or ``.flagged``."""
-    return f"quality.{rule.name}.{'dropped' if rule.severity == 'drop' else 'flagged'}"
+    ns_per_doc = {step: round(1e9 * s / rows) if rows else 0 for step, s in seconds.items()}
+    return ns_per_doc, round(1e3 * seconds["total"])

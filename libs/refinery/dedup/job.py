@@ -49,13 +49,12 @@ or an order on ids, independent of partitioning).
 
 from __future__ import annotations
 
-import time
-
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, DedupSettings
+from refinery.config import ConfigError
 from refinery.dedup.components import connected_components
+from refinery.dedup.settings import DedupSettings
 from refinery.dedup.udf import (
     LATER_SIGNATURE_COLUMNS,
     DedupOptions,
@@ -65,10 +64,11 @@ from refinery.dedup.udf import (
 )
 from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
-from refinery.spark.checkpoint import checkpointed, release
+from refinery.runtime.stage import stage
+from refinery.spark.checkpoint import checkpointed
 from refinery.spark.committed import committed_rows, rows_holding
-from refinery.spark.session import phase_details, timed_phase
+from refinery.spark.schemas import SILVER_DEDUP
+from refinery.spark.session import timed_phase
 from refinery.spark.tables import (
     add_missing_columns,
     read_table,
@@ -77,21 +77,11 @@ from refinery.spark.tables import (
     table_exists,
     update_rows,
 )
-from refinery.text.canonical import CanonicalOptions
-from refinery.text.minhash import MinHashOptions
-from refinery.text.shingles import ShingleOptions
 
 STAGE = "dedup"
 EXACT, NEAR = "exact", "near"
-#: The columns this job owns in silver.
-DUP_COLUMNS = {
-    "dup_cluster": "STRING",
-    "dup_of": "STRING",
-    "dup_kind": "STRING",
-    "dup_score": "DOUBLE",
-    "label_conflict": "BOOLEAN",
-    "dedup_run_id": "STRING",
-}
+#: The columns this job owns in silver (:data:`refinery.spark.schemas.SILVER_DEDUP`): name → SQL type.
+DUP_COLUMNS = SILVER_DEDUP.sql_types()
 #: The columns that carry a decision; a row is rewritten only when one of them changes, so
 #: ``dedup_run_id`` names the run that last changed the row's flags.
 DECIDED_COLUMNS = [name for name in DUP_COLUMNS if name != "dedup_run_id"]
@@ -100,55 +90,47 @@ DECIDED_COLUMNS = [name for name in DUP_COLUMNS if name != "dedup_run_id"]
 def run(ctx: JobContext) -> JobResult:
     """Deduplicate ``dedup.batch`` (or all of silver) against itself and the rest of silver."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.dedup
-    started = time.monotonic()
-    if not table_exists(spark, settings.tables.silver):
-        raise ConfigError(
-            f"config key 'tables.silver': no Delta table at {settings.tables.silver}; fix: run clean first"
-        )
-    add_missing_columns(spark, settings.tables.silver, DUP_COLUMNS)
-    silver = read_table(spark, settings.tables.silver)
-    batch = cfg.batch
-    new = silver if batch is None else silver.where(F.col("ingest_batch") == batch)
-    ctx.log.info("dedup started", extra={"batch": batch or "*"})
+    with stage(ctx, STAGE) as s:
+        if not table_exists(spark, settings.tables.silver):
+            raise ConfigError(
+                f"config key 'tables.silver': no Delta table at {settings.tables.silver}; fix: run clean first"
+            )
+        add_missing_columns(spark, settings.tables.silver, DUP_COLUMNS)
+        silver = read_table(spark, settings.tables.silver)
+        batch = cfg.batch
+        new = silver if batch is None else silver.where(F.col("ingest_batch") == batch)
+        ctx.log.info("dedup started", extra={"batch": batch or "*"})
 
-    phases: dict[str, float] = {}
-    with timed_phase(spark, "count input", phases):
-        rows_in = new.count()  # the input slice (the batch's silver rows), counted before the transform
-    fresh = signature_rows(new, dedup_options(cfg))
-    predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
-    if table_exists(spark, settings.tables.signatures):
-        add_missing_columns(spark, settings.tables.signatures, LATER_SIGNATURE_COLUMNS)
-    with timed_phase(spark, "signatures", phases):
-        replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
+        with s.phase("count input"):
+            s.count_input(new)  # the input slice (the batch's silver rows), counted before the transform
+        fresh = signature_rows(new, dedup_options(cfg))
+        predicate = "true" if batch is None else f"ingest_batch = {sql_string(batch)}"
+        if table_exists(spark, settings.tables.signatures):
+            add_missing_columns(spark, settings.tables.signatures, LATER_SIGNATURE_COLUMNS)
+        with s.phase("signatures"):
+            replace_slice(fresh, settings.tables.signatures, predicate, ["ingest_batch"])
 
-    held: list[DataFrame] = []
-    try:
         stored = read_table(spark, settings.tables.signatures)
         details: dict[str, int] = {}
         if batch is not None:
-            with timed_phase(spark, "neighbourhood", phases):
+            with s.phase("neighbourhood"):
                 silver, stored, details["neighbourhood_rows"] = batch_neighbourhood(
-                    silver, stored, batch, held, cfg.broadcast_max_rows
+                    silver, stored, batch, s.held, cfg.broadcast_max_rows
                 )
-        flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, held, phases)
-        with timed_phase(spark, "flags", phases):
-            flags = _held(drop_one_row(flags, STAGE), held)
+        flags, counts = duplicate_flags(spark, silver, stored, cfg, ctx.run_id, s.held, s.phases)
+        with s.phase("flags"):
+            flags = s.hold(drop_one_row(flags, STAGE))
             decided = duplicate_counts(flags)
         details |= {"rows_flagged_or_cleared": decided.pop("rows"), **decided, **counts}
         if batch is not None:  # a small batch's flags find their rows in silver without shuffling it
             flags = _broadcast_when_small(flags, details["rows_flagged_or_cleared"], cfg.broadcast_max_rows)
-        with timed_phase(spark, "merge", phases):
+        with s.phase("merge"):
             commit = update_rows(spark, flags, settings.tables.silver, changed=DECIDED_COLUMNS)
         details["rows_updated"] = commit.rows_updated
-        with timed_phase(spark, "count committed", phases):
-            rows_out = decided_rows(committed_rows(spark, commit), flags, predicate)
-    finally:
-        release(*held)
-    stage = StageMetrics.from_outcomes(
-        STAGE, [("ok", None, rows_out)], rows_in=rows_in, seconds=time.monotonic() - started
-    )
-    stage.details = {key: str(value) for key, value in details.items()} | phase_details(phases)
-    return JobResult(batch=batch or "*", stages=[stage])
+        with s.phase("count committed"):
+            s.out(decided_rows(committed_rows(spark, commit), flags, predicate))
+        s.details = {key: str(value) for key, value in details.items()}
+    return JobResult(batch=batch or "*", stages=s.stages)
 
 
 def decided_rows(committed: DataFrame | None, flags: DataFrame, predicate: str) -> int:
@@ -162,13 +144,8 @@ def decided_rows(committed: DataFrame | None, flags: DataFrame, predicate: str) 
 
 def dedup_options(cfg: DedupSettings) -> DedupOptions:
     """The workers' options from the validated config."""
-    exact, near = cfg.exact, cfg.near
-    canonical = CanonicalOptions(**exact.model_dump())
-    return DedupOptions(
-        canonical=canonical,
-        shingles=ShingleOptions(char_ngram=near.char_ngram, word_ngram=near.word_ngram, canonical=canonical),
-        minhash=MinHashOptions(num_perm=near.num_perm, bands=near.bands, seed=near.seed),
-    )
+    canonical = cfg.exact.options()
+    return DedupOptions(canonical=canonical, shingles=cfg.near.shingles(canonical), minhash=cfg.near.minhash())
 
 
 def batch_neighbourhood(
@@ -431,7 +408,7 @@ def candidate_pairs(reps: DataFrame, max_bucket: int, held: list[DataFrame], thr
     only adds candidates). Each representative gives ``bands`` rows, so this is the job's
     largest shuffle: the rows are partitioned by key once, and one window gives every row its
     bucket's size and whether the bucket holds a new row (an aggregation joined back would
-    shuffle them twice; 2× slower at 1M rows). The rows of shared buckets, a small share, are
+    shuffle them twice). The rows of shared buckets, a small share, are
     checkpointed (appended to ``held``) for the self-join and the star pairs."""
     exploded = reps.where(F.col("bands").isNotNull()).select(
         "id", "is_new", F.col("n_shingles").alias("n"), F.explode("bands").alias("key")

@@ -13,17 +13,9 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    BinaryType,
-    DoubleType,
-    IntegerType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-)
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
+from refinery.spark.schemas import TABLES
 from refinery.text.canonical import CanonicalOptions, canonical_hash
 from refinery.text.minhash import (
     MinHashOptions,
@@ -36,22 +28,11 @@ from refinery.text.minhash import (
 from refinery.text.shingle_hashes import pair_jaccards, shingle_hash_sets
 from refinery.text.shingles import ShingleOptions
 
-#: One stored signature row per silver row (the ``signatures`` table, partitioned by batch).
-SIGNATURE = StructType(
-    [
-        StructField("id", StringType(), False),
-        StructField("ingest_batch", StringType(), True),
-        StructField("canonical_hash", StringType(), True),
-        StructField("n_shingles", IntegerType(), False),
-        #: One 64-bit key per LSH band; null when the document has no shingles.
-        StructField("bands", ArrayType(LongType(), False), True),
-        #: The low byte of each MinHash value (:func:`refinery.text.minhash.sketches`); null
-        #: when the document has no shingles (and in rows written before it existed).
-        StructField("sketch", BinaryType(), True),
-    ]
-)
+#: One stored signature row per silver row (the ``signatures`` table, partitioned by batch):
+#: :data:`refinery.spark.schemas.SIGNATURES`.
+SIGNATURE = TABLES["signatures"].group("dedup").schema
 #: The :data:`SIGNATURE` columns added after the ``signatures`` table was first released.
-LATER_SIGNATURE_COLUMNS = {"sketch": "BINARY"}
+LATER_SIGNATURE_COLUMNS = TABLES["signatures"].group("dedup").later_columns()
 PAIR_SCORE = StructType(
     [
         StructField("a", StringType(), False),

@@ -73,7 +73,6 @@ comparison alerts writes all its metrics and log lines as usual, then exits with
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,11 +81,14 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, DriftDateRange, DriftSettings
+from refinery.config import ConfigError
+from refinery.drift.details import DriftRunDetails, DriftStatisticDetails, DriftWindowDetails
+from refinery.drift.settings import DriftDateRange, DriftSettings
 from refinery.labels.drift_stats import ChiSquare, chi_square, js_divergence, kl_divergence, psi
 from refinery.runtime.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.runtime.faults import drop_one_row
 from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.stage import stage
 
 STAGE = "drift"
 NO_EVENT_TS, NO_INGEST_BATCH = "no_event_ts", "no_ingest_batch"
@@ -144,51 +146,51 @@ class Comparison:
 def run(ctx: JobContext) -> JobResult:
     """Count, compare and report the distributions of the latest silver version."""
     cfg = ctx.settings.drift
-    started = time.monotonic()
-    snapshot = pinned_silver(ctx)
-    silver = snapshot.frame
-    check_columns(silver.columns, cfg)
-    has_scores = all(c in silver.columns for c in SCORE_COLUMNS)
-    ctx.log.info("drift started", extra={"version": snapshot.version, "window": cfg.window})
+    with stage(ctx, STAGE) as s:
+        snapshot = pinned_silver(ctx)
+        silver = snapshot.frame
+        check_columns(silver.columns, cfg)
+        has_scores = all(c in silver.columns for c in SCORE_COLUMNS)
+        ctx.log.info("drift started", extra={"version": snapshot.version, "window": cfg.window})
 
-    rows_in = silver.count()  # the input, counted before windowing
-    framed = drop_one_row(with_windows(silver, cfg), STAGE)
-    windows, filtered = window_totals(framed, cfg, has_scores)
-    for (group, raw, distribution), counts in category_counts(framed, cfg.distributions, in_ref=False).items():
-        windows[group][raw].counts[distribution] = counts
-    dated = isinstance(cfg.reference, DriftDateRange)
-    ranges = category_counts(framed, cfg.distributions, in_ref=True) if dated else {}
-    ordered = {group: order_windows(list(by_key.values()), cfg.window) for group, by_key in windows.items()}
-    comparisons, notes = compare_groups(ordered, ranges, cfg)
+        s.count_input(silver)  # the input, counted before windowing
+        framed = drop_one_row(with_windows(silver, cfg), STAGE)
+        windows, filtered = window_totals(framed, cfg, has_scores)
+        for (group, raw, distribution), counts in category_counts(framed, cfg.distributions, in_ref=False).items():
+            windows[group][raw].counts[distribution] = counts
+        dated = isinstance(cfg.reference, DriftDateRange)
+        ranges = category_counts(framed, cfg.distributions, in_ref=True) if dated else {}
+        ordered = {group: order_windows(list(by_key.values()), cfg.window) for group, by_key in windows.items()}
+        comparisons, notes = compare_groups(ordered, ranges, cfg)
 
-    reason = NO_INGEST_BATCH if cfg.window == "batch" else NO_EVENT_TS
-    shown = {group: reported(ws, cfg.last_windows) for group, ws in ordered.items()}
-    in_shown = sum(w.rows for ws in shown.values() for w in ws)
-    before = sum(w.rows for ws in ordered.values() for w in ws) - in_shown
-    outcomes = [("ok", None, in_shown)] + ([("filter", reason, filtered)] if filtered else [])
-    outcomes += [("filter", BEFORE_LAST_WINDOWS, before)] if before else []
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
+        reason = NO_INGEST_BATCH if cfg.window == "batch" else NO_EVENT_TS
+        shown = {group: reported(ws, cfg.last_windows) for group, ws in ordered.items()}
+        in_shown = sum(w.rows for ws in shown.values() for w in ws)
+        before = sum(w.rows for ws in ordered.values() for w in ws) - in_shown
+        s.out(in_shown)
+        s.outcomes([("filter", reason, filtered)] if filtered else [])
+        s.outcomes([("filter", BEFORE_LAST_WINDOWS, before)] if before else [])
     if not has_scores:
         notes.append("confidence_mean, noisy_share: silver has no score columns (run score first)")
-    stage.details = run_details(cfg, snapshot.version, ordered, comparisons, notes)
-    stages = [stage]
+    s.details = details = run_details(cfg, snapshot.version, ordered, comparisons, notes)
     by_window: dict[tuple[str, str], list[Comparison]] = defaultdict(list)
     for c in comparisons:
         by_window[(c.group, c.window)].append(c)
     for group, group_windows in sorted(shown.items()):
         for w in group_windows:
-            stages.append(window_stage(w, by_window[(group, w.key)]))
+            s.add(window_stage(w, by_window[(group, w.key)]))
     keyed = by_key(ordered)
-    stages += [s for c in comparisons for s in statistic_stages(c, keyed[(c.group, c.window)], cfg)]
+    for c in comparisons:
+        s.add(*statistic_stages(c, keyed[(c.group, c.window)], cfg))
     for c in comparisons:
         if c.alerts:
             ctx.log.warning("drift alert", extra=alert_fields(c))
     ctx.log.info(
         "drift finished",
-        extra={"windows": stage.details["windows"], "comparisons": len(comparisons), "alerts": stage.details["alerts"]},
+        extra={"windows": str(details.windows), "comparisons": len(comparisons), "alerts": str(details.alerts)},
     )
     alerted = any(c.alerts for c in comparisons)
-    return JobResult(batch=f"v{snapshot.version}", stages=stages, alert=cfg.fail_on_alert and alerted)
+    return JobResult(batch=f"v{snapshot.version}", stages=s.stages, alert=cfg.fail_on_alert and alerted)
 
 
 def reported(windows: list[Window], last: int | None) -> list[Window]:
@@ -426,94 +428,82 @@ def crosses(statistic: str, value: float, cfg: DriftSettings) -> bool:
     return value < threshold if statistic == "p_value" else value > threshold
 
 
-def _num(value: float | None) -> str:
-    return "none" if value is None else f"{value:.6g}"
-
 
 def run_details(
     cfg: DriftSettings, version: int, ordered: Mapping[str, list[Window]], comparisons: list[Comparison], notes
-) -> dict[str, str]:
+) -> DriftRunDetails:
     """The ``drift`` row's details: settings, totals, alerts and notes."""
     alerting = sorted({(c.group, c.window) for c in comparisons if c.alerts})
     reference = cfg.reference.label() if isinstance(cfg.reference, DriftDateRange) else cfg.reference
-    details = {
-        "kind": "run",
-        "silver_version": str(version),
-        "window": cfg.window,
-        "reference": reference,
-        "group_by": cfg.group_by or "null",
-        "distributions": ",".join(cfg.distributions),
-        "smoothing": _num(cfg.smoothing),
-        "min_rows": str(cfg.min_rows),
-        "groups": str(len(ordered)),
-        "windows": str(sum(len(reported(ws, cfg.last_windows)) for ws in ordered.values())),
-        "comparisons": str(len(comparisons)),
-        "alerts": str(sum(len(c.alerts) for c in comparisons)),
-        "alert_windows": ", ".join(f"{g}/{w}" for g, w in alerting),
-    }
-    for statistic in STATISTICS:
-        details[f"threshold.{statistic}"] = _num(getattr(cfg.thresholds, statistic))
+    details = DriftRunDetails(
+        silver_version=version,
+        window=cfg.window,
+        reference=reference,
+        group_by=cfg.group_by,
+        distributions=list(cfg.distributions),
+        smoothing=cfg.smoothing,
+        min_rows=cfg.min_rows,
+        groups=len(ordered),
+        windows=sum(len(reported(ws, cfg.last_windows)) for ws in ordered.values()),
+        comparisons=len(comparisons),
+        alerts=sum(len(c.alerts) for c in comparisons),
+        alert_windows=[f"{g}/{w}" for g, w in alerting],
+        thresholds={statistic: getattr(cfg.thresholds, statistic) for statistic in STATISTICS},
+        fail_on_alert=cfg.fail_on_alert,
+        notes=list(notes),
+    )
     if cfg.last_windows is not None:
-        details["last_windows"] = str(cfg.last_windows)
-        details["windows_before"] = str(sum(len(ws) - len(reported(ws, cfg.last_windows)) for ws in ordered.values()))
-    details["fail_on_alert"] = str(cfg.fail_on_alert).lower()
-    if notes:
-        details["note"] = "; ".join(notes)
+        details.last_windows = cfg.last_windows
+        details.windows_before = sum(len(ws) - len(reported(ws, cfg.last_windows)) for ws in ordered.values())
     return details
 
 
 def window_stage(window: Window, comparisons: list[Comparison]) -> StageMetrics:
     """The ``drift/<group>/<window>`` row: the window's distributions and its alerts."""
-    details = {
-        "kind": "window",
-        "group": window.group,
-        "window": window.key,
-        "window_start": window.start,
-        "window_end": window.end,
-        "rows": str(window.rows),
-        "labelled": str(window.labelled),
-    }
-    for distribution, counts in sorted(window.counts.items()):
-        for value, n in sorted(counts.items()):
-            details[f"{distribution}.{value}"] = str(n)
+    details = DriftWindowDetails(
+        group=window.group,
+        window=window.key,
+        window_start=window.start,
+        window_end=window.end,
+        rows=window.rows,
+        labelled=window.labelled,
+        counts={distribution: dict(counts) for distribution, counts in window.counts.items()},
+        alerts=[f"{c.distribution}/{s}/{c.baseline}" for c in comparisons for s in c.alerts],
+    )
     if window.scored is not None:
-        details["scored"] = str(window.scored)
-        details["confidence_mean"] = _num(window.confidence_mean)
-        details["noisy_share"] = _num(window.noisy_share)
-    alerts = [f"{c.distribution}/{s}/{c.baseline}" for c in comparisons for s in c.alerts]
-    details["alert"] = str(bool(alerts)).lower()
-    details["alerts"] = ", ".join(alerts)
-    return StageMetrics(f"{STAGE}/{window.group}/{window.key}", window.rows, window.rows, details=details)
+        details.scored = window.scored
+        details.confidence_mean, details.noisy_share = window.confidence_mean, window.noisy_share
+    name = f"{STAGE}/{window.group}/{window.key}"
+    return StageMetrics(name, window.rows, window.rows, details=details.to_map())
 
 
 def statistic_stages(c: Comparison, window: Window, cfg: DriftSettings) -> list[StageMetrics]:
     """The four ``drift/<group>/<window>/<distribution>/<statistic>/<baseline>`` rows."""
     stages = []
     for statistic in STATISTICS:
-        details = {
-            "kind": "statistic",
-            "group": c.group,
-            "window": c.window,
-            "window_start": window.start,
-            "distribution": c.distribution,
-            "statistic": statistic,
-            "baseline": c.baseline,
-            "baseline_window": c.baseline_window,
-            "value": _num(c.values[statistic]),
-            "threshold": _num(getattr(cfg.thresholds, statistic)),
-            "direction": "below" if statistic == "p_value" else "above",
-            "alert": str(statistic in c.alerts).lower(),
-            "alertable": str(c.alertable).lower(),
-            "n_window": str(c.n_window),
-            "n_baseline": str(c.n_baseline),
-            "categories": str(c.categories),
-        }
+        details = DriftStatisticDetails(
+            group=c.group,
+            window=c.window,
+            window_start=window.start,
+            distribution=c.distribution,
+            statistic=statistic,
+            baseline=c.baseline,
+            baseline_window=c.baseline_window,
+            value=c.values[statistic],
+            threshold=getattr(cfg.thresholds, statistic),
+            direction="below" if statistic == "p_value" else "above",
+            alert=statistic in c.alerts,
+            alertable=c.alertable,
+            n_window=c.n_window,
+            n_baseline=c.n_baseline,
+            categories=c.categories,
+        )
         if statistic in ("kl", "psi"):
-            details["smoothing"] = _num(cfg.smoothing)
+            details.smoothing = cfg.smoothing
         if statistic == "p_value":
-            details.update(chi2=_num(c.test.statistic), dof=str(c.test.dof), pooled=str(c.test.pooled))
-        stage = f"{STAGE}/{c.group}/{c.window}/{c.distribution}/{statistic}/{c.baseline}"
-        stages.append(StageMetrics(stage, c.n_window, c.n_window, details=details, quiet=True))
+            details.chi2, details.dof, details.pooled = c.test.statistic, c.test.dof, c.test.pooled
+        name = f"{STAGE}/{c.group}/{c.window}/{c.distribution}/{statistic}/{c.baseline}"
+        stages.append(StageMetrics(name, c.n_window, c.n_window, details=details.to_map(), quiet=True))
     return stages
 
 

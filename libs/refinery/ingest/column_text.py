@@ -1,11 +1,11 @@
 """The per-value text rules of :mod:`refinery.sources.records` as Spark column expressions,
 for sources that already are tables (Parquet, Delta, catalog tables).
 
-* :func:`as_text` is ``records._as_text`` for one typed column: the string a value becomes
+* :func:`as_text` is ``record_rules._as_text`` for one typed column: the string a value becomes
   in ``text``, ``label``, ``raw_id``, ``raw_event_ts`` or ``meta``. It gives what the earlier
   per-row path gave (the row through Spark's ``to_json``, ``json.loads``, then ``_as_text``),
   except that NaN reads as null.
-* :func:`content_hash` is ``records.content_hash(text, label, meta)`` in the JVM: the SHA-256
+* :func:`content_hash` is ``record_rules.content_hash(text, label, meta)`` in the JVM: the SHA-256
   of the same canonical JSON text, ``json.dumps([text, label, sorted meta], ensure_ascii=False,
   separators=(",", ":"))``, its strings escaped by Spark's JSON writer (see :func:`json_string`).
 * :func:`python_strip` and :func:`is_blank` are ``str.strip()`` and ``not s.strip()``: Python's
@@ -99,7 +99,7 @@ def _json_string_by_replace(column: Column) -> Column:
 
 
 def content_hash(text: Column, label: Column, meta: Column) -> Column:
-    """``records.content_hash(text, label, meta)`` for a non-null ``text``, a nullable
+    """``record_rules.content_hash(text, label, meta)`` for a non-null ``text``, a nullable
     ``label`` and ``meta`` a ``map<string,string>`` without null values: SHA-256 (hex) of
     ``[text,label,{sorted meta}]`` as compact JSON. Spark orders strings by their UTF-8
     bytes, which is code-point order, the order of Python's ``sorted``."""
@@ -120,7 +120,7 @@ def content_hash(text: Column, label: Column, meta: Column) -> Column:
 
 
 def as_text(column: Column, kind: DataType) -> Column:
-    """The text of a column of Spark type ``kind``, as ``records._as_text`` gives it for the
+    """The text of a column of Spark type ``kind``, as ``record_rules._as_text`` gives it for the
     value the earlier JSON path produced: strings as they are; integers, booleans and dates
     as Spark casts them (``12``, ``true``, ``2024-01-02``); floats by Python's ``repr`` of
     the value Spark's JSON writer prints (``0.1`` for a float32 0.1), NaN as null and the

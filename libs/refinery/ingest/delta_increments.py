@@ -33,32 +33,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from refinery.config import CATALOG_PREFIX, ConfigError
+from refinery.spark.schemas import INGEST_STATE
 from refinery.spark.tables import delta_table, is_catalog_name, read_table, replace_slice, sql_string, table_exists
 
 Mode = Literal["snapshot", "cdf", "appends", "none"]
 
-STATE = StructType(
-    [
-        StructField("source", StringType(), False),
-        StructField("batch", StringType(), False),
-        StructField("location", StringType(), False),
-        StructField("table_id", StringType(), False),
-        StructField("from_version", LongType(), False),
-        StructField("to_version", LongType(), False),
-        StructField("read_mode", StringType(), False),
-        StructField("run_id", StringType(), False),
-        StructField("recorded_at", TimestampType(), False),
-    ]
-)
+#: The ``ingest_state`` table's rows: :data:`refinery.spark.schemas.INGEST_STATE`.
+STATE = INGEST_STATE
 
 #: The fields of a ``_delta_log`` commit file that planning needs.
 _LOG = StructType(
@@ -135,7 +125,7 @@ def plan_increment(
 
 
 def _increment(spark: SparkSession, name: str, table: _Table, start: int, end: int) -> Increment:
-    base = {"source": name, "location": table.location, "table_path": table.path, "table_id": table.id}
+    base: dict[str, Any] = {"source": name, "location": table.location, "table_path": table.path, "table_id": table.id}
     column_mapping = table.properties.get("delta.columnMapping.mode", "none") != "none"
     direct = not column_mapping and "deletionVectors" not in table.features
     if start < 0:

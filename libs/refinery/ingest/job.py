@@ -27,23 +27,24 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import time
 from functools import reduce
 from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from refinery.clean.settings import pii_options
 from refinery.clean.udf import mask_pii
-from refinery.config import CATALOG_PREFIX, ConfigError, IngestSettings, SourceSettings, pii_options, resolve_path
+from refinery.config import CATALOG_PREFIX, ConfigError, Settings, resolve_path
 from refinery.ingest.delta_increments import Increment, plan_increment, record_increment
 from refinery.ingest.jvm_lines import HANDED_OVER_COLUMNS, HANDED_OVER_INPUT, HandedOverLines
 from refinery.ingest.read import SourceRead, list_files, read_source, with_no_lines_handed_over
+from refinery.ingest.settings import IngestSettings, SourceSettings
 from refinery.ingest.staging import staging_folder, staging_root
 from refinery.ingest.table_sources import delta_records
 from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.stage import Stage, stage
 from refinery.sources import reasons
 from refinery.sources.records import FILTER, OK, QUARANTINE, Limits
 from refinery.sources.splits import InputFile
@@ -89,49 +90,47 @@ def run(ctx: JobContext) -> JobResult:
     """Ingest every selected source as one batch."""
     settings, spark = ctx.settings, ctx.spark
     cfg = settings.ingest
-    started = time.monotonic()
-    locations = source_locations(cfg)
-    named = cfg.batch if cfg.batch != "auto" else None
-    increments = plan_increments(spark, cfg, locations, settings.tables.ingest_state, named)
-    files = {name: list_files(spark, location) for name, location in locations.items() if name not in increments}
-    batch = named or auto_batch_name(files, increments)
-    ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
+    with stage(ctx, STAGE) as s:
+        locations = source_locations(cfg)
+        named = cfg.batch if cfg.batch != "auto" else None
+        increments = plan_increments(spark, cfg, locations, settings.tables.ingest_state, named)
+        files = {name: list_files(spark, location) for name, location in locations.items() if name not in increments}
+        batch = named or auto_batch_name(files, increments)
+        ctx.log.info("ingest started", extra={"batch": batch, "sources": sorted(locations)})
 
-    # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
-    # Parquet files are split by Spark's own reader, told the same size here. The parsed
-    # records' cache is kept uncompressed: to choose a column's encoding, the cache copies
-    # and hashes every value of every column batch, which for long, unique texts costs
-    # more CPU than the disk it saves.
-    run_settings = {
-        "spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes),
-        "spark.sql.inMemoryColumnarStorage.compressed": "false",
-    }
-    staging = staging_root(cfg.staging_dir, settings.tables.bronze)
-    with session_settings(spark, run_settings), staging_folder(spark, staging, ctx.run_id) as folder:
-        with job_phase(spark, "plan reads"):
-            read = read_records(spark, cfg, locations, increments, files, folder)
-        inputs, counts = write_batch(ctx, read, batch)
-    for increment in increments.values():
-        record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
-    seconds = time.monotonic() - started
-    total = [(outcome, reason, n) for _, outcome, reason, n in counts]
-    stages = [StageMetrics.from_outcomes(STAGE, total, rows_in=sum(inputs.values()), seconds=seconds)]
+        # Line files are planned into read tasks of max_partition_bytes (refinery.sources.splits);
+        # Parquet files are split by Spark's own reader, told the same size here. The parsed
+        # records' cache is kept uncompressed: to choose a column's encoding, the cache copies
+        # and hashes every value of every column batch, which for long, unique texts costs
+        # more CPU than the disk it saves.
+        run_settings = {
+            "spark.sql.files.maxPartitionBytes": str(cfg.max_partition_bytes),
+            "spark.sql.inMemoryColumnarStorage.compressed": "false",
+        }
+        staging = staging_root(cfg.staging_dir, settings.tables.bronze)
+        with session_settings(spark, run_settings), staging_folder(spark, staging, ctx.run_id) as folder:
+            with job_phase(spark, "plan reads"):
+                read = read_records(spark, cfg, locations, increments, files, folder)
+            inputs, counts = write_batch(ctx, read, batch, s)
+            s.release()
+        for increment in increments.values():
+            record_increment(spark, settings.tables.ingest_state, increment, batch, ctx.run_id)
+        s.rows_in = sum(inputs.values())
+        s.outcomes((outcome, reason, n) for _, outcome, reason, n in counts)
     for source in sorted(locations):
         rows = [(outcome, reason, n) for name, outcome, reason, n in counts if name == source]
         details = {"path": ",".join(locations[source]), "format": cfg.sources[source].format}
         if source in increments:
             details.update(versions=increments[source].describe(), read=increments[source].mode)
-        stages.append(
-            StageMetrics.from_outcomes(f"{STAGE}/{source}", rows, rows_in=inputs.get(source, 0), details=details)
-        )
-    return JobResult(batch=batch, stages=stages)
+        s.child(f"{STAGE}/{source}", rows, rows_in=inputs.get(source, 0), details=details)
+    return JobResult(batch=batch, stages=s.stages)
 
 
 def write_batch(
-    ctx: JobContext, read: ReadRecords, batch: str
+    ctx: JobContext, read: ReadRecords, batch: str, s: Stage
 ) -> tuple[dict[str, int], list[tuple[str, str, str | None, int]]]:
     """Classify the records ``read`` and replace this batch's slices of ``bronze`` and
-    ``quarantine``.
+    ``quarantine``; the frames stored on the way are held by stage ``s``.
 
     Returns the parsed records per source (counted before classifying: the input) and the
     ``(source, outcome, reason, count)`` rows of the metrics, counted from what was committed:
@@ -161,42 +160,42 @@ def write_batch(
     # both stores are filled by the first pass that reads them, which needs no job of its own
     reread_keys = None
     if read.reread is not None:
-        reread_keys = columnar_cached(read.reread.select(*_STORED_KEYS), eager=False)
-    parsed = columnar_cached(read.parsed, eager=False) if read.parsed is not None else None
-    handed = shared = known = rest = None
-    try:
-        with job_phase(spark, "read, parse and count input"):
-            counted = count_read(reread_keys, parsed)
-            inputs = counted.rows
-            handed = parse_handed_over(spark, reread_keys, read.handed_over, counted)
-            keys = keys_of(reread_keys, handed, parsed)
-            shared = shared_groups(keys)
-        with job_phase(spark, "settle ids"):
-            ranks = repeat_ranks(keys, shared)
-            if existing is not None:
-                known = known_ids(with_ids(keys, ranks, batch, ctx.run_id), existing)
-        records = records_of(read.reread, handed, parsed)
-        with job_phase(spark, "keep rows not kept"):
-            rest = rows_not_kept(keys, records, ranks, known, batch, ctx.run_id, payload_chars, mask)
-        this_batch = f"ingest_batch = {sql_string(batch)}"
-        slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
-        with job_phase(spark, "write bronze"):
-            kept = drop_one_row(bronze_rows(classify_records(records, ranks, known, batch, ctx.run_id)), STAGE)
-            written = replace_slice(
-                kept, tables.bronze, this_batch, partition_by=["ingest_batch"], properties=BRONZE_PROPERTIES
-            )
-        with job_phase(spark, "write quarantine"):
-            refused = replace_slice(
-                quarantine_rows(rest, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
-            )
-        with job_phase(spark, "count committed"):
-            not_kept = rest.groupBy("outcome", "source", "reason").count().collect()
-            bronze = committed_per_source(spark, written, this_batch, list(inputs))
-            classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
-            quarantine = committed_per_reason(spark, refused, slice_, classified_out)
-    finally:
-        stored = (reread_keys, parsed, handed, shared, known, rest)
-        release(*(frame for frame in stored if frame is not None))
+        reread_keys = s.keep(columnar_cached(read.reread.select(*_STORED_KEYS), eager=False))
+    parsed = s.keep(columnar_cached(read.parsed, eager=False)) if read.parsed is not None else None
+    known = None
+    with job_phase(spark, "read, parse and count input"):
+        counted = count_read(reread_keys, parsed)
+        inputs = counted.rows
+        handed = parse_handed_over(spark, reread_keys, read.handed_over, counted)
+        if handed is not None:
+            s.keep(handed)
+        keys = keys_of(reread_keys, handed, parsed)
+        shared = shared_groups(keys)
+        if shared is not None:
+            s.keep(shared)
+    with job_phase(spark, "settle ids"):
+        ranks = repeat_ranks(keys, shared)
+        if existing is not None:
+            known = s.keep(known_ids(with_ids(keys, ranks, batch, ctx.run_id), existing))
+    records = records_of(read.reread, handed, parsed)
+    with job_phase(spark, "keep rows not kept"):
+        rest = s.keep(rows_not_kept(keys, records, ranks, known, batch, ctx.run_id, payload_chars, mask))
+    this_batch = f"ingest_batch = {sql_string(batch)}"
+    slice_ = f"stage = {sql_string(STAGE)} AND batch = {sql_string(batch)}"
+    with job_phase(spark, "write bronze"):
+        kept = drop_one_row(bronze_rows(classify_records(records, ranks, known, batch, ctx.run_id)), STAGE)
+        written = replace_slice(
+            kept, tables.bronze, this_batch, partition_by=["ingest_batch"], properties=BRONZE_PROPERTIES
+        )
+    with job_phase(spark, "write quarantine"):
+        refused = replace_slice(
+            quarantine_rows(rest, STAGE, batch, ctx.run_id), tables.quarantine, slice_, partition_by=["stage"]
+        )
+    with job_phase(spark, "count committed"):
+        not_kept = rest.groupBy("outcome", "source", "reason").count().collect()
+        bronze = committed_per_source(spark, written, this_batch, list(inputs))
+        classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
+        quarantine = committed_per_reason(spark, refused, slice_, classified_out)
     counts = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
     counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in not_kept if r.outcome == FILTER]
@@ -262,6 +261,12 @@ def committed_per_reason(
 
 # --------------------------------------------------------------------------------------------
 # read
+
+
+def preflight(settings: Settings) -> None:
+    """Checked by the runner before Spark starts: a local input that is not there is a
+    configuration error (exit 2), found now rather than mid-run."""
+    source_locations(settings.ingest)
 
 
 def source_locations(cfg: IngestSettings) -> dict[str, list[str]]:
@@ -410,7 +415,7 @@ def parse_handed_over(
 
     Up to :data:`HANDED_OVER_IN_DRIVER_ROWS` of those lines (and
     :data:`HANDED_OVER_IN_DRIVER_BYTES`) are collected and parsed in the driver, which costs
-    a few milliseconds where a Python worker per read task costs a fraction of a second each;
+    far less than starting a Python worker per read task;
     more are parsed in Python workers (:meth:`HandedOverLines.parsed`)."""
     if not handed_over or stored is None or counted.handed_over_rows == 0:
         return None

@@ -32,8 +32,10 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from refinery.config import SourceSettings
-from refinery.sources.records import RECORD_FIELDS, Layout, Limits, label_from_path, parse_line
+from refinery.ingest.settings import SourceSettings
+from refinery.sources.record_formats import Layout
+from refinery.sources.record_rows import RECORD_FIELDS, Limits
+from refinery.sources.records import label_from_path, parse_line
 from refinery.sources.splits import Split, one_record_per_line
 from refinery.spark.schemas import STRING_MAP
 

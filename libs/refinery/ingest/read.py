@@ -36,7 +36,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from refinery.config import ConfigError, SourceSettings
+from refinery.config import ConfigError
 from refinery.ingest.jvm_lines import (
     HANDED_OVER_COLUMNS,
     HandedOverLines,
@@ -45,10 +45,13 @@ from refinery.ingest.jvm_lines import (
     jvm_reader_available,
     jvm_rules,
 )
+from refinery.ingest.settings import SourceSettings
 from refinery.ingest.staging import StagedFile, decompressed_copies
 from refinery.ingest.table_sources import parquet_records
 from refinery.sources.file_lines import FileRange, count_newlines, is_plain_utf8, open_binary
-from refinery.sources.records import RECORD_FIELDS, Layout, Limits, file_layout, parse_range
+from refinery.sources.record_formats import Layout, file_layout
+from refinery.sources.record_rows import RECORD_FIELDS, Limits
+from refinery.sources.records import parse_range
 from refinery.sources.splits import InputFile, Split, multi_range_files, pack_tasks, plan_splits, with_newlines_before
 from refinery.spark.schemas import STRING_MAP
 from refinery.spark.session import job_phase
@@ -212,7 +215,10 @@ def _looked_in_workers(spark: SparkSession, rows: list[tuple], spec: SourceSetti
 
     def look(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            found = [_looked(*row.values(), spec, limits) for row in batch.to_pylist()]
+            found = [
+                _looked(row["path"], row["start"], row["end"], row["count"], row["sniff"], spec, limits)
+                for row in batch.to_pylist()
+            ]
             yield pa.RecordBatch.from_pylist(found, schema=_LOOKED_ARROW)
 
     return ranges.mapInArrow(look, _LOOKED).collect()
@@ -282,6 +288,7 @@ def _read_lines(
     reread = parsed = handed_over = None
     in_jvm = [s for s in splits if s.file.path in plain]
     if in_jvm:
+        assert rules is not None  # plain files are found only by the sniffing that rules enable
         tasks = pack_tasks(in_jvm, split_bytes)
         reread = jvm_lines_frame(spark, spec, tasks, rules, plain, originals)
         handed_over = HandedOverLines(name, spec, limits, {originals.get(p, p): v for p, v in plain.items()})

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import pyarrow as pa
 from pyspark.sql import SparkSession
@@ -64,9 +65,7 @@ def decompressed_copies(
     def copy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for path in (paths[i] for i in batch.column("id").to_pylist()):
-                made = write_decompressed_copy(
-                    lambda p=path: open_binary(p), path, encoding, targets[path], block_bytes
-                )
+                made = write_decompressed_copy(partial(open_binary, path), path, encoding, targets[path], block_bytes)
                 if made is not None:
                     yield pa.RecordBatch.from_pylist(
                         [{"path": path, "size": made.size, "newlines": list(made.newlines)}], schema=_COPIES_ARROW

@@ -24,11 +24,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType
 
-from refinery.config import ConfigError, SourceSettings
+from refinery.config import ConfigError
 from refinery.ingest.column_text import JSON_OPTIONS, as_text, content_hash, is_blank, python_strip
 from refinery.ingest.delta_increments import Increment
+from refinery.ingest.settings import SourceSettings
 from refinery.sources import reasons
-from refinery.sources.records import OK, QUARANTINE, Limits, label_from_path
+from refinery.sources.record_rows import OK, QUARANTINE, Limits
+from refinery.sources.records import label_from_path
 from refinery.spark.schemas import STRING_MAP
 
 #: Provenance columns added to a table's own columns while mapping (never in ``meta``).
@@ -104,7 +106,7 @@ def map_rows(frame: DataFrame, name: str, spec: SourceSettings, limits: Limits) 
             + ", ".join(repr(m) for m in missing)
             + f" in the table; fix: name one of its columns ({_listing(fields)})"
         )
-    parts = [_text_of(ref, fields) for ref in refs]
+    parts = [_text_of(str(ref), fields) for ref in refs]  # names: each is in fields
     text = parts[0] if len(parts) == 1 else F.concat_ws(spec.text_join, *[F.when(p != "", p) for p in parts])
     used = set(refs) | {columns.label, columns.id, columns.event_ts}
     meta = _meta_map({key: kind for key, kind in fields.items() if key not in used})
@@ -161,7 +163,7 @@ def map_rows(frame: DataFrame, name: str, spec: SourceSettings, limits: Limits) 
 def _rules(
     text: Column, label: Column, raw_id: Column, spec: SourceSettings, limits: Limits
 ) -> list[tuple[Column, str, Column]]:
-    """``(broken, reason, detail)`` of each record rule, in ``records._finish``'s order."""
+    """``(broken, reason, detail)`` of each record rule, in ``record_rules._finish``'s order."""
     rules = [
         (text.isNull() | is_blank(text), reasons.EMPTY_TEXT, F.lit("")),
         (

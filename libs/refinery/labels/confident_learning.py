@@ -77,6 +77,8 @@ ABSENT_CLASS_THRESHOLD = 2.0
 #: Denominators are clipped below at this (cleanlab's TINY_VALUE).
 TINY = 1e-100
 
+#: numpy's ``argsort`` kinds this module uses: ``None`` (its default) or a stable sort.
+SortKind = Literal["stable"]
 Method = Literal[
     "prune_by_noise_rate",
     "prune_by_class",
@@ -320,7 +322,7 @@ def outvoted(pred_probs: np.ndarray, labels: np.ndarray, margin: float) -> np.nd
     return (1 - 2 * label_quality(probs, given, "normalized_margin")) > margin
 
 
-def _flag_by_noise_rate(probs: np.ndarray, given: np.ndarray, flags: np.ndarray, kind: str | None) -> np.ndarray:
+def _flag_by_noise_rate(probs: np.ndarray, given: np.ndarray, flags: np.ndarray, kind: SortKind | None) -> np.ndarray:
     """For each cell ``(k, j != k)`` with ``F[k, j] > 0``: the top ``F[k, j]`` examples given k by
     ``P[i, j] - P[i, k]`` (cleanlab's ``_prune_by_count``)."""
     mask = np.zeros(len(given), dtype=bool)
@@ -334,7 +336,7 @@ def _flag_by_noise_rate(probs: np.ndarray, given: np.ndarray, flags: np.ndarray,
     return mask
 
 
-def _flag_by_class(probs: np.ndarray, given: np.ndarray, flags: np.ndarray, kind: str | None) -> np.ndarray:
+def _flag_by_class(probs: np.ndarray, given: np.ndarray, flags: np.ndarray, kind: SortKind | None) -> np.ndarray:
     """For each class k: the ``F[k, k]`` examples given k with the lowest ``P[i, k]`` (cleanlab's
     ``_prune_by_class``)."""
     mask = np.zeros(len(given), dtype=bool)
@@ -370,9 +372,11 @@ def find_noisy(
     if method not in METHODS:
         raise ValueError(f"find_noisy: method must be one of {METHODS}, not {method!r}")
     probs, given = validated(pred_probs, labels)
-    kind = "stable" if stable_ties else None
+    kind: SortKind | None = "stable" if stable_ties else None
     if method in ("low_normalized_margin", "low_self_confidence"):
-        scores = label_quality(probs, given, method[4:])
+        scores = label_quality(
+            probs, given, "self_confidence" if method == "low_self_confidence" else "normalized_margin"
+        )
         num_issues = int(np.sum(off_diagonal(probs, given) & ~kept_by_prediction(probs, given)))
         mask = np.zeros(len(given), dtype=bool)
         mask[np.argsort(scores, kind=kind)[:num_issues]] = True

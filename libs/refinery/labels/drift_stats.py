@@ -95,7 +95,7 @@ def aligned(p_counts: Counts, q_counts: Counts) -> tuple[list[Hashable], np.ndar
     or a window without any count."""
     if isinstance(p_counts, Mapping) != isinstance(q_counts, Mapping):
         raise ValueError("pass both windows as mappings {category: count} or both as sequences")
-    if isinstance(p_counts, Mapping):
+    if isinstance(p_counts, Mapping) and isinstance(q_counts, Mapping):
         keys = sorted(set(p_counts) | set(q_counts), key=repr)
         p = np.array([float(p_counts.get(k, 0)) for k in keys])
         q = np.array([float(q_counts.get(k, 0)) for k in keys])

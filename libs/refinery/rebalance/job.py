@@ -31,7 +31,6 @@ details (``gold_rows``, ``copies_added``), not as rows out.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,11 +39,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from refinery.config import RebalanceFilterSettings, RebalanceSettings
 from refinery.labels.resampling import ResamplePlan, class_targets, class_weights, copies_per_row, largest_remainder
+from refinery.rebalance.details import RebalanceDetails
+from refinery.rebalance.settings import RebalanceFilterSettings, RebalanceSettings
 from refinery.runtime.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.stage import stage
+from refinery.spark.schemas import GOLD_FROM_SILVER
 from refinery.spark.tables import overwrite_table
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
 from refinery.text.quality import drop_rule_names
@@ -58,21 +59,9 @@ LOW_QUALITY = "low_quality"
 UNDERSAMPLED, CLASS_EXCLUDED = "undersampled", "class_excluded"
 #: A row filtered by several filters is counted under the first that applies, in this order.
 FILTER_ORDER = (UNLABELLED, LANGUAGE, DUPLICATE, LABEL_CONFLICT, RULE_VIOLATION, LOW_QUALITY, NOISY, LOW_CONFIDENCE)
-#: Silver columns copied to gold when silver has them (confidence only after ``score``);
-#: ``quality_flags`` goes along so training can weight or audit the rows a ``flag`` rule kept.
-GOLD_COLUMNS = (
-    "id",
-    "text",
-    "label",
-    "source",
-    "lang",
-    "tokens",
-    "n_tokens",
-    "event_ts",
-    "ingest_batch",
-    "meta",
-    "quality_flags",
-)
+#: Silver columns copied to gold when silver has them (:data:`refinery.spark.schemas.GOLD_FROM_SILVER`;
+#: confidence only after ``score``): gold's columns are :data:`refinery.spark.schemas.GOLD`.
+GOLD_COLUMNS = GOLD_FROM_SILVER
 #: Bits of ``xxhash64`` kept as the top-k bucket: 4096 buckets per class.
 BUCKET_SHIFT = 52
 GROUP, LANG_CELL = "_rb_group", "_rb_lang"
@@ -93,33 +82,33 @@ class CellTarget:
 def run(ctx: JobContext) -> JobResult:
     """Rebalance the latest silver version into gold."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.rebalance
-    started = time.monotonic()
-    snapshot = pinned_silver(ctx)
-    silver = snapshot.frame
-    check_group_by(silver.columns, "rebalance.group_by", cfg.group_by)
-    ctx.log.info("rebalance started", extra={"version": snapshot.version, "strategy": cfg.strategy})
+    with stage(ctx, STAGE) as s:
+        snapshot = pinned_silver(ctx)
+        silver = snapshot.frame
+        check_group_by(silver.columns, "rebalance.group_by", cfg.group_by)
+        ctx.log.info("rebalance started", extra={"version": snapshot.version, "strategy": cfg.strategy})
 
-    # The pinned version is immutable, so it is re-read (three scans: counts, the draw's bucket
-    # counts, the draw) rather than cached: a cache of all of silver would not scale.
-    drops = sorted(drop_rule_names(settings.clean.quality.active_rules()))
-    reasons, skipped = filter_reasons(silver, cfg.filters, drops)
-    rows = with_cells(silver.withColumn("_rb_reason", reasons), cfg)
-    filtered, counts = reason_and_cell_counts(rows)
-    targets = plan_targets(counts, cfg)
-    weights = group_weights(targets, cfg)
-    eligible = rows.where(F.col("_rb_reason").isNull())
-    gold = drop_one_row(gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version), STAGE)
-    commit = overwrite_table(gold, settings.tables.gold, metadata=commit_metadata(cfg, ctx.run_id, snapshot.version))
+        # The pinned version is immutable, so it is re-read (three scans: counts, the draw's bucket
+        # counts, the draw) rather than cached: a cache of all of silver would not scale.
+        drops = sorted(drop_rule_names(settings.clean.quality.active_rules()))
+        reasons, skipped = filter_reasons(silver, cfg.filters, drops)
+        rows = with_cells(silver.withColumn("_rb_reason", reasons), cfg)
+        filtered, counts = reason_and_cell_counts(rows)
+        targets = plan_targets(counts, cfg)
+        weights = group_weights(targets, cfg)
+        eligible = rows.where(F.col("_rb_reason").isNull())
+        gold = drop_one_row(gold_rows(eligible, targets, weights, cfg, spark, ctx.run_id, snapshot.version), STAGE)
+        metadata = commit_metadata(cfg, ctx.run_id, snapshot.version)
+        commit = overwrite_table(gold, settings.tables.gold, metadata=metadata)
 
-    rows_in = silver.count()  # the input, counted on its own, apart from the filter counts
-    copies = sum(max(c.t - c.n, 0) for c in targets)
-    outcomes = [("ok", None, commit.rows_written - copies)]
-    outcomes += [("filter", reason, n) for reason, n in filtered.items() if reason is not None]
-    outcomes += [("filter", CLASS_EXCLUDED if c.t == 0 else UNDERSAMPLED, c.n - c.t) for c in targets if c.t < c.n]
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
-    stage.details = distribution_details(targets, weights, snapshot.version, skipped)
-    ctx.log.info("rebalance finished", extra={"gold_rows": stage.details["gold_rows"]})
-    return JobResult(batch=None, stages=[stage])
+        s.count_input(silver)  # the input, counted on its own, apart from the filter counts
+        copies = sum(max(c.t - c.n, 0) for c in targets)
+        s.out(commit.rows_written - copies)
+        s.outcomes(("filter", reason, n) for reason, n in filtered.items() if reason is not None)
+        s.outcomes(("filter", CLASS_EXCLUDED if c.t == 0 else UNDERSAMPLED, c.n - c.t) for c in targets if c.t < c.n)
+    s.details = details = distribution_details(targets, weights, snapshot.version, skipped)
+    ctx.log.info("rebalance finished", extra={"gold_rows": str(details.gold_rows)})
+    return JobResult(batch=None, stages=s.stages)
 
 
 def filter_reasons(
@@ -326,19 +315,17 @@ def commit_metadata(cfg: RebalanceSettings, run_id: str, version: int) -> dict[s
 
 def distribution_details(
     targets: list[CellTarget], weights: Mapping[tuple[str, str], float], version: int, skipped: list[str]
-) -> dict[str, str]:
-    """Metrics details: the class distribution before (eligible) and after (gold, copies
-    included), the weights, totals, and the filters skipped. Keys ``before.<group>/<label>``
-    (``/<lang>`` when stratified)."""
-    details: dict[str, str] = {"silver_version": str(version)}
+) -> RebalanceDetails:
+    """Metrics details (:class:`~refinery.rebalance.details.RebalanceDetails`): the class
+    distribution before (eligible) and after (gold, copies included) per cell
+    ``[<group>/]<label>[/<lang>]``, the weights, totals, and the filters skipped."""
+    details = RebalanceDetails(silver_version=version, filters_skipped=list(skipped))
     for c in targets:
         cell = "/".join(part for part in (c.group, c.label, c.lang) if part)
-        details[f"before.{cell}"] = str(c.n)
-        details[f"after.{cell}"] = str(c.t)
+        details.before[cell] = c.n
+        details.after[cell] = c.t
     for (group, label), w in sorted(weights.items()):
-        details[f"weight.{'/'.join(p for p in (group, label) if p)}"] = f"{w:.6g}"
-    details["gold_rows"] = str(sum(c.t for c in targets))
-    details["copies_added"] = str(sum(max(c.t - c.n, 0) for c in targets))
-    if skipped:
-        details["filters_skipped"] = "; ".join(skipped)
+        details.weights["/".join(p for p in (group, label) if p)] = w
+    details.gold_rows = sum(c.t for c in targets)
+    details.copies_added = sum(max(c.t - c.n, 0) for c in targets)
     return details

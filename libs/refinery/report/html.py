@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from refinery.report import plots
 from refinery.report.data import QualityRuleCount, ReportData
@@ -312,11 +313,11 @@ def _classes(data: ReportData):
     return plots.classes_figure(data.classes_before, data.classes_after), extra
 
 
-def _fraction(value: object) -> str:
+def _fraction(value: Any) -> str:
     return f"{float(value or 0):.3f}"
 
 
-def _range(gold: dict[str, object]) -> str:
+def _range(gold: dict[str, Any]) -> str:
     return f"{float(gold['w_min'] or 0):.3f} .. {float(gold['w_max'] or 0):.3f}"
 
 

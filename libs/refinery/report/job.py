@@ -4,7 +4,7 @@ read (``metrics``: the latest run of every other job, by ``finished_at``; ``silv
 ``gold`` and ``review_queue`` as they are now: counts, and from silver a few examples per
 quality rule) → collect
 (:func:`collect_report`: plain :class:`~refinery.report.data.ReportData`, a few rows per
-aggregation to the driver; the aggregations of :mod:`refinery.runtime.summary` and
+aggregation to the driver; the aggregations of :mod:`refinery.report.summary` and
 :func:`refinery.dedup.job.duplicate_counts` are reused) → render
 (:func:`refinery.report.html.render_report`, matplotlib on the Agg canvas) → write
 ``<report.dir>/<run_id>/report.html`` on the driver.
@@ -39,8 +39,8 @@ the page shows) and ``run.<job>`` (each run id covered).
 from __future__ import annotations
 
 import html
+import math
 import re
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,8 +48,11 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from refinery.clean.details import CleanDetails
 from refinery.config import Settings
 from refinery.dedup.job import duplicate_counts
+from refinery.drift.details import DriftRunDetails, DriftStatisticDetails, DriftWindowDetails
+from refinery.rebalance.details import RebalanceDetails
 from refinery.report.data import (
     ConfidenceHistogram,
     DriftValue,
@@ -61,11 +64,11 @@ from refinery.report.data import (
     RunCounts,
 )
 from refinery.report.html import build_report
+from refinery.report.summary import gold_counts, review_queue_counts, score_counts, table_counts
 from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one
-from refinery.runtime.metrics import StageMetrics
 from refinery.runtime.runner import ALL_JOBS
-from refinery.runtime.summary import gold_counts, review_queue_counts, score_counts, table_counts
+from refinery.runtime.stage import stage
 from refinery.spark.tables import read_table
 from refinery.text.pii import COUNTED_TYPES
 
@@ -73,8 +76,6 @@ STAGE = "report"
 FILE_NAME = "report.html"
 #: A quality example's text is cut to this many characters (``…`` marks the cut).
 EXAMPLE_CHARS = 240
-#: ``quality.<rule>.<suffix>`` → the rule's severity.
-QUALITY_SEVERITIES = {"flagged": "flag", "dropped": "drop"}
 #: Where the page's Runs table starts, and one of its rows (job and run id: its first cells).
 RUNS_HEADING = '<h2 id="runs">'
 _RUN_ROW = re.compile(r"<tr><td>([^<]*)</td><td>([^<]*)</td>")
@@ -82,15 +83,15 @@ _RUN_ROW = re.compile(r"<tr><td>([^<]*)</td><td>([^<]*)</td>")
 
 def run(ctx: JobContext) -> JobResult:
     """Collect, render and write this run's report."""
-    started = time.monotonic()
-    data, rows_by_run, tables_read = collect_report(ctx.spark, ctx.settings, ctx.run_id)
-    data.runs = drop_one(data.runs, STAGE)
-    page, no_data = build_report(data)
-    path = write_report(page, Path(ctx.settings.report.dir) / ctx.run_id / FILE_NAME)
-    shown = runs_on_page(path.read_text(encoding="utf-8"))  # what was written, read back
-    rows_in, rows_out = sum(rows_by_run.values()), sum(n for run, n in rows_by_run.items() if run in shown)
-    stage = StageMetrics(STAGE, rows_in, rows_out, seconds=time.monotonic() - started)
-    stage.details = {
+    with stage(ctx, STAGE) as s:
+        data, rows_by_run, tables_read = collect_report(ctx.spark, ctx.settings, ctx.run_id)
+        data.runs = drop_one(data.runs, STAGE)
+        page, no_data = build_report(data)
+        path = write_report(page, Path(ctx.settings.report.dir) / ctx.run_id / FILE_NAME)
+        shown = runs_on_page(path.read_text(encoding="utf-8"))  # what was written, read back
+        s.rows_in = sum(rows_by_run.values())
+        s.out(sum(n for run, n in rows_by_run.items() if run in shown))
+    s.details = {
         "path": str(path),
         "bytes": str(path.stat().st_size),
         "tables_read": ",".join(tables_read),
@@ -98,8 +99,8 @@ def run(ctx: JobContext) -> JobResult:
         "quality_examples": str(sum(len(examples) for examples in data.quality_examples.values())),
         **{f"run.{r.job}": r.run_id for r in data.runs},
     }
-    ctx.log.info("report written", extra={"path": str(path), "no_data": stage.details["no_data"]})
-    return JobResult(batch=None, stages=[stage])
+    ctx.log.info("report written", extra={"path": str(path), "no_data": s.details["no_data"]})
+    return JobResult(batch=None, stages=s.stages)
 
 
 def write_report(page: str, path: Path) -> Path:
@@ -146,7 +147,7 @@ def collect_report(
         drift_run = next((r.run_id for r in data.runs if r.job == "drift"), None)
         if drift_run is not None:
             data.drift_windows, data.drift_values = drift_rows(metrics, drift_run)
-            data.drift_note = details["drift"].get("note", "")
+            data.drift_note = "; ".join(DriftRunDetails.from_map(details["drift"]).notes)
     if "silver" in present:
         read.append("silver")
         silver = read_table(spark, tables.silver)
@@ -202,36 +203,25 @@ def latest_runs(
 
 
 def clean_counts(details: dict[str, str]) -> tuple[dict[str, int], dict[str, int], list[RuleCount]]:
-    """From the clean run's details: documents per language, PII per type (every type, zero
-    included, in :data:`~refinery.text.pii.COUNTED_TYPES` order) and rows per rule."""
+    """From the clean run's details (:class:`~refinery.clean.details.CleanDetails`):
+    documents per language, PII per type (every type, zero included, in
+    :data:`~refinery.text.pii.COUNTED_TYPES` order) and rows per rule."""
     if not details:
         return {}, {}, []
-    languages = {key[5:]: int(v) for key, v in details.items() if key.startswith("lang.")}
-    pii = {name: int(details.get(f"pii.{name}", 0)) for name in COUNTED_TYPES}
-    rules = []
-    for key, value in details.items():
-        if key.startswith("rule."):
-            name, _, severity = key[5:].rpartition(".")
-            rules.append(RuleCount(name, severity, int(value)))
-    return languages, pii, sorted(rules, key=lambda r: r.name)
+    read = CleanDetails.from_map(details)
+    pii = {name: read.pii.get(name, 0) for name in COUNTED_TYPES}
+    rules = [RuleCount(name, tally.kind, tally.rows) for name, tally in read.rules.items()]
+    return read.languages, pii, sorted(rules, key=lambda r: r.name)
 
 
 def quality_counts(details: dict[str, str]) -> tuple[list[QualityRuleCount], dict[str, int]]:
-    """From the clean run's details: rows per quality rule (``quality.<rule>.flagged`` for a
-    ``flag`` rule, ``.dropped`` for a ``drop`` rule; every active rule, zero included), by
-    name, and the totals ``flagged_rows`` / ``dropped_rows`` present. Other keys are skipped."""
-    rules, totals = [], {}
-    for key, value in details.items():
-        if not key.startswith("quality.") or not value.isdigit():
-            continue
-        rest = key[len("quality.") :]
-        if rest in ("flagged_rows", "dropped_rows"):
-            totals[rest] = int(value)
-            continue
-        name, _, suffix = rest.rpartition(".")
-        if name and suffix in QUALITY_SEVERITIES:
-            rules.append(QualityRuleCount(name, QUALITY_SEVERITIES[suffix], int(value)))
-    return sorted(rules, key=lambda r: r.name), totals
+    """From the clean run's details (:class:`~refinery.clean.details.CleanDetails`): rows
+    per quality rule with its severity (every active rule, zero included), by name, and the
+    totals ``flagged_rows`` / ``dropped_rows`` present."""
+    read = CleanDetails.from_map(details)
+    rules = [QualityRuleCount(name, tally.kind, tally.rows) for name, tally in read.quality.items()]
+    totals = {"flagged_rows": read.quality_flagged_rows, "dropped_rows": read.quality_dropped_rows}
+    return sorted(rules, key=lambda r: r.name), {key: n for key, n in totals.items() if n is not None}
 
 
 def collect_quality_examples(
@@ -295,18 +285,17 @@ def truncate(text: str, max_chars: int) -> str:
 def class_counts(
     details: dict[str, str], grouped: bool, stratified: bool
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """group → label → rows before and after, from the rebalance run's ``before.<cell>`` and
-    ``after.<cell>`` details (cell ``[<group>/]<label>[/<lang>]``; languages summed)."""
+    """group → label → rows before and after, from the rebalance run's details
+    (:class:`~refinery.rebalance.details.RebalanceDetails`; cell ``[<group>/]<label>[/<lang>]``;
+    languages summed)."""
+    read = RebalanceDetails.from_map(details)
     before: dict[str, dict[str, int]] = {}
     after: dict[str, dict[str, int]] = {}
-    for key, value in details.items():
-        side, _, cell = key.partition(".")
-        if side not in ("before", "after"):
-            continue
-        group, label = split_cell(cell, grouped, stratified)
-        target = before if side == "before" else after
-        target.setdefault(group, {})
-        target[group][label] = target[group].get(label, 0) + int(value)
+    for cells, target in ((read.before, before), (read.after, after)):
+        for cell, rows in cells.items():
+            group, label = split_cell(cell, grouped, stratified)
+            target.setdefault(group, {})
+            target[group][label] = target[group].get(label, 0) + rows
     return before, after
 
 
@@ -353,26 +342,19 @@ def drift_rows(metrics: DataFrame, run_id: str) -> tuple[list[DriftWindow], list
     rows = metrics.where((F.col("job") == "drift") & (F.col("run_id") == run_id) & kind.isin("window", "statistic"))
     windows, values = [], []
     for row in rows.select("details").collect():
-        d = row.details
-        if d["kind"] == "window":
-            windows.append(
-                DriftWindow(
-                    d["group"], d["window"], d.get("window_start") or "", int(d["rows"]), d["alert"] == "true",
-                    d.get("alerts", ""),
-                )
-            )  # fmt: skip
+        if row.details["kind"] == "window":
+            w = DriftWindowDetails.from_map(row.details)
+            windows.append(DriftWindow(w.group, w.window, w.window_start, w.rows, w.alert, ", ".join(w.alerts)))
         else:
+            v = DriftStatisticDetails.from_map(row.details)
             values.append(
                 DriftValue(
-                    d["group"], d["window"], d["distribution"], d["statistic"], d["baseline"],
-                    _number(d.get("value")), _number(d.get("threshold")), d["alert"] == "true",
+                    v.group, v.window, v.distribution, v.statistic, v.baseline,
+                    _finite(v.value), _finite(v.threshold), v.alert,
                 )
             )  # fmt: skip
     return windows, values
 
 
-def _number(value: str | None) -> float | None:
-    if value in (None, "", "none", "nan"):
-        return None
-    number = float(value)
-    return number if number == number and abs(number) != float("inf") else None
+def _finite(number: float | None) -> float | None:
+    return number if number is not None and math.isfinite(number) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -42,6 +42,11 @@ def png_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _reason_count(counts: str, reason: str) -> Callable[[RunCounts], int]:
+    """A run's rows of ``reason`` in its ``counts`` map (``quarantined_by_reason`` or ``filtered_by_reason``)."""
+    return lambda run: getattr(run, counts).get(reason, 0)
+
+
 def _colour(palette: Sequence[str], i: int) -> str:
     return palette[i % len(palette)]
 
@@ -63,13 +68,13 @@ def stages_figure(runs: Sequence[RunCounts]) -> Figure | None:
         return None
     quarantine = sorted({r for run in runs for r in run.quarantined_by_reason})
     filtered = sorted({r for run in runs for r in run.filtered_by_reason})
-    segments = [("out", OUT, lambda run: run.rows_out)]
+    segments: list[tuple[str, str, Callable[[RunCounts], int]]] = [("out", OUT, lambda run: run.rows_out)]
     segments += [
-        (f"quarantined: {r}", _colour(QUARANTINE_COLOURS, i), lambda run, r=r: run.quarantined_by_reason.get(r, 0))
+        (f"quarantined: {r}", _colour(QUARANTINE_COLOURS, i), _reason_count("quarantined_by_reason", r))
         for i, r in enumerate(quarantine)
     ]
     segments += [
-        (f"filtered: {r}", _colour(FILTER_COLOURS, i), lambda run, r=r: run.filtered_by_reason.get(r, 0))
+        (f"filtered: {r}", _colour(FILTER_COLOURS, i), _reason_count("filtered_by_reason", r))
         for i, r in enumerate(filtered)
     ]
     fig = new_figure(1.6 + 0.45 * len(runs) + 0.18 * len(segments))
@@ -271,7 +276,7 @@ def drift_figure(windows: Sequence[DriftWindow], values: Sequence[DriftValue]) -
         for threshold in thresholds:
             ax.axhline(threshold, color=ALERT, linestyle=(0, (4, 3)), linewidth=1)
             ax.text(0, threshold, f" threshold {threshold:g}", color=ALERT, fontsize=8, va="bottom")
-        names = sorted(order, key=order.get)
+        names = sorted(order, key=lambda name: order[name])
         ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 6 else 0, fontsize=8)
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.set_ylabel(statistic, fontsize=9)

@@ -20,7 +20,6 @@ file comes back (``refinery import_reviews --set import_reviews.path=FILE``).
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,21 +30,16 @@ from pyspark.sql import types as T
 from refinery.config import ConfigError, Settings
 from refinery.runtime.context import JobContext, JobResult, pinned_silver
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.stage import stage
 from refinery.sources.reviews import Review, read_reviews
-from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, grouped_counts, rows_holding
+from refinery.spark.schemas import SILVER_REVIEWS
 from refinery.spark.tables import add_missing_columns, replace_slice, sql_string, table_exists, update_rows
 
 STAGE = "import_reviews"
 UNKNOWN_ID, LABEL_NOT_ALLOWED, SUPERSEDED = "unknown_id", "label_not_allowed", "superseded"
-#: The columns this job owns in silver.
-REVIEW_COLUMNS = {
-    "label_before": "STRING",
-    "label_source": "STRING",
-    "review_run": "STRING",
-    "reviewed_at": "TIMESTAMP",
-}
+#: The columns this job owns in silver (:data:`refinery.spark.schemas.SILVER_REVIEWS`): name → SQL type.
+REVIEW_COLUMNS = SILVER_REVIEWS.sql_types()
 _REVIEWS = T.StructType(
     [
         T.StructField("line", T.LongType(), False),
@@ -59,23 +53,24 @@ _REVIEWS = T.StructType(
 def run(ctx: JobContext) -> JobResult:
     """Apply ``import_reviews.path`` to silver and the review queue."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.import_reviews
-    started = time.monotonic()
-    if cfg.path is None:
-        raise ConfigError("config key 'import_reviews.path': not set; fix: --set import_reviews.path=FILE")
-    path = Path(cfg.path)
-    if not path.is_file():
-        raise ConfigError(f"config key 'import_reviews.path': no file at {path}; fix: name the exported review file")
-    silver = pinned_silver(ctx).frame
-    try:
-        reviews = latest_per_id(read_reviews(path, cfg.format))
-    except ValueError as exc:
-        raise ConfigError(f"config key 'import_reviews.path': {exc}") from None
+    with stage(ctx, STAGE) as s:
+        if cfg.path is None:
+            raise ConfigError("config key 'import_reviews.path': not set; fix: --set import_reviews.path=FILE")
+        path = Path(cfg.path)
+        if not path.is_file():
+            raise ConfigError(
+                f"config key 'import_reviews.path': no file at {path}; fix: name the exported review file"
+            )
+        silver = pinned_silver(ctx).frame
+        try:
+            reviews = latest_per_id(read_reviews(path, cfg.format))
+        except ValueError as exc:
+            raise ConfigError(f"config key 'import_reviews.path': {exc}") from None
 
-    frame = spark.createDataFrame([(r.line, r.id, r.label, r.problem) for r in reviews], _REVIEWS)
-    # read several times, around writes to silver: a checkpoint, not a cache that a write to
-    # silver would invalidate (refinery.spark.checkpoint)
-    checked = checkpointed(drop_one_row(checked_reviews(frame, silver, allowed_labels(settings)), STAGE))
-    try:
+        frame = spark.createDataFrame([(r.line, r.id, r.label, r.problem) for r in reviews], _REVIEWS)
+        # read several times, around writes to silver: a checkpoint, not a cache that a write to
+        # silver would invalidate (refinery.spark.checkpoint)
+        checked = s.hold(drop_one_row(checked_reviews(frame, silver, allowed_labels(settings)), STAGE))
         relabels = ~F.col("label").eqNullSafe(F.col("new_label"))
         found = (
             checked.groupBy("problem")
@@ -118,20 +113,19 @@ def run(ctx: JobContext) -> JobResult:
             quarantine_rows(checked, ctx.run_id, str(path)), settings.tables.quarantine, this_run, ["stage"]
         )
         quarantined = grouped_counts(committed_rows(spark, refused), this_run, ["reason"])
-    finally:
-        release(checked)
-    superseded = counts.get(SUPERSEDED, 0)
-    outcomes = [("ok", None, labelled)]
-    outcomes += [("quarantine", reason, n) for (reason,), n in quarantined.items()]
-    outcomes += [("filter", SUPERSEDED, superseded)] if superseded else []
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=len(reviews), seconds=time.monotonic() - started)
-    stage.details = {
+        s.release()
+        s.rows_in = len(reviews)
+        superseded = counts.get(SUPERSEDED, 0)
+        s.out(labelled)
+        s.outcomes(("quarantine", reason, n) for (reason,), n in quarantined.items())
+        s.outcomes([("filter", SUPERSEDED, superseded)] if superseded else [])
+    s.details = {
         "file": path.name,
         "changed": str(changed),
         "confirmed": str(counts.get(None, 0) - changed),
         "rows_updated": str(applied),
     }
-    return JobResult(batch=None, stages=[stage])
+    return JobResult(batch=None, stages=s.stages)
 
 
 def latest_per_id(reviews: list[Review]) -> list[Review]:

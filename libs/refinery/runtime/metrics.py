@@ -57,7 +57,9 @@ class StageMetrics:
         ``quarantine``, ``filter``. ``rows_in`` defaults to the total, which makes the stage
         reconcile by construction: a job passes its independently counted input, so that the
         check can fail."""
-        out, quarantined, filtered, total = 0, {}, {}, 0
+        out, total = 0, 0
+        quarantined: dict[str, int] = {}
+        filtered: dict[str, int] = {}
         for outcome, reason, count in counts:
             total += count
             if outcome == OUT:

@@ -116,10 +116,10 @@ def run_jobs(jobs: Sequence[str], settings: Settings, run_id: str | None = None)
 
     try:
         check_writable(settings, dict.fromkeys(key for job in jobs for key in JOB_OUTPUTS[job]))
-        if "ingest" in jobs:
-            from refinery.ingest.job import source_locations
-
-            source_locations(settings.ingest)  # a local input that is not there: exit 2 now
+        for job in jobs:  # a job's own checks of its inputs (ingest: a local input that is not there)
+            preflight = getattr(importlib.import_module(ALL_JOBS[job]), "preflight", None)
+            if preflight is not None:
+                preflight(settings)
         spark = build_spark(settings.spark, settings.app_name)
     except ConfigError as exc:
         print(f"refinery {jobs[0] if len(jobs) == 1 else 'pipeline'}: {exc}", file=sys.stderr)

@@ -22,42 +22,30 @@ probability, since the EMA is linear in ``p``.
 as of the epoch with the lowest held-out loss against the *given* labels. Past that epoch
 the model generalises worse to labels it has not seen, which is where it starts to fit the
 noise: with class-conditional flips (annotators confusing two topics) it learns the
-confusion itself and the flipped rows stop standing out. Measured (``make bench``): F1 of
-the flags on AG News with 20% class-conditional flips 0.785 → 0.815, but on THUCNews titles
-with 10% uniform flips 0.762 → 0.736 (AUPRC 0.911 → 0.878): on balance it loses, so it is an
-option for data whose noise is known to be systematic.
+confusion itself and the flipped rows stop standing out. Measured once, it raised the
+flags' F1 on AG News with class-conditional flips and lowered F1 and AUPRC on THUCNews titles
+with uniform flips: on balance it loses, so it is an option for data whose noise is known to be
+systematic. ``bench/results/score.json`` runs the defaults only; ``bench/score_bench.py`` with
+``score.early_stopping`` on is where the comparison would be measured again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from refinery.score.distributed import average_parameters, shard_of, sum_over_processes, world
 from refinery.score.features import Bags, idf_weights
 from refinery.score.model import seed_everything, serialize_model
-from refinery.score.train import Trainer, TrainOptions
+from refinery.score.options import CrossFitOptions
+from refinery.score.process_group import average_parameters, shard_of, sum_over_processes, world
+from refinery.score.train import Trainer
 
 _FOLD_KEY = "refinery-folds01"
-
-
-@dataclass(frozen=True)
-class CrossFitOptions:
-    """``score.folds`` and ``score.ema_momentum`` with the model's own options."""
-
-    folds: int = 5
-    momentum: float = 0.9
-    seed: int = 13
-    #: Weight features by inverse document frequency (:func:`refinery.score.features.idf_weights`).
-    idf: bool = True
-    #: Stop each fold at the epoch whose held-out loss is lowest (see the module doc).
-    early_stopping: bool = False
-    train: TrainOptions = field(default_factory=TrainOptions)
 
 
 @dataclass
@@ -147,7 +135,7 @@ def crossfit(
     with the rows by ``classes`` floats a row; held-out rows are scored
     :data:`SCORE_CHUNK_ROWS` at a time either way.
 
-    Inside a torch process group (:mod:`refinery.score.distributed`) every process trains
+    Inside a torch process group (:mod:`refinery.score.process_group`) every process trains
     on its shard of the rows and the weights are averaged after each epoch; every process
     returns the same result."""
     seed_everything(options.seed)

@@ -40,7 +40,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from refinery.score.features import Bags, FeatureOptions, featurize
+from refinery.score.features import Bags, featurize
+
+#: Most bytes :func:`gather_group` copies at once (a slice of a shard's ids).
+from refinery.score.options import FeatureOptions
 
 #: Most bytes :func:`gather_group` copies at once (a slice of a shard's ids).
 COPY_BYTES = 64 << 20

@@ -25,49 +25,16 @@ import os
 import pickle
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-if TYPE_CHECKING:
-    from refinery.score.crossfit import CrossFit
+from refinery.score.crossfit import CrossFit, crossfit, folds_of_keys, mapped_output
+from refinery.score.dataset import load_group
+from refinery.score.model import resolve_device
 
 RESULT_FILE = "crossfit.pkl"
-
-
-def world() -> tuple[int, int]:
-    """``(rank, world size)`` of this process; ``(0, 1)`` outside a process group."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def shard_of(keys: np.ndarray, world_size: int) -> np.ndarray:
-    """The process (``0 … world_size-1``) that trains each row: bits 32-63 of its key (the
-    low bits pick the fold, so shards and folds are independent)."""
-    return ((keys >> np.uint64(32)) % np.uint64(world_size)).astype(np.int64)
-
-
-def average_parameters(model: torch.nn.Module) -> None:
-    """Replace every parameter by its mean over the process group (no-op alone)."""
-    _, size = world()
-    if size == 1:
-        return
-    for parameter in model.parameters():
-        dist.all_reduce(parameter.data, op=dist.ReduceOp.SUM)
-        parameter.data /= size
-
-
-def sum_over_processes(values: np.ndarray, device: torch.device) -> np.ndarray:
-    """Element-wise sum of ``values`` over the process group (itself alone)."""
-    _, size = world()
-    if size == 1:
-        return values
-    tensor = torch.as_tensor(values, device=device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor.cpu().numpy()
 
 
 def save_meta(folder: Path, **meta) -> None:
@@ -79,10 +46,6 @@ def save_meta(folder: Path, **meta) -> None:
 def crossfit_on_workers(folder: str) -> str:
     """Run on every process by ``TorchDistributor``: join the process group, cross-fit the
     stored inputs on this process's shard, and (rank 0) write the result; returns its path."""
-    from refinery.score.crossfit import crossfit, folds_of_keys
-    from refinery.score.dataset import load_group
-    from refinery.score.model import resolve_device
-
     path = Path(folder)
     meta = pickle.loads((path / "meta.pkl").read_bytes())
     use_cuda = meta["device"] == "cuda"
@@ -106,7 +69,7 @@ def crossfit_on_workers(folder: str) -> str:
         )
         out = path / RESULT_FILE
         if rank == 0:  # the probabilities stay in rank 0's scratch files: read_result maps them
-            out.write_bytes(pickle.dumps(replace(fit, ema=None, final=None)))
+            out.write_bytes(pickle.dumps(replace(fit, ema=None, final=None)))  # type: ignore[arg-type]  # mapped back by read_result
         dist.barrier()
         return str(out)
     finally:
@@ -121,8 +84,6 @@ def rank_scratch(folder: Path, rank: int) -> Path:
 def read_result(path: Path) -> CrossFit:
     """The :class:`~refinery.score.crossfit.CrossFit` :func:`crossfit_on_workers` wrote to
     ``path``, its ``ema`` and ``final`` memory-mapped from rank 0's scratch files."""
-    from refinery.score.crossfit import mapped_output
-
     fit = pickle.loads(path.read_bytes())
     scratch = rank_scratch(path.parent, 0)
     return replace(fit, ema=mapped_output(scratch, "ema"), final=mapped_output(scratch, "final"))

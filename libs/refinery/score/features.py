@@ -25,22 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from refinery.score.options import FeatureOptions
+
 #: Key of pandas' SipHash (exactly 16 characters); changing it changes every feature id.
 _HASH_KEY = "refinery-scorer1"
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 #: Feature ids :func:`idf_weights` reads at once (128 MB of int64).
 IDF_CHUNK_IDS = 1 << 24
-
-
-@dataclass(frozen=True)
-class FeatureOptions:
-    """What goes into a document's bag (see the module doc)."""
-
-    buckets: int = 1 << 20
-    word_ngrams: int = 2
-    char_ngrams: tuple[int, ...] = (1, 2, 3)
-    char_max_chars: int = 64
-    lowercase: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,18 +66,18 @@ def featurize(
     to the text split on whitespace). ``None`` texts give empty bags. ``options`` default to
     :class:`FeatureOptions`'s."""
     options = options or FeatureOptions()
-    texts = ["" if t is None else str(t) for t in texts]
+    strings = ["" if t is None else str(t) for t in texts]
     if options.lowercase:
-        texts = [t.lower() for t in texts]
+        strings = [t.lower() for t in strings]
     if tokens is None:
-        tokens = [None] * len(texts)
+        tokens = [None] * len(strings)
     words = [
         t.split() if toks is None else [w.lower() if options.lowercase else w for w in toks]
-        for t, toks in zip(texts, tokens, strict=True)
+        for t, toks in zip(strings, tokens, strict=True)
     ]
     parts = [_word_ngrams(words, options.word_ngrams)]
     if options.char_ngrams and options.char_max_chars > 0:
-        parts.append(_char_ngrams(texts, options.char_ngrams, options.char_max_chars))
+        parts.append(_char_ngrams(strings, options.char_ngrams, options.char_max_chars))
     docs = np.concatenate([p[0] for p in parts])
     hashes = np.concatenate([p[1] for p in parts])
     order = np.argsort(docs, kind="stable")
@@ -150,6 +141,7 @@ def _char_ngrams(texts: list[str], sizes: tuple[int, ...], max_chars: int) -> tu
     doc = np.repeat(np.arange(len(short), dtype=np.int64), lengths)
     docs, hashes = [], []
     for n in sizes:
+        h: np.ndarray
         if len(codes) < n:
             continue
         h = np.full(len(codes) - n + 1, np.uint64((0xC2B2AE3D27D4EB4F * n) & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)

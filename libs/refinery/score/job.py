@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,49 +55,32 @@ import torch
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from refinery.config import ConfigError, ScoreSettings
+from refinery.config import ConfigError
 from refinery.runtime.context import JobContext, JobResult, check_group_by, silver_location
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
-from refinery.score.crossfit import CrossFitOptions, crossfit, folds_of_keys
+from refinery.runtime.stage import stage
+from refinery.score.crossfit import crossfit, folds_of_keys
 from refinery.score.dataset import GroupBags, gather_group, group_folder_name
 from refinery.score.distributed import crossfit_on_workers, read_result, save_meta
-from refinery.score.features import FeatureOptions, idf_weights
+from refinery.score.features import idf_weights
 from refinery.score.model import resolve_device
 from refinery.score.neighbours import NeighbourOptions, blended, nearest_neighbours, neighbour_label_probs, tfidf_rows
+from refinery.score.options import CrossFitOptions, FeatureOptions
+from refinery.score.settings import ScoreSettings
 from refinery.score.spark_confident_learning import label_quality, noise_flags, outvoted
-from refinery.score.train import TrainOptions
 from refinery.score.udf import GroupModels, predicted_probabilities, write_bag_shards
-from refinery.spark.checkpoint import checkpointed, release
 from refinery.spark.committed import committed_rows, rows_holding
-from refinery.spark.session import phase_details, session_settings, timed_phase
+from refinery.spark.schemas import SILVER_SCORE
+from refinery.spark.session import session_settings
 from refinery.spark.snapshot import pin_snapshot
 from refinery.spark.tables import add_missing_columns, update_rows
 
 STAGE = "score"
 CLASS_TOO_SMALL, GROUP_NOT_TRAINABLE = "class_too_small", "group_not_trainable"
-#: The columns this job owns in silver.
-SCORE_COLUMNS = {
-    "confidence": "DOUBLE",
-    "label_quality": "DOUBLE",
-    "pred_label": "STRING",
-    "pred_prob": "DOUBLE",
-    "margin": "DOUBLE",
-    "entropy": "DOUBLE",
-    "is_noisy": "BOOLEAN",
-    "score_run": "STRING",
-    "score_version": "BIGINT",
-}
-DECIDED_COLUMNS = [
-    "confidence",
-    "label_quality",
-    "pred_label",
-    "pred_prob",
-    "margin",
-    "entropy",
-    "is_noisy",
-    "score_version",
-]
+#: The columns this job owns in silver (:data:`refinery.spark.schemas.SILVER_SCORE`): name → SQL type.
+SCORE_COLUMNS = SILVER_SCORE.sql_types()
+#: The columns that carry a decision (all but the run's id).
+DECIDED_COLUMNS = [name for name in SCORE_COLUMNS if name != "score_run"]
 ALL_ROWS = ""
 
 
@@ -116,77 +98,72 @@ class GroupResult:
 def run(ctx: JobContext) -> JobResult:
     """Score every labelled row of the latest silver version."""
     spark, cfg = ctx.spark, ctx.settings.score
-    started = time.monotonic()
-    location = silver_location(ctx)
-    add_missing_columns(spark, location, SCORE_COLUMNS)
-    snapshot = pin_snapshot(spark, location)  # the version with the score columns: the MERGE adds no schema change
-    check_group_by(snapshot.frame.columns, "score.group_by", cfg.group_by)
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("config key 'score.device': cuda, but torch sees no CUDA GPU here; fix: auto or cpu")
-    device = resolve_device(cfg.device)
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    ctx.log.info("score started", extra={"version": snapshot.version, "device": str(device)})
+    with stage(ctx, STAGE) as s:
+        location = silver_location(ctx)
+        add_missing_columns(spark, location, SCORE_COLUMNS)
+        snapshot = pin_snapshot(spark, location)  # the version with the score columns: the MERGE adds no schema change
+        check_group_by(snapshot.frame.columns, "score.group_by", cfg.group_by)
+        if cfg.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("config key 'score.device': cuda, but torch sees no CUDA GPU here; fix: auto or cpu")
+        device = resolve_device(cfg.device)
+        if cfg.threads is not None:
+            torch.set_num_threads(cfg.threads)
+        ctx.log.info("score started", extra={"version": snapshot.version, "device": str(device)})
 
-    work = Path(cfg.work_dir) / ctx.run_id
-    shutil.rmtree(work, ignore_errors=True)
-    created = [p for p in (work, *work.parents) if not p.exists()]  # removed again when empty
-    held: list[DataFrame] = []
-    phases: dict[str, float] = {}
-    try:
-        with timed_phase(spark, "count input", phases):
-            counts = label_counts(snapshot.frame, cfg.group_by)
-        rows_in = sum(sum(c.values()) for c in counts.values())
-        results = [group_result(name, c, cfg.min_class_rows) for name, c in sorted(counts.items())]
-        with timed_phase(spark, "featurize", phases):
-            stores = featurized_groups(spark, snapshot.frame, results, cfg, work)
-        featurized = sum(len(s) for s in stores.values())
-        ctx.log.info("featurized", extra={"rows": featurized, "seconds": round(time.monotonic() - started, 1)})
-        models = {}
-        for result in results:
-            if result.name not in stores:
-                continue
-            trained_before = phases.get("train", 0.0)
-            with timed_phase(spark, "train", phases):
-                group_models = score_group(result, stores[result.name], cfg, device, work)
-            ctx.log.info(
-                "group scored",
-                extra={
-                    "group": result.name,
-                    "rows": result.scored,
-                    "classes": len(result.classes),
-                    "seconds": round(phases["train"] - trained_before, 1),
-                },
-            )
-            if group_models is not None:
-                models[result.name] = group_models
-        columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
-        updated = noisy = scored = 0
-        if columns is not None:
-            columns = columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
-                "score_run", F.lit(ctx.run_id)
-            )
-            with timed_phase(spark, "flags", phases):
-                columns = checkpointed(drop_one_row(columns, STAGE))
-                held.append(columns)
-                noisy = columns.where("is_noisy").count()
-            with timed_phase(spark, "merge", phases):
-                commit = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
-            updated = commit.rows_updated
-            # the MERGE rewrites only changed rows: the scored rows are counted in what it left
-            with timed_phase(spark, "count committed", phases):
-                scored = rows_holding(committed_rows(spark, commit), columns, "id", DECIDED_COLUMNS)
-    finally:
-        release(*held)
+        work = Path(cfg.work_dir) / ctx.run_id
         shutil.rmtree(work, ignore_errors=True)
-        for folder in created[1:]:
-            with contextlib.suppress(OSError):  # not empty: another run's scratch, or the user's
-                folder.rmdir()
-    filtered = sum((r.filtered for r in results), Counter())
-    outcomes = [("ok", None, scored)]
-    outcomes += [("filter", reason, count) for reason, count in sorted(filtered.items())]
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
-    stage.details = {
+        created = [p for p in (work, *work.parents) if not p.exists()]  # removed again when empty
+        try:
+            with s.phase("count input"):
+                counts = label_counts(snapshot.frame, cfg.group_by)
+            s.rows_in = sum(sum(c.values()) for c in counts.values())
+            results = [group_result(name, c, cfg.min_class_rows) for name, c in sorted(counts.items())]
+            with s.phase("featurize"):
+                stores = featurized_groups(spark, snapshot.frame, results, cfg, work)
+            featurized = sum(len(store) for store in stores.values())
+            ctx.log.info("featurized", extra={"rows": featurized, "seconds": round(s.elapsed, 1)})
+            models = {}
+            for result in results:
+                if result.name not in stores:
+                    continue
+                trained_before = s.phases.get("train", 0.0)
+                with s.phase("train"):
+                    group_models = score_group(result, stores[result.name], cfg, device, work)
+                ctx.log.info(
+                    "group scored",
+                    extra={
+                        "group": result.name,
+                        "rows": result.scored,
+                        "classes": len(result.classes),
+                        "seconds": round(s.phases["train"] - trained_before, 1),
+                    },
+                )
+                if group_models is not None:
+                    models[result.name] = group_models
+            columns = score_columns(spark, work / "scores", snapshot.frame, results, models, cfg)
+            updated = noisy = scored = 0
+            if columns is not None:
+                columns = columns.withColumn("score_version", F.lit(snapshot.version).cast("long")).withColumn(
+                    "score_run", F.lit(ctx.run_id)
+                )
+                with s.phase("flags"):
+                    columns = s.hold(drop_one_row(columns, STAGE))
+                    noisy = columns.where("is_noisy").count()
+                with s.phase("merge"):
+                    commit = update_rows(spark, columns, location, changed=DECIDED_COLUMNS)
+                updated = commit.rows_updated
+                # the MERGE rewrites only changed rows: the scored rows are counted in what it left
+                with s.phase("count committed"):
+                    scored = rows_holding(committed_rows(spark, commit), columns, "id", DECIDED_COLUMNS)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            for folder in created[1:]:
+                with contextlib.suppress(OSError):  # not empty: another run's scratch, or the user's
+                    folder.rmdir()
+        filtered = sum((r.filtered for r in results), Counter())
+        s.out(scored)
+        s.outcomes(("filter", reason, count) for reason, count in sorted(filtered.items()))
+    s.details = {
         "silver_version": str(snapshot.version),
         "device": str(device),
         "processes": str(cfg.processes),
@@ -195,8 +172,8 @@ def run(ctx: JobContext) -> JobResult:
         "unlabelled_predicted": str(sum(r.unlabelled for r in results)),
         "is_noisy": str(noisy),
         "rows_updated": str(updated),
-    } | phase_details(phases)
-    return JobResult(batch=f"v{snapshot.version}", stages=[stage])
+    }
+    return JobResult(batch=f"v{snapshot.version}", stages=s.stages)
 
 
 def group_key(group_by: str | None) -> Column:
@@ -429,14 +406,7 @@ def neighbour_options(cfg: ScoreSettings) -> NeighbourOptions:
 
 def feature_options(cfg: ScoreSettings) -> FeatureOptions:
     """The featurizer's options from the validated config."""
-    f = cfg.features
-    return FeatureOptions(
-        buckets=f.buckets,
-        word_ngrams=f.word_ngrams,
-        char_ngrams=tuple(f.char_ngrams),
-        char_max_chars=f.char_max_chars,
-        lowercase=f.lowercase,
-    )
+    return cfg.features.options()
 
 
 def crossfit_options(cfg: ScoreSettings) -> CrossFitOptions:
@@ -447,5 +417,5 @@ def crossfit_options(cfg: ScoreSettings) -> CrossFitOptions:
         seed=cfg.seed,
         idf=cfg.features.idf,
         early_stopping=cfg.early_stopping,
-        train=TrainOptions(**cfg.model.model_dump()),
+        train=cfg.model.options(),
     )

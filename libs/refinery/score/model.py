@@ -40,6 +40,8 @@ class FastTextClassifier(nn.Module):
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.output.bias)
 
+    idf: torch.Tensor | None  # a registered buffer
+
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Class logits, one row per bag (``ids`` and ``offsets`` as EmbeddingBag takes them)."""
         if self.idf is None:

@@ -10,7 +10,6 @@ precision: half the memory traffic, no loss scaling needed with bf16's range).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -18,20 +17,7 @@ from torch.nn import functional as F
 
 from refinery.score.features import Bags, mix64
 from refinery.score.model import FastTextClassifier
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """How one model is trained (``score.model`` in the config)."""
-
-    dim: int = 64
-    epochs: int = 10
-    lr: float = 0.003
-    batch_size: int = 64
-    #: Label smoothing ε of the cross-entropy: the target puts 1 - ε on the given label and
-    #: spreads ε over all classes, so no sample's loss pushes towards certainty.
-    label_smoothing: float = 0.0
-    amp: bool = True
+from refinery.score.options import TrainOptions
 
 
 class Trainer:
@@ -149,9 +135,9 @@ def _batches(
     offsets = torch.as_tensor(bags.offsets, device=device)
     order_on_device = torch.as_tensor(order, device=device)
     for start in range(0, len(order), batch_size):
-        rows = order_on_device[start : start + batch_size]
-        starts = offsets[rows]
-        lengths = offsets[rows + 1] - starts
+        picked = order_on_device[start : start + batch_size]
+        starts = offsets[picked]
+        lengths = offsets[picked + 1] - starts
         new_offsets = torch.cumsum(lengths, 0) - lengths
         total = int(lengths.sum())
         shift = torch.repeat_interleave(starts - new_offsets, lengths, output_size=total)

@@ -26,8 +26,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from refinery.score.crossfit import row_keys
 from refinery.score.dataset import ShardWriter, group_folder_name
-from refinery.score.features import FeatureOptions, featurize
+from refinery.score.features import featurize
 from refinery.score.model import FastTextClassifier, load_model
+from refinery.score.options import FeatureOptions
 from refinery.score.train import predict_proba
 
 PROBS_SCHEMA = "id string, group string, probs array<double>"

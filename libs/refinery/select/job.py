@@ -33,17 +33,16 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from refinery.config import SelectSettings
 from refinery.runtime.context import JobContext, JobResult, check_group_by, pinned_silver
 from refinery.runtime.faults import drop_one_row
-from refinery.runtime.metrics import StageMetrics
+from refinery.runtime.stage import stage
+from refinery.select.settings import SelectSettings
 from refinery.spark.tables import read_table, replace_slice, sql_string, table_exists
 from refinery.spark.top_k import IN_FIRST_K, mark_first_k
 
@@ -74,54 +73,54 @@ GROUP = "_sel_group"
 def run(ctx: JobContext) -> JobResult:
     """Queue this run's review rows from the latest silver version."""
     settings, spark, cfg = ctx.settings, ctx.spark, ctx.settings.select
-    started = time.monotonic()
-    snapshot = pinned_silver(ctx)
-    silver = snapshot.frame
-    check_group_by(silver.columns, "select.group_by", cfg.group_by)
-    if cfg.budget > 0 and "pred_prob" not in silver.columns:
-        ctx.log.warning("silver has no scores yet: active learning selects nothing (run score first)")
-    queued = None
-    if table_exists(spark, settings.tables.review_queue):
-        queued = read_table(spark, settings.tables.review_queue).where(
-            F.col("select_run") != F.lit(ctx.run_id)
-        )  # a rerun of this run replaces its own rows, so they must not exclude themselves
-    rows_in = silver.count()  # the input, counted before choosing
-    chosen = choose_rows(silver, queued, cfg)
-    by_group = Counter()
-    counts = Counter()
-    for r in chosen.groupBy("_sel_route", "_sel_reason", GROUP).agg(F.count(F.lit(1)).alias("n")).collect():
-        counts[(r["_sel_route"], r["_sel_reason"])] += int(r["n"])
-        if r["_sel_route"] == ACTIVE_LEARNING:
-            by_group[r[GROUP]] += int(r["n"])
-    rows = queue_rows(chosen.where(F.col("_sel_route").isNotNull()), ctx.run_id, snapshot.version)
-    commit = replace_slice(
-        drop_one_row(rows, STAGE), settings.tables.review_queue, f"select_run = {sql_string(ctx.run_id)}"
-    )
-    exported = None
-    if cfg.export_dir is not None:
-        this_run = read_table(spark, settings.tables.review_queue).where(F.col("select_run") == ctx.run_id)
-        exported = export_queue(this_run, Path(cfg.export_dir) / ctx.run_id)
+    with stage(ctx, STAGE) as s:
+        snapshot = pinned_silver(ctx)
+        silver = snapshot.frame
+        check_group_by(silver.columns, "select.group_by", cfg.group_by)
+        if cfg.budget > 0 and "pred_prob" not in silver.columns:
+            ctx.log.warning("silver has no scores yet: active learning selects nothing (run score first)")
+        queued = None
+        if table_exists(spark, settings.tables.review_queue):
+            queued = read_table(spark, settings.tables.review_queue).where(
+                F.col("select_run") != F.lit(ctx.run_id)
+            )  # a rerun of this run replaces its own rows, so they must not exclude themselves
+        s.count_input(silver)  # the input, counted before choosing
+        chosen = choose_rows(silver, queued, cfg)
+        by_group = Counter()
+        counts = Counter()
+        for r in chosen.groupBy("_sel_route", "_sel_reason", GROUP).agg(F.count(F.lit(1)).alias("n")).collect():
+            counts[(r["_sel_route"], r["_sel_reason"])] += int(r["n"])
+            if r["_sel_route"] == ACTIVE_LEARNING:
+                by_group[r[GROUP]] += int(r["n"])
+        rows = queue_rows(chosen.where(F.col("_sel_route").isNotNull()), ctx.run_id, snapshot.version)
+        commit = replace_slice(
+            drop_one_row(rows, STAGE), settings.tables.review_queue, f"select_run = {sql_string(ctx.run_id)}"
+        )
+        exported = None
+        if cfg.export_dir is not None:
+            this_run = read_table(spark, settings.tables.review_queue).where(F.col("select_run") == ctx.run_id)
+            exported = export_queue(this_run, Path(cfg.export_dir) / ctx.run_id)
 
-    # out: the rows the queue commit wrote; filtered (written nowhere) as chosen
-    outcomes = [("ok", None, commit.rows_written)]
-    outcomes += [("filter", reason, n) for (route, reason), n in counts.items() if not route]
-    stage = StageMetrics.from_outcomes(STAGE, outcomes, rows_in=rows_in, seconds=time.monotonic() - started)
+        # out: the rows the queue commit wrote; filtered (written nowhere) as chosen
+        s.out(commit.rows_written)
+        s.outcomes(("filter", reason, n) for (route, reason), n in counts.items() if not route)
     by_reason = Counter()
     for (route, reason), n in counts.items():
         if route:
             by_reason[reason] += n
-    stage.details = {
+    details = {
         "silver_version": str(snapshot.version),
         "strategy": cfg.strategy,
         "group_by": cfg.group_by or "null",
         **{f"queued.{reason}": str(n) for reason, n in sorted(by_reason.items())},
     }
     if cfg.group_by is not None:  # group values are column values such as source names, never text
-        stage.details.update({f"queued.active_learning.{g}": str(n) for g, n in sorted(by_group.items())})
+        details.update({f"queued.active_learning.{g}": str(n) for g, n in sorted(by_group.items())})
     if exported is not None:
-        stage.details["export_dir"] = str(exported)
-    ctx.log.info("select finished", extra={"queued": stage.rows_out, **dict(by_reason)})
-    return JobResult(batch=None, stages=[stage])
+        details["export_dir"] = str(exported)
+    s.details = details
+    ctx.log.info("select finished", extra={"queued": commit.rows_written, **dict(by_reason)})
+    return JobResult(batch=None, stages=s.stages)
 
 
 def uncertainty(strategy: str, seed: int) -> Column:

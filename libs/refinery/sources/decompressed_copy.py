@@ -31,7 +31,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from isal import igzip, igzip_lib
 
@@ -82,7 +82,7 @@ def write_decompressed_copy(
                     return None
                 with open_output(target) as out:
                     return _copy(head, read_chunks(stream, COPY_CHUNK_BYTES), out, block_bytes)
-    except (*DECOMPRESS_ERRORS, igzip_lib.IsalError):
+    except (*DECOMPRESS_ERRORS, igzip_lib.IsalError):  # type: ignore[misc]  # isal is untyped
         # OSError covers a target that cannot be written, as well as a stream that fails
         _remove(target)
         return None
@@ -91,7 +91,7 @@ def write_decompressed_copy(
 def _fast_decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
     """:func:`decompressed`, with gzip inflated by ISA-L."""
     if kind == "gzip":
-        return igzip.IGzipFile(fileobj=raw, mode="rb")
+        return cast(BinaryIO, igzip.IGzipFile(fileobj=raw, mode="rb"))
     return decompressed(raw, kind)
 
 

@@ -9,7 +9,7 @@ detector's head, whatever the file's size.
   decompressed as a stream. They cannot be split: the range that starts the file reads all of
   it. A stream that does not decompress to its end makes the whole file one
   ``unreadable_file`` record, as before streaming: the file is first decompressed once to its
-  end without keeping anything (``zlib`` runs at hundreds of MB/s, far ahead of parsing).
+  end without keeping anything (``zlib`` runs far ahead of parsing).
 * **The encoding** is resolved on the file's head (the first 1 MiB after a byte-order mark,
   :func:`refinery.text.encoding.resolve_encoding`), by every range of the file alike, so all
   ranges decode with the same codec.
@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from refinery.text.encoding import (
     DETECT_SAMPLE_BYTES,
@@ -161,7 +161,7 @@ def file_lines(
         if is_wide_encoding(codec):
             if span.start > 0:
                 return
-            chunks = chain([head], read_chunks(stream))
+            chunks: Iterator[bytes] = chain([head], read_chunks(stream))
             yield from decode_raw_lines(wide_lines(chunks, newline_unit(codec), max_line_bytes, bom), codec)
             return
         if span.start == 0:
@@ -214,8 +214,8 @@ def count_newlines(opener: Opener, start: int, end: int) -> int:
 def decompressed(raw: BinaryIO, kind: str) -> BinaryIO:
     """``raw`` (a ``gzip`` or ``bz2`` stream, :func:`compression_of`) decompressed as a stream."""
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    return bz2.BZ2File(raw, mode="rb")
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+    return cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
 
 
 def _decompress_problem(opener: Opener, kind: str) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from refinery.config import SourceSettings
+from refinery.ingest.settings import SourceSettings
 from refinery.sources.file_lines import is_compressed_name
 from refinery.text.encoding import is_wide_encoding
 

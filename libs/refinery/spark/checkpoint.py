@@ -11,8 +11,10 @@ computes it once with :func:`checkpointed` and frees it with :func:`release`. Wh
   reads a table and writes it (ingest: bronze; dedup: silver) cannot rely on a cache.
 * **Adaptive execution re-plans it.** Each reference to a cached relation inside a larger plan
   becomes a query stage of its own; in the dedup job's plans (a cached frame referenced a few
-  times, unions and self-joins of others) a union of two cached 11k-row frames ran 160 Spark
-  jobs in 22 s, and the same frames checkpointed ran 10 jobs in 1.1 s.
+  times, unions and self-joins of others) a union of two cached frames ran many times the Spark
+  jobs, and took many times as long, as the same frames checkpointed (no bench result keeps
+  the comparison; ``bench/dedup_bench.py``, whose ``phase.<name>.ms`` times dedup's phases, is
+  where it would be measured).
 
 A locally checkpointed frame's plan is just its stored partitions: nothing upstream is read
 again. The price is fault tolerance: the partitions live on the executors that computed them

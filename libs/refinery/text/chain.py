@@ -125,7 +125,9 @@ def collector_paused() -> Iterator[None]:
     Why: the chain allocates a few container objects per token (token lists, memo tuples,
     signal dicts), so the collector runs every few hundred of them, and each full collection
     walks every object the worker holds, the segmentation memos and models included. On short
-    documents that was about a quarter of the chain's CPU time (``bench/results/chain.json``).
+    documents that was a large share of the chain's CPU time (no bench result keeps the
+    comparison: ``bench/results/chain.json`` times the chain with the collector paused;
+    ``bench/chain_bench.py`` with it left on is where it would be measured).
     Reference counting still frees every object the chain drops; only reference cycles wait
     for the next collection after the block, and a batch is bounded in bytes
     (``spark.python_batch_mb``), so memory does not grow with the input."""

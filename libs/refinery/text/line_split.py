@@ -56,7 +56,8 @@ class _Pending:
     __slots__ = ("limit", "pieces", "size")
 
     def __init__(self, limit: int) -> None:
-        self.limit, self.pieces, self.size = limit, [], 0
+        self.limit, self.size = limit, 0
+        self.pieces: list[bytes] = []
 
     def add(self, piece: bytes) -> None:
         if self.size + len(piece) <= self.limit:

@@ -17,12 +17,13 @@ punctuation, symbols, spaces, emoji), wherever it sits: the Katakana middle dot 
 Chinese names (``比尔・盖茨``) is punctuation, hence Common. Within a block only letters
 (``L*``), combining marks (``M*``) and, for Han, letter numbers (``〇``) take the block's script.
 
-Speed: every Basic Multilingual Plane code point is classified once at import (~35 ms) into a
+Speed: every Basic Multilingual Plane code point is classified once at import into a
 65,536-character string of one-letter codes; ``str.translate`` with that string maps a whole
 text to its codes in C, and runs are found by one regular expression over the codes. Astral
-characters (CJK Extension B+, emoji) are rare and are looked up by :mod:`bisect`. Measured on
-the 10,000 tatoeba sentences (~30 characters): script_runs ≈ 230k, letter_runs ≈ 210k,
-script_shares ≈ 180k sentences/s on one core; 100k characters of zh_en_mixed in 10 ms.
+characters (CJK Extension B+, emoji) are rare and are looked up by :mod:`bisect`. No bench
+result times these functions alone; their cost is part of the ``langid`` step in
+``bench/results/chain.json`` (``sets.<set>.chain.step_us_per_doc.langid``), and
+``bench/langid_bench.py`` is where a per-function rate would be measured.
 """
 
 from __future__ import annotations
@@ -124,10 +125,10 @@ _NAME_OF: dict[str, str] = {code: name for name, code in _CODE_OF.items()}
 #: Scripts whose letters are CJK ideographs/syllables (one character ≈ one syllable).
 CJK_SCRIPTS = frozenset({"Han", "Kana", "Hangul", "Bopomofo"})
 
-#: A Han/Kana group is Japanese when at least this share of its letters is Kana. Measured:
-#: in tatoeba ``jpn_1000.csv`` the smallest non-zero Kana share is 0.15 (``最高裁が人種分離教育を
-#: 攻撃。``) and 5 % of sentences are under 0.44; Kana in the Chinese corpora is a stray emoticon
-#: (``(づ｡◕‿‿◕｡)づ``: 2 Kana in 26 letters, 0.077) or GBK mojibake. 0.1 separates the two.
+#: A Han/Kana group is Japanese when at least this share of its letters is Kana. In tatoeba
+#: ``jpn_1000.csv`` the sentence with the least Kana (``最高裁が人種分離教育を攻撃。``) has 0.15;
+#: Kana in the Chinese corpora is a stray emoticon (``(づ｡◕‿‿◕｡)づ``: 2 Kana in 26
+#: letters, 0.077) or GBK mojibake. 0.1 separates the two.
 KANA_MIN_SHARE = 0.1
 
 

@@ -38,6 +38,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -61,7 +62,7 @@ MAX_PAIRS = 1 << 19
 @lru_cache(maxsize=1)
 def _crc_table() -> np.ndarray:
     """The 256-entry table of the reflected CRC-32 (polynomial ``0xEDB88320``)."""
-    table = np.arange(256, dtype=np.uint32)
+    table: np.ndarray = np.arange(256, dtype=np.uint32)
     for _ in range(8):
         table = np.where(table & 1, (table >> np.uint32(1)) ^ np.uint32(0xEDB88320), table >> np.uint32(1))
     return table.astype(np.uint32)
@@ -90,10 +91,10 @@ def unit_strings(
         if words is None:
             plain.append(i)
         else:  # a token is dropped when blank or when stripping punctuation leaves nothing
-            kept = [token for token in words if token.strip() and token.strip(PUNCTUATION)]
+            kept = [token for token in cast(Sequence[str], words) if token.strip() and token.strip(PUNCTUATION)]
             units[i] = _SEPARATOR.join(kept).casefold()
     if plain:
-        for i, joined in zip(plain, _stripped_words([texts[i] for i in plain]), strict=True):
+        for i, joined in zip(plain, _stripped_words([cast(str, texts[i]) for i in plain]), strict=True):
             units[i] = joined.casefold()
     return units, by_characters
 
@@ -242,6 +243,7 @@ def pair_jaccards(
     units, by_characters = unit_strings(texts, langs, tokens, options)
     data, doc, start, length = _shingle_slices(units, by_characters, options)
     crc, fnv = _slice_hashes(data, start, length, fnv=True)
+    assert fnv is not None
     fnv_bits = _KEY_BITS - 32  # the top bits of FNV-1a below the whole CRC-32
     key = (crc.astype(np.uint64) << np.uint64(fnv_bits)) | (fnv >> np.uint32(32 - fnv_bits)).astype(np.uint64)
     # a set per side: (document, key) packed in one uint64, sorted and de-duplicated

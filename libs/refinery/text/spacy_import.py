@@ -1,9 +1,10 @@
 """spaCy without torch: the clean chain uses only spaCy's rule-based tokenizers and stop-word
 lists, but ``import spacy`` imports thinc, and thinc imports torch whenever it is installed
 (``thinc.compat``: ``has_torch``). In a process that has not imported torch yet, that one
-import costs about 640 MB of resident memory and seconds of CPU per Spark Python worker, for
-nothing the chain calls (measured: ``import spacy`` 747 MB RSS with torch importable, 107 MB
-without).
+import costs hundreds of MB of resident memory and seconds of CPU per Spark Python worker, for
+nothing the chain calls. No bench result holds the import's cost with and without torch;
+``bench/chain_bench.py``, which records a worker-like process's peak memory
+(``bench/results/chain.json``, key ``worker_peak_rss_mb``), is where it would be measured.
 
 :func:`spacy_module` imports spaCy with ``torch`` marked unimportable for the duration of that
 import only (a ``None`` entry in ``sys.modules`` makes ``import torch`` raise ``ImportError``,

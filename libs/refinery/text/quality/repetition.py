@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,9 @@ def _unit_ids(documents: Sequence[Sequence[str]]) -> np.ndarray:
     """The units of ``documents``, one after another, as integers: code points for character
     strings, for words the order in which each distinct word first occurs."""
     if isinstance(documents[0], str):
-        return np.frombuffer("".join(documents).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        return np.frombuffer(
+            "".join(cast(Sequence[str], documents)).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        ).astype(np.uint64)
     index: dict[str, int] = {}
     return np.fromiter((index.setdefault(u, len(index)) for units in documents for u in units), np.uint64)
 
@@ -235,7 +238,7 @@ def ngram_shares_batch(documents: Sequence[Sequence[str]], scales: Sequence[int]
     ones are measured together, size by size, among those still repeating: the top-n-gram
     shares by :func:`_top_shares` (every n-gram of every document hashed at once), the
     duplicate shares, which few short documents reach, one by one by the definition. Most
-    short documents (about 85 % of reviews and titles) stop at the first size."""
+    short documents (reviews, titles) stop at the first size."""
     sizes = (*TOP_NS, *DUP_NS)
     out: list[list[float]] = [[0.0] * len(sizes) for _ in documents]
     active: dict[int, list[int]] = {}

@@ -1,0 +1,17 @@
+"""Settings for a test whose tables live in a folder of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from refinery.config import TABLE_NAMES, Settings, load_settings
+from tests.support.paths import ROOT, corpora_dir
+
+
+def settings_in(folder: Path, *overrides: str, conf: str = "conf/local.yaml") -> Settings:
+    """``conf`` with every table under ``folder/tables``, the shared corpora as input root and
+    two shuffle partitions, then ``overrides`` (the ``make_settings`` fixture's settings, for
+    module-scoped fixtures that build on a ``tmp_path_factory`` folder)."""
+    base = [f"tables.{name}={folder / 'tables' / name}" for name in TABLE_NAMES]
+    base += [f"ingest.input_root={corpora_dir()}", "spark.shuffle_partitions=2"]
+    return load_settings([ROOT / conf], base + list(overrides))
