@@ -2,7 +2,7 @@
 tables, then check that every table reads at a consistent version and that a rerun yields
 exactly the content of an uninterrupted run.
 
-Shared by ``tests/reliability/test_crash_consistency.py`` (a few trials per job) and
+Shared by ``tests/e2e/reliability/test_crash_consistency.py`` (a few trials per job) and
 ``bench/crash_bench.py`` (ten per job, ``bench/results/crash.json``).
 
 **Setup** (:func:`prepare`, once): 200 SMS messages are ingested as batch ``b1`` and cleaned,

@@ -1,6 +1,6 @@
 """Crash consistency bench (issue 9, part 2): ten ``kill -9`` trials each of ``clean`` and
 ``score`` during their Delta writes, with recorded seeds (:mod:`bench.crash` does the work and
-documents the method). ``tests/reliability/test_crash_consistency.py`` runs a few of the same
+documents the method). ``tests/e2e/reliability/test_crash_consistency.py`` runs a few of the same
 trials in the test suite.
 
     python -m bench.crash_bench        # writes bench/results/crash.json (via bench.run)

@@ -1,7 +1,7 @@
 """A near-duplicate evaluation set from the shared corpora, its exact ground truth, and the
 peer: datasketch's ``MinHashLSH`` on the same shingles and parameters.
 
-Used by ``bench/dedup_bench.py`` and ``tests/test_dedup_quality.py``.
+Used by ``bench/dedup_bench.py`` and ``tests/spark/test_dedup_quality.py``.
 
 **Documents.** Real texts: THUCNews titles (Chinese, ~20 characters; the corpus already repeats
 some titles verbatim) and AG News descriptions (English, ~30 words), each kept with its source

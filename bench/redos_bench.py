@@ -13,7 +13,7 @@ Each input is built by repeating a unit up to the wanted size.
 
 Timing: each measurement calls the function enough times to run for ``min_seconds`` and keeps
 the per-call time; the best of ``repeats`` such measurements counts (the machine is shared).
-``tests/reliability/test_redos.py`` runs :func:`measure` at 20 kB / 200 kB.
+``tests/unit/test_redos.py`` runs :func:`measure` at 20 kB / 200 kB.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import dataclasses
 import typing
 from typing import Any
 
-import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -18,14 +17,6 @@ from refinery.config.base import Strict
 from tests.support.paths import ROOT
 
 BASE = ROOT / "conf" / "base.yaml"
-
-#: Keys base.yaml sets to a value that is not the model's default, with the value it sets. Every
-#: run reads base.yaml (the overlays extend it), so these are the values the jobs really use;
-#: the models' defaults only apply to settings built without base.yaml.
-KNOWN_DIFFERENCES = {
-    "clean.allowed_languages": ["zh", "en"],  # model: None (keep every language)
-    "clean.on_disallowed_language": "flag",  # model: "quarantine"
-}
 
 #: Sections with required keys (no default): base.yaml must state every one of them.
 REQUIRED_SECTIONS = {"tables"}
@@ -83,8 +74,7 @@ def _walk(model: type[BaseModel], data: dict[str, Any], prefix: str, seen: set[t
                 problems.append(f"{where}: required (no default) in {model.__name__}, yet set in base.yaml")
             continue
         default = field.get_default(call_default_factory=True)
-        expected = KNOWN_DIFFERENCES.get(where, default)
-        if not _same(value, expected):
+        if not _same(value, default):
             problems.append(f"{where}: base.yaml says {value!r}, the model's default is {default!r}")
     for key, field in model.model_fields.items():
         if key not in data:
@@ -112,16 +102,6 @@ def test_every_settings_model_is_stated_in_base_yaml_or_documented():
             todo += _models_in(field.annotation)
     assert {m.__name__ for m in reachable - seen} == NOT_STATED
     assert all(issubclass(m, Strict) for m in reachable)
-
-
-@pytest.mark.parametrize("key", sorted(KNOWN_DIFFERENCES))
-def test_known_differences_are_still_differences(key):
-    """Drop a key from KNOWN_DIFFERENCES once base.yaml and the model agree on it."""
-    section, name = key.rsplit(".", 1)
-    model: Any = Settings
-    for part in section.split("."):
-        model = model.model_fields[part].annotation
-    assert model.model_fields[name].get_default(call_default_factory=True) != KNOWN_DIFFERENCES[key]
 
 
 def test_defaults_come_from_the_pure_layer_options():

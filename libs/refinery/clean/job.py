@@ -201,12 +201,10 @@ def summarize(
     details = CleanDetails(
         # An active rule that caught nothing still reports its zero.
         rules={r.name: RuleTally("blocked" if r.severity == BLOCK else "flagged", 0) for r in active},
-        rules_flagged_rows=0 if active else None,
         quality={r.name: RuleTally("drop" if r.severity == "drop" else "flag", 0) for r in quality_rules},
-        quality_flagged_rows=0 if quality_rules else None,
-        quality_dropped_rows=0 if quality_rules else None,
     )
     languages: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
     found: dict[str, Counter[str]] = {"pii": Counter(), "normalize": Counter()}
     for group in groups:
         outcomes[(group.outcome, group.reason)] += group.rows
@@ -217,18 +215,22 @@ def summarize(
             continue
         languages[f"{group.lang}"] += group.rows
         if active:
-            details.rules_flagged_rows += group["rules.flagged_rows"] or 0
+            totals["rules"] += group["rules.flagged_rows"] or 0
         for rule in quality_rules:
             tally = details.quality[rule.name]
             details.quality[rule.name] = RuleTally(tally.kind, tally.rows + (group[f"q.{rule.name}"] or 0))
         if quality_rules:
-            details.quality_flagged_rows += group["q.flagged_rows"] or 0
-            details.quality_dropped_rows += group["q.dropped_rows"] or 0
+            totals["quality"] += group["q.flagged_rows"] or 0
+            totals["dropped"] += group["q.dropped_rows"] or 0
         for name in group.asDict():
             kind, _, key = name.partition(".")
             if kind in found and group[name]:
                 found[kind][key] += group[name]
     details.languages, details.pii, details.normalize = dict(languages), dict(found["pii"]), dict(found["normalize"])
+    if active:
+        details.rules_flagged_rows = totals["rules"]
+    if quality_rules:
+        details.quality_flagged_rows, details.quality_dropped_rows = totals["quality"], totals["dropped"]
     details.cpu_ns_per_doc, details.cpu_total_ms = cpu_times(
         [(g.rows, {step: g[f"t.{step}"] or 0.0 for step in TIMED_STEPS}) for g in groups]
     )

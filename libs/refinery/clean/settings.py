@@ -172,9 +172,10 @@ class CleanSettings(Strict):
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
     pii: PiiSettings = Field(default_factory=PiiSettings)
     #: Languages kept in silver; ``None`` keeps every language.
-    allowed_languages: list[str] | None = None
-    #: What happens to a document in another language: ``quarantine`` it or ``flag`` it.
-    on_disallowed_language: Literal["quarantine", "flag"] = "quarantine"
+    allowed_languages: list[str] | None = Field(default_factory=lambda: ["zh", "en"])
+    #: What happens to a document in another language: ``quarantine`` it or ``flag`` it (kept
+    #: in silver with ``lang_allowed = false``, so that nothing is lost to a wrong detection).
+    on_disallowed_language: Literal["quarantine", "flag"] = "flag"
     #: Annotation rules checked on every accepted document (see :mod:`refinery.clean.annotation_rules`):
     #: a YAML rules file, an inline list of rules, or ``None`` for none. Loaded and validated
     #: here, so a bad rule stops the job before Spark starts; afterwards this is a ``RuleSet``.

@@ -25,6 +25,10 @@ def text_number(text: str | None) -> float | None:
     return None if text in (None, "", "none") else float(text)
 
 
+def _optional_int(text: str | None) -> int | None:
+    return None if text is None else int(text)
+
+
 def _flag(value: bool) -> str:
     return str(value).lower()
 
@@ -104,8 +108,8 @@ class DriftRunDetails:
             thresholds={
                 k[len("threshold.") :]: text_number(v) for k, v in details.items() if k.startswith("threshold.")
             },
-            last_windows=int(d("last_windows")) if "last_windows" in details else None,
-            windows_before=int(d("windows_before")) if "windows_before" in details else None,
+            last_windows=_optional_int(d("last_windows")),
+            windows_before=_optional_int(d("windows_before")),
             fail_on_alert=d("fail_on_alert") == "true",
             notes=_list(d("note"), "; "),
         )
@@ -171,7 +175,7 @@ class DriftWindowDetails:
             rows=int(d("rows", 0)),
             labelled=int(d("labelled", 0)),
             counts=counts,
-            scored=int(d("scored")) if "scored" in details else None,
+            scored=_optional_int(d("scored")),
             confidence_mean=text_number(d("confidence_mean")),
             noisy_share=text_number(d("noisy_share")),
             alerts=_list(d("alerts"), ", "),
@@ -252,6 +256,6 @@ class DriftStatisticDetails:
             categories=int(d("categories", 0)),
             smoothing=text_number(d("smoothing")),
             chi2=text_number(d("chi2")),
-            dof=int(d("dof")) if "dof" in details else None,
-            pooled=int(d("pooled")) if "pooled" in details else None,
+            dof=_optional_int(d("dof")),
+            pooled=_optional_int(d("pooled")),
         )

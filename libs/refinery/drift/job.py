@@ -428,7 +428,6 @@ def crosses(statistic: str, value: float, cfg: DriftSettings) -> bool:
     return value < threshold if statistic == "p_value" else value > threshold
 
 
-
 def run_details(
     cfg: DriftSettings, version: int, ordered: Mapping[str, list[Window]], comparisons: list[Comparison], notes
 ) -> DriftRunDetails:

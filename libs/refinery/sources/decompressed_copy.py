@@ -17,7 +17,7 @@ never what it gives.
 gzip is inflated here by ISA-L (:mod:`isal.igzip`, several times faster than :mod:`gzip` on
 one core), which gives the same bytes and accepts and refuses the same streams as the
 :mod:`gzip` the Python reader uses: multi-member files and zero padding are read, a cut, a
-flipped byte or trailing junk refused (``tests/test_decompressed_copy.py`` checks each). A
+flipped byte or trailing junk refused (``tests/unit/test_decompressed_copy.py`` checks each). A
 stream ISA-L refuses goes to the Python reader, whose :mod:`gzip` words the reason.
 
 Memory holds one chunk of :data:`COPY_CHUNK_BYTES`, whatever the file's size; the copy takes

@@ -135,7 +135,7 @@ def _csv_fields(lines: Iterator[str], spec: SourceSettings) -> Iterator[list[str
     ``csv.Error`` a malformed one raises. With ``multiline: false`` each line is parsed on its
     own, so a quoted field that runs past its line's end is an error there (``unexpected end of
     data``), wherever the file is cut into ranges; else a quoted field may span lines."""
-    dialect = {
+    dialect: dict[str, Any] = {
         "delimiter": spec.delimiter or ",",
         "quoting": csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL,
         "strict": True,
@@ -168,8 +168,8 @@ def file_layout(opener: Opener, path: str, source: str, spec: SourceSettings, li
             if layout.expected_fields is not None:
                 break
     finally:
-        rows.close()
-        lines.close()
+        rows.close()  # type: ignore[attr-defined]  # generators: close them now, not at collection
+        lines.close()  # type: ignore[attr-defined]
     return layout
 
 

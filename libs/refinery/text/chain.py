@@ -226,7 +226,7 @@ def _quality_columns(
     flags = apply_quality_rules(signals, langs, options.quality_rules).tolist()
     records = signal_records(signals)
     if every:
-        return records, flags
+        return list(records), flags
     for position, record, names in zip(positions.tolist(), records, flags, strict=True):
         signals_column[position], flags_column[position] = record, names
     return signals_column, flags_column

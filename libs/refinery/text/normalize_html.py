@@ -14,7 +14,7 @@ from html.entities import html5 as _HTML5
 
 #: Entity names decoded even without their ``&`` (AG News replaced ``&`` by a space). Only
 #: names that are not English words: ``copy;``, ``not;`` or ``reg;`` would eat real text.
-_BARE_NAMES = ("quot", "apos", "lt", "gt", "nbsp", "hellip", "mdash", "ndash")
+_BARE_NAMES: tuple[str, ...] = ("quot", "apos", "lt", "gt", "nbsp", "hellip", "mdash", "ndash")
 _BARE_NAMES += ("lsquo", "rsquo", "ldquo", "rdquo", "laquo", "raquo", "middot")
 
 #: A proper entity: ``&name;``, ``&#123;``, ``&#x1F;``.

@@ -53,7 +53,7 @@ def mask_series(texts: pd.Series, options: PiiOptions = DEFAULT) -> pd.DataFrame
     for row in np.flatnonzero(~present).tolist():
         out_text[row] = None  # NaN / pd.NA → None
     for row in np.flatnonzero(candidate).tolist():
-        out_text[row], out_counts[row] = mask(out_text[row], options)  # type: ignore[arg-type]
+        out_text[row], out_counts[row] = mask(out_text[row], options)
     return pd.DataFrame({"text": out_text, "pii_counts": out_counts}, index=texts.index)
 
 
@@ -68,7 +68,7 @@ def mask_json_objects(objects: pd.Series, options: PiiOptions = DEFAULT) -> pd.S
     decoded = [json.loads(o) if isinstance(o, str) else None for o in objects.tolist()]
     values = [v for d in decoded if d for v in d.values()]
     masked = iter(mask_series(pd.Series(values, dtype=object), options)["text"].tolist())
-    out = []
+    out: list[str | None] = []
     for mapping in decoded:
         if mapping is None:
             out.append(None)

@@ -62,7 +62,7 @@ class PiiOptions:
 
     def token_map(self) -> dict[str, str]:
         """All replacement tokens as a fresh ``dict``, ``CN_ID_INVALID`` included."""
-        tokens = dict(self.tokens)  # type: ignore[arg-type]
+        tokens = dict(self.tokens)
         tokens[CN_ID_INVALID] = tokens[CN_ID]
         return tokens
 

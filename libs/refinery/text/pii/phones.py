@@ -72,7 +72,9 @@ def _region_plan(region: str) -> tuple[int, str, frozenset[int]]:
     the lengths its national numbers can have (libphonenumber's ``possible_length``: a cheap
     test that skips most regions before the validity check)."""
     metadata = PhoneMetadata.metadata_for_region(region)
-    lengths = frozenset(metadata.general_desc.possible_length)
+    assert metadata is not None and metadata.general_desc is not None, region  # a region phonenumbers lists
+    assert metadata.country_code is not None, region
+    lengths = frozenset(metadata.general_desc.possible_length or ())
     return metadata.country_code, metadata.national_prefix or "", lengths
 
 

@@ -115,12 +115,12 @@ def inner_caps_share(text: str) -> float:
             return float("nan")
         return sum(1 for w in words if _INNER_CAP_RE.search(w)) / len(words)
     # no token is left out, and a letter run never crosses a space: the text's runs
-    words = len(_LATIN_RUN_RE.findall(text))
-    if not words:
+    runs = len(_LATIN_RUN_RE.findall(text))
+    if not runs:
         return float("nan")
     if _INNER_CAP_RE.search(text) is None:  # a small letter before a capital lies inside one run
         return 0.0
-    return len(_INNER_CAP_WORD_RE.findall(text)) / words
+    return len(_INNER_CAP_WORD_RE.findall(text)) / runs
 
 
 def vowelless_word_share(text: str) -> float:

@@ -213,8 +213,12 @@ def quality_signals(texts: pd.Series, tokens: pd.Series | None = None, langs: pd
     for name, other in (("tokens", tokens), ("langs", langs)):
         if other is not None and len(other) != n:
             raise ValueError(f"quality_signals: {n} texts but {len(other)} {name}")
-    tok_values = [_as_tokens(t) for t in tokens.tolist()] if tokens is not None else [None] * n
-    lang_values = [x if isinstance(x, str) and x else None for x in langs.tolist()] if langs is not None else [None] * n
+    tok_values: list[Sequence[str] | None] = (
+        [_as_tokens(t) for t in tokens.tolist()] if tokens is not None else [None] * n
+    )
+    lang_values: list[str | None] = (
+        [x if isinstance(x, str) and x else None for x in langs.tolist()] if langs is not None else [None] * n
+    )
     text_values = [t if isinstance(t, str) else "" for t in texts.tolist()]
     frame = pd.DataFrame(_signal_columns(text_values, tok_values, lang_values), index=texts.index)
     if n == 0:

@@ -13,17 +13,6 @@ from refinery.runtime.metrics import StageMetrics
 from refinery.runtime.runner import unreconciled_fields
 
 
-class Records(logging.Handler):
-    """The records the ``refinery`` logger emits, with their extra fields."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_the_reconcile_failure_line_names_the_stage_and_the_difference():
     lost = StageMetrics("clean", 10, 6, {"empty_text": 2}, {"duplicate": 1})
     stream = io.StringIO()
