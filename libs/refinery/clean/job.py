@@ -216,9 +216,11 @@ def summarize(
         languages[f"{group.lang}"] += group.rows
         if active:
             totals["rules"] += group["rules.flagged_rows"] or 0
-        for rule in quality_rules:
-            tally = details.quality[rule.name]
-            details.quality[rule.name] = RuleTally(tally.kind, tally.rows + (group[f"q.{rule.name}"] or 0))
+        for quality_rule in quality_rules:
+            tally = details.quality[quality_rule.name]
+            details.quality[quality_rule.name] = RuleTally(
+                tally.kind, tally.rows + (group[f"q.{quality_rule.name}"] or 0)
+            )
         if quality_rules:
             totals["quality"] += group["q.flagged_rows"] or 0
             totals["dropped"] += group["q.dropped_rows"] or 0

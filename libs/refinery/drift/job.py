@@ -74,7 +74,7 @@ comparison alerts writes all its metrics and log lines as usual, then exits with
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -296,7 +296,7 @@ def window_bounds(value: str, kind: str, first_ts: str | None, last_ts: str | No
     return value[:7], value, following.isoformat()
 
 
-def category_counts(framed: DataFrame, distributions: list[str], in_ref: bool) -> dict[tuple, Counter]:
+def category_counts(framed: DataFrame, distributions: Sequence[str], in_ref: bool) -> dict[tuple, Counter]:
     """Rows per category of each distribution: ``(group, raw window, distribution) →
     Counter`` over all windowed rows (``in_ref=False``), or ``(group, distribution) →
     Counter`` over the reference date range's rows (``in_ref=True``). One aggregation, one
@@ -381,7 +381,7 @@ def reference_counts(
     if cfg.reference == "first":
         candidates = [w for w in windows if w.counts.get(distribution)]
         large = [w for w in candidates if sum(w.counts[distribution].values()) >= cfg.min_rows]
-        chosen = (large or candidates or [None])[0]
+        chosen = (large or candidates)[0] if (large or candidates) else None
     else:
         chosen = next((w for w in windows if w.key == cfg.reference and w.counts.get(distribution)), None)
     return (chosen.key, chosen.counts[distribution]) if chosen is not None else None

@@ -196,7 +196,7 @@ def write_batch(
         bronze = committed_per_source(spark, written, this_batch, list(inputs))
         classified_out = {(r.source, r.reason): int(r["count"]) for r in not_kept if r.outcome == QUARANTINE}
         quarantine = committed_per_reason(spark, refused, slice_, classified_out)
-    counts = [(source, OK, None, n) for (source,), n in bronze.items()]
+    counts: list[tuple[str, str, str | None, int]] = [(source, OK, None, n) for (source,), n in bronze.items()]
     counts += [(source, QUARANTINE, reason, n) for (source, reason), n in quarantine.items()]
     counts += [(r.source, FILTER, r.reason, int(r["count"])) for r in not_kept if r.outcome == FILTER]
     return inputs, counts

@@ -40,11 +40,13 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 STRATEGIES = ("none", "undersample", "oversample", "target", "smooth")
 WEIGHTINGS = ("none", "inverse", "sqrt_inverse", "effective_number")
 
-Counts = Mapping[Hashable, int]
+#: Rows per class; a class is any hashable key (a label, or a ``(label, lang)`` cell).
+Counts = Mapping[Any, int]
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def check_plan(plan: ResamplePlan) -> None:
             raise ValueError(f"{name} caps must be counts of at least 0")
 
 
-def largest_remainder(shares: Mapping[Hashable, float], total: int) -> dict[Hashable, int]:
+def largest_remainder(shares: Mapping[Any, float], total: int) -> dict[Any, int]:
     """Integers proportional to ``shares`` that sum to ``total`` exactly (Hamilton's method):
     each class gets ``⌊total · s_c / Σs⌋``, and the rows left over go one each to the largest
     fractional parts (ties: the class that sorts first by ``repr``, so the result never depends
@@ -120,7 +122,7 @@ def largest_remainder(shares: Mapping[Hashable, float], total: int) -> dict[Hash
     return result
 
 
-def class_targets(counts: Counts, plan: ResamplePlan) -> dict[Hashable, int]:
+def class_targets(counts: Counts, plan: ResamplePlan) -> dict[Any, int]:
     """The exact gold count of every class in ``counts`` (and of every class the plan lists)
     under ``plan``; see the module docstring for the formulas."""
     n = {c: int(v) for c, v in counts.items()}

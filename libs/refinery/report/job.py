@@ -159,7 +159,7 @@ def collect_report(
             data.scores = [row.asDict() for row in score_counts(silver)]
         if data.quality:
             data.quality_examples, data.quality_examples_note = collect_quality_examples(
-                silver, data.quality, settings.report.quality_examples, clean_run and clean_run.run_id
+                silver, data.quality, settings.report.quality_examples, clean_run.run_id if clean_run else None
             )
     if "gold" in present:
         read.append("gold")

@@ -30,7 +30,7 @@ T = TypeVar("T")
 def fault_on(job: str) -> bool:
     """True when :data:`FAULT_ENV` names ``job``."""
     value = os.environ.get(FAULT_ENV)
-    return bool(value) and job in {name.strip() for name in value.split(",")}
+    return bool(value) and job in {name.strip() for name in (value or "").split(",")}
 
 
 def drop_one_row(frame: DataFrame, job: str) -> DataFrame:

@@ -272,6 +272,7 @@ def neighbour_vote(store: GroupBags, num_classes: int, cfg: ScoreSettings) -> np
     neighbour space, each row's given label voting."""
     options = neighbour_options(cfg)
     bags = store.neighbour_bags
+    assert bags is not None  # the vote runs only where the executors wrote neighbour bags
     vectors = tfidf_rows(bags, idf_weights(bags, cfg.features.buckets))
     labels = np.asarray(store.labels, dtype=np.int64)
     smoothing = cfg.neighbours.smoothing

@@ -86,8 +86,8 @@ def run(ctx: JobContext) -> JobResult:
             )  # a rerun of this run replaces its own rows, so they must not exclude themselves
         s.count_input(silver)  # the input, counted before choosing
         chosen = choose_rows(silver, queued, cfg)
-        by_group = Counter()
-        counts = Counter()
+        by_group: Counter[tuple] = Counter()
+        counts: Counter[tuple[str | None, str | None]] = Counter()
         for r in chosen.groupBy("_sel_route", "_sel_reason", GROUP).agg(F.count(F.lit(1)).alias("n")).collect():
             counts[(r["_sel_route"], r["_sel_reason"])] += int(r["n"])
             if r["_sel_route"] == ACTIVE_LEARNING:
@@ -104,7 +104,7 @@ def run(ctx: JobContext) -> JobResult:
         # out: the rows the queue commit wrote; filtered (written nowhere) as chosen
         s.out(commit.rows_written)
         s.outcomes(("filter", reason, n) for (route, reason), n in counts.items() if not route)
-    by_reason = Counter()
+    by_reason: Counter[str | None] = Counter()
     for (route, reason), n in counts.items():
         if route:
             by_reason[reason] += n
@@ -119,7 +119,7 @@ def run(ctx: JobContext) -> JobResult:
     if exported is not None:
         details["export_dir"] = str(exported)
     s.details = details
-    ctx.log.info("select finished", extra={"queued": commit.rows_written, **dict(by_reason)})
+    ctx.log.info("select finished", extra={"queued": commit.rows_written, **{str(r): n for r, n in by_reason.items()}})
     return JobResult(batch=None, stages=s.stages)
 
 
