@@ -140,3 +140,29 @@ def test_quality_switched_off_or_with_own_rules():
     own = by_id(clean_frame(frame(), CleanOptions(quality_rules=(rule,))))
     assert own["zh"].quality_flags == ["short"] and own["en"].quality_flags == []
     assert own["zh"].quality["n_chars"] < 25 <= own["en"].quality["n_chars"]
+
+
+def test_each_step_adds_the_columns_it_declares_reading_only_earlier_ones():
+    """The chain is its list of steps: each returns exactly the columns it declares (PII
+    masking also rewrites ``clean_text``), reads only what earlier steps added, names a real
+    settings field, and together they add every output column but the outcome ones."""
+    options = CleanOptions()
+    work = pd.DataFrame({"text": list(TEXTS.values())})
+    rewrites = {"pii": {"clean_text"}}
+    for step in chain.STEPS:
+        assert step.settings in CleanOptions.__dataclass_fields__, step.name
+        added = step.run(work.copy(), options)
+        assert set(added.columns) == set(step.adds) | rewrites.get(step.name, set()), step.name
+        assert list(added.index) == list(work.index), step.name
+        for name in added.columns:
+            work[name] = added[name]
+    assert chain.CHAIN_STEPS == ("normalize", "langid", "pii", "segment", "quality")
+    declared = [name for step in chain.STEPS for name in step.adds]
+    assert sorted(declared) == sorted(chain.OUTPUT_COLUMNS[:-3]) and len(declared) == len(set(declared))
+
+
+def test_a_step_that_reads_a_later_column_fails():
+    """Order is part of each step's contract: language ID before normalization has no text."""
+    langid = next(step for step in chain.STEPS if step.name == "langid")
+    with pytest.raises(KeyError):
+        langid.run(pd.DataFrame({"text": ["hello there"]}), CleanOptions())
