@@ -96,7 +96,7 @@ UNSEGMENTED = ["clean.segment.enabled=false"]
 def _grow(folder: Path, settings, copies: int) -> dict[str, str]:
     """Copy every file of each source ``copies`` times (``000-name`` …) into ``folder/source``;
     return the folder per source. Paths may be files or globs (mr_polarity)."""
-    from refinery.ingest.job import source_locations
+    from refinery.ingest.locations import source_locations
 
     grown: dict[str, str] = {}
     for name, locations in source_locations(settings.ingest).items():

@@ -213,7 +213,7 @@ def compare_with_datasketch(rows: Sequence, settings) -> dict[str, dict]:
 
 def shingle_sets(rows: Sequence, settings) -> list[set[str]]:
     """The shingle set of each silver row, exactly as the dedup job builds it."""
-    from refinery.dedup.job import dedup_options
+    from refinery.dedup.flags import dedup_options
     from refinery.text.shingles import shingles
 
     options = dedup_options(settings.dedup).shingles

@@ -33,7 +33,7 @@ SOURCES = ("thucnews", "ag_news", "sms_spam", "chnsenticorp")
 
 def _grow(folder: Path, settings, copies: int) -> dict[str, list[str]]:
     """Copy each source's files ``copies`` times into ``folder``; return new paths by source."""
-    from refinery.ingest.job import source_locations
+    from refinery.ingest.locations import source_locations
 
     grown: dict[str, list[str]] = {}
     for name, locations in source_locations(settings.ingest).items():

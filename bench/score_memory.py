@@ -7,7 +7,7 @@ Score's featurized rows live on disk (a memory-mapped group folder,
 :func:`refinery.score.crossfit.crossfit` and the staging of its results allocate. For each
 row count ``n`` and class count ``C``, a fresh process writes a synthetic group folder (bags of
 40 random feature ids, uniform labels, keys from row ids: the shapes score sees, not its
-accuracy), then runs :func:`refinery.score.job.score_group` on it: one epoch of 5-fold
+accuracy), then runs :func:`refinery.score.group_fit.score_group` on it: one epoch of 5-fold
 cross-fitting, then the staging of every row's scores as Parquet, while a thread samples the
 process's ``RssAnon`` (anonymous resident memory, MB; file pages of the memory-mapped folder
 are not in it) every 20 ms.
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from refinery.config import load_settings
-from refinery.score.job import GroupResult, score_group
+from refinery.score.group_fit import GroupResult, score_group
 from refinery.score.crossfit import row_keys
 from refinery.score.dataset import gather_group
 
@@ -101,7 +101,7 @@ print(json.dumps({"rows": n, "classes": classes, "anon_before_mb": round(before,
 
 
 def probe(rows: int, classes: int) -> dict[str, Any]:
-    """One fresh process's anonymous memory around :func:`refinery.score.job.score_group`."""
+    """One fresh process's anonymous memory around :func:`refinery.score.group_fit.score_group`."""
     import tempfile
 
     from bench.chain_sets import ROOT

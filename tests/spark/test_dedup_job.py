@@ -202,7 +202,7 @@ def test_clusters_do_not_depend_on_partitioning_and_reruns_converge(spark, make_
 def test_candidates_are_bucket_mates_whose_shingle_counts_allow_the_threshold(spark):
     """Every pair sharing a bucket, with a new row in it, whose sizes could reach the
     threshold (``min + 1 >= t * max``): pruned pairs could never be near duplicates."""
-    from refinery.dedup.job import candidate_pairs
+    from refinery.dedup.candidates import candidate_pairs
     from refinery.spark.checkpoint import release
 
     rows = [  # id, band keys, n_shingles, is_new

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from refinery.config import TABLE_NAMES, load_settings
-from refinery.drift.job import STATISTICS
+from refinery.drift.comparisons import STATISTICS
 from refinery.labels.drift_stats import kl_divergence
 from refinery.report.summary import summary_lines
 from refinery.runtime.runner import EXIT_ALERT, EXIT_CONFIG, new_run_id, run_one

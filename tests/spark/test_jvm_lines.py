@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from refinery.ingest import job as ingest_job
+from refinery.ingest import batch_reads
 from refinery.sources.record_rows import Limits
 from refinery.spark.tables import read_table
 from tests.support.spark_helpers import ingest
@@ -264,7 +264,7 @@ def both_ways(spark, tmp_path_factory):
         settings = load_settings([ROOT / "conf" / "local.yaml"], overrides)
         with pytest.MonkeyPatch.context() as patch:
             if way == "workers":
-                patch.setattr(ingest_job, "HANDED_OVER_IN_DRIVER_ROWS", 0)
+                patch.setattr(batch_reads, "HANDED_OVER_IN_DRIVER_ROWS", 0)
             ingest(spark, settings)
         results[way] = settings
     return results
@@ -316,7 +316,7 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
     assert parsed[True] > 0.9 * (parsed[True] + parsed[False]), parsed
     # some lines are handed over, few enough to be parsed in the driver (the "workers" way
     # parses them in Python workers)
-    assert 0 < parsed[False] <= ingest_job.HANDED_OVER_IN_DRIVER_ROWS / 3, parsed
+    assert 0 < parsed[False] <= batch_reads.HANDED_OVER_IN_DRIVER_ROWS / 3, parsed
 
 
 @pytest.mark.parametrize("source", ["mixed", "table", "plain"])

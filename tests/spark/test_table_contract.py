@@ -1,7 +1,7 @@
 """The table contract (:mod:`refinery.spark.schemas`) against what the writers produce: every
 job that writes a table runs once, on a handful of rows, and each table on disk has exactly
 the declared columns and types (Delta stores every column nullable: nullability is not
-compared). Score is not trained: its writer's frame (:func:`refinery.score.job.prediction_columns`
+compared). Score is not trained: its writer's frame (:func:`refinery.score.predictions.prediction_columns`
 plus the run's columns) is built from made-up probabilities and merged the way the job does."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pyspark.sql.types import StructType
 from refinery.config import TABLE_NAMES, load_settings
 from refinery.ingest.delta_increments import Increment, record_increment
 from refinery.runtime.runner import new_run_id, run_one
-from refinery.score.job import DECIDED_COLUMNS, SCORE_COLUMNS, class_names, prediction_columns
+from refinery.score.job import DECIDED_COLUMNS, SCORE_COLUMNS
+from refinery.score.predictions import class_names, prediction_columns
 from refinery.spark import schemas
 from refinery.spark.tables import add_missing_columns, read_table, update_rows
 

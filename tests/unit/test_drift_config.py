@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from refinery.config import load_settings
-from refinery.drift.job import Window, compare_groups
+from refinery.drift.comparisons import compare_groups
+from refinery.drift.windows import Window
 from refinery.runtime.runner import EXIT_CONFIG, main_for
 from tests.support.paths import ROOT
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from refinery.config import ConfigError
-from refinery.ingest.job import source_locations
+from refinery.ingest.locations import source_locations
 
 
 def _delta_settings(make_settings, path, *extra):

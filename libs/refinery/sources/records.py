@@ -41,7 +41,7 @@ from refinery.text.encoding import decode_raw_lines
 from refinery.text.line_split import RawLine
 
 #: The entry points; and the row's outcomes and :class:`Limits` (defined in
-#: :mod:`refinery.sources.record_rows`), which ``refinery.ingest.job`` imports from here.
+#: :mod:`refinery.sources.record_rows`), which the ``refinery.ingest`` modules import from here.
 __all__ = [
     "FILTER",
     "OK",
