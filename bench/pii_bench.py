@@ -1,7 +1,7 @@
 """PII recogniser quality on real and generated test-case sets, side by side with Presidio, and
 single-core throughput of ``mask``.
 
-Quality (pure functions ``evaluate_*``, also asserted in ``tests/unit/test_text_pii.py``): per-type
+Quality (pure functions ``evaluate_*``, also asserted in ``tests/unit/test_pii_*.py``): per-type
 recall and precision of :func:`refinery.text.pii.find`, and of the peer, on
 
 * (a) Presidio's recogniser test cases (``presidio_recognizer_testcases``): positives with exact

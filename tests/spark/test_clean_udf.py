@@ -8,10 +8,10 @@ from datetime import datetime
 
 from pyspark.sql.types import StructField, StructType
 
-from refinery.clean.annotation_rules import parse_rules
 from refinery.clean.udf import RULE_VIOLATION, clean_records
 from refinery.spark.schemas import BRONZE, CLEANED
 from refinery.text.chain import CleanOptions
+from tests.support.annotation_rules_sample import RULES
 
 MOBILE = "13812345678"
 
@@ -64,20 +64,6 @@ def test_pii_in_meta_values_is_masked_unless_configured_off(spark):
     assert masked["r1"] == {"row": "1"}
     kept = {r.id: r.meta for r in clean_records(bronze, CleanOptions(mask_meta=False)).collect()}
     assert kept["r0"]["contact"] == f"call {MOBILE}" and kept["r0"]["mail"] == "wang.fang@example.cn"
-
-
-RULES = parse_rules(
-    [
-        {"name": "no_phone", "severity": "block", "require": [{"field": "text", "not_matches": r"\[PHONE\]"}]},
-        {
-            "name": "short_row_one",
-            "severity": "flag",
-            "where": [{"field": "meta.row", "eq": 1}],
-            "require": [{"field": "n_chars", "lt": 10}],
-        },
-        {"name": "english", "severity": "flag", "require": [{"field": "lang", "eq": "en"}]},
-    ]
-)
 
 
 def test_rules_run_in_the_python_workers_on_the_accepted_rows(spark):

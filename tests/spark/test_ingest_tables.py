@@ -18,6 +18,7 @@ from refinery.sources.record_rows import Limits
 from refinery.sources.record_rules import content_hash
 from refinery.sources.records import record_from_mapping
 from refinery.spark.tables import read_table
+from tests.support.settings import delta_source_settings
 from tests.support.spark_helpers import ingest, metrics_by_stage
 
 TRICKY = [
@@ -175,16 +176,6 @@ def _append(spark, path, rows, mode="append", partition_by=()):
     frame.write.format("delta").mode(mode).partitionBy(*partition_by).save(str(path))
 
 
-def _delta_settings(make_settings, path, *extra):
-    return make_settings(
-        f"ingest.sources.dt.path={path}",
-        "ingest.sources.dt.format=delta",
-        'ingest.sources.dt.columns={"text": "doc", "label": "y"}',
-        "ingest.only=[dt]",
-        *extra,
-    )
-
-
 def _bronze(spark, settings):
     rows = read_table(spark, settings.tables.bronze).collect()
     return sorted((r.text, r.ingest_batch) for r in rows)
@@ -200,7 +191,7 @@ def test_three_appended_versions_in_three_incremental_runs(spark, make_settings,
     _append(spark, table, _rows(0, 3), mode="overwrite")
     if cdf:
         spark.sql(f"ALTER TABLE delta.`{table}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
-    settings = _delta_settings(make_settings, table)
+    settings = delta_source_settings(make_settings, table)
     seen = []
     for run, start in enumerate([0, 3, 5]):
         if run:
@@ -239,7 +230,7 @@ def test_auto_batches_are_named_by_the_versions_read(spark, make_settings, tmp_p
     # partitioned by the label, with values that need escaping in folder names and the log
     rows = [("doc 0", "a/b%", 0), ("doc 1", "x y", 1), ("doc 2", "a/b%", 2), ("doc 3", "c", 3)]
     _append(spark, table, rows[:2], mode="overwrite", partition_by=["y"])
-    settings = _delta_settings(make_settings, table)
+    settings = delta_source_settings(make_settings, table)
     ingest(spark, settings)
     _append(spark, table, rows[2:])
     ingest(spark, settings)
@@ -266,7 +257,7 @@ def test_auto_batches_are_named_by_the_versions_read(spark, make_settings, tmp_p
 def test_a_rewrite_is_detected_and_full_refresh_re_ingests(spark, make_settings, tmp_path, capsys, rewrite, refreshed):
     table = tmp_path / "src"
     _append(spark, table, _rows(0, 2), mode="overwrite")
-    settings = _delta_settings(make_settings, table, "ingest.batch=first")
+    settings = delta_source_settings(make_settings, table, "ingest.batch=first")
     ingest(spark, settings)
     rewrite(spark, table)
     second = settings.model_copy(deep=True)
@@ -293,7 +284,7 @@ def test_a_catalog_table_is_a_delta_source(spark, make_settings, tmp_path):
         "path", str(tmp_path / "catalog_t")
     ).saveAsTable("default.refinery_src_t")
     try:
-        settings = _delta_settings(make_settings, "catalog:default.refinery_src_t", "ingest.batch=c1")
+        settings = delta_source_settings(make_settings, "catalog:default.refinery_src_t", "ingest.batch=c1")
         ingest(spark, settings)
         spark.createDataFrame(_rows(2, 1), "doc string, y string, n long").write.format("delta").mode(
             "append"
@@ -309,7 +300,7 @@ def test_a_catalog_table_is_a_delta_source(spark, make_settings, tmp_path):
 
 
 def test_a_missing_catalog_table_is_a_config_error(spark, make_settings, capsys):
-    settings = _delta_settings(make_settings, "catalog:default.no_such_table")
+    settings = delta_source_settings(make_settings, "catalog:default.no_such_table")
     assert run_one("ingest", settings, spark, new_run_id("ingest")) == EXIT_CONFIG
     assert "ingest.sources.dt.path" in capsys.readouterr().err
 
@@ -317,7 +308,7 @@ def test_a_missing_catalog_table_is_a_config_error(spark, make_settings, capsys)
 def test_a_change_data_feed_enabled_mid_range_falls_back_to_appends(spark, make_settings, tmp_path):
     table = tmp_path / "src"
     _append(spark, table, _rows(0, 1), mode="overwrite")
-    settings = _delta_settings(make_settings, table, "ingest.batch=b0")
+    settings = delta_source_settings(make_settings, table, "ingest.batch=b0")
     ingest(spark, settings)
     _append(spark, table, _rows(1, 1))  # version 1: before the feed records changes
     spark.sql(f"ALTER TABLE delta.`{table}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from refinery.clean.annotation_rules import parse_rules
 from refinery.clean.udf import RULE_VIOLATION, apply_rules
-
-RULES = parse_rules(
-    [
-        {"name": "no_phone", "severity": "block", "require": [{"field": "text", "not_matches": r"\[PHONE\]"}]},
-        {
-            "name": "short_row_one",
-            "severity": "flag",
-            "where": [{"field": "meta.row", "eq": 1}],
-            "require": [{"field": "n_chars", "lt": 10}],
-        },
-        {"name": "english", "severity": "flag", "require": [{"field": "lang", "eq": "en"}]},
-    ]
-)
+from tests.support.annotation_rules_sample import RULES
 
 
 def test_apply_rules_changes_only_the_accepted_rows():

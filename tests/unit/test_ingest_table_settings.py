@@ -7,21 +7,12 @@ import pytest
 
 from refinery.config import ConfigError
 from refinery.ingest.locations import source_locations
-
-
-def _delta_settings(make_settings, path, *extra):
-    return make_settings(
-        f"ingest.sources.dt.path={path}",
-        "ingest.sources.dt.format=delta",
-        'ingest.sources.dt.columns={"text": "doc", "label": "y"}',
-        "ingest.only=[dt]",
-        *extra,
-    )
+from tests.support.settings import delta_source_settings
 
 
 def test_a_folder_without_delta_log_is_a_config_error(make_settings, tmp_path):
     (tmp_path / "plain").mkdir()
-    settings = _delta_settings(make_settings, tmp_path / "plain")
+    settings = delta_source_settings(make_settings, tmp_path / "plain")
     with pytest.raises(ConfigError, match=r"ingest\.sources\.dt\.path.*no Delta table"):
         source_locations(settings.ingest)
 

@@ -98,7 +98,7 @@ def content_hash(text: str, label: str | None, meta: Mapping[str, str]) -> str:
     """SHA-256 (hex) of a record's content: text, label and meta, independent of where in
     which file it was found. Equal content gives equal hashes across runs and machines."""
     # the compact JSON of [text, label, sorted meta], written out by hand: the encoder's own
-    # setup on each call cost more than escaping a web-sized text (the same bytes: tests/unit/test_records.py)
+    # setup on each call cost more than escaping a web-sized text (the same bytes: tests/unit/test_record_rules.py)
     meta_json = _HASH_JSON.encode(dict(sorted(meta.items()))) if meta else "{}"
     label_json = "null" if label is None else _json_string(label)
     canonical = f"[{_json_string(text)},{label_json},{meta_json}]"

@@ -107,7 +107,7 @@ def windowed_suffix_search(entries: list[str]) -> Callable[[str], re.Match[str] 
     starts in the last ``w + 1``: those are searched (``search(text, pos)``; look-behinds still
     see the characters before ``pos``), and only the few unbounded suffixes (``\\.\\.+``) over the
     whole chunk. ``search`` returns the leftmost start, which is the earliest of the two.
-    ``tests/unit/test_text_segment.py`` checks it against spaCy's own search on real chunks."""
+    ``tests/unit/test_segment_spacy.py`` checks it against spaCy's own search on real chunks."""
     from re import _parser  # type: ignore[attr-defined]  # the width of a pattern, as re computes it
 
     entries = [entry for entry in entries if entry.strip()]
@@ -200,7 +200,7 @@ def _cut_at_spaces(doc: Any) -> list[tuple[str, ...]]:
 #: their dot, which is why the last letter must be lower case). None of spaCy's English
 #: prefix, suffix, infix or URL rules match inside them, so only its special cases
 #: (``cannot``, ``gonna``, ``dont,``) can differ, and :func:`_shaped_chunk_tokens` leaves those
-#: to spaCy. ``tests/unit/test_text_segment.py`` checks every such chunk of the shared corpora
+#: to spaCy. ``tests/unit/test_segment_spacy.py`` checks every such chunk of the shared corpora
 #: against spaCy itself.
 _SHAPED_CHUNK = re.compile(r"([A-Za-z]+|[0-9]+)|([A-Za-z]+)([,;:!?])|([A-Za-z]*[a-z])(\.)")
 
@@ -248,7 +248,7 @@ def _spacy_chunk_tokens(code: str, run: str) -> list[str]:
     run not seen before are tokenized in one call, one per line (a line break, unlike a
     space, keeps spaCy's special-case matcher from joining the end of one chunk to the start
     of the next: ``said,'' ''OK''`` would give ``'`` ``'`` ``OK`` with a space between them).
-    ``tests/unit/test_text_segment.py`` checks the result against one spaCy call over the whole
+    ``tests/unit/test_segment_spacy.py`` checks the result against one spaCy call over the whole
     run on real corpora; ``bench/segment_bench.py`` counts any difference.
     """
     memo = _CHUNKS.get(code)
