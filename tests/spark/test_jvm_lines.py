@@ -321,8 +321,8 @@ def test_the_jvm_parses_most_lines_itself(spark, both_ways, source):
 
 @pytest.mark.parametrize("source", ["mixed", "table", "plain"])
 def test_planning_in_the_jvm_and_the_driver_gives_the_python_workers_plan(spark, both_ways, source):
+    from refinery.ingest import read as ingest_read
     from refinery.ingest.read import list_files, plan_reads
-    from refinery.spark import ingest_read
 
     settings = both_ways["always"]
     spec, cfg = settings.ingest.sources[source], settings.ingest
