@@ -13,6 +13,10 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 CONF ?= conf/local.yaml
 PYTEST_ARGS ?=
+# make test and its tiers run in this many pytest-xdist workers (0: in this process, one by one);
+# tests/conftest.py keeps each module, and modules sharing a fixture, in one worker.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 export REFINERY_HOME := $(CURDIR)
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
@@ -61,22 +65,22 @@ run: install jars
 
 ## test: the whole suite (slow tests included), real Spark and real Delta
 test: install jars airflow chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 ## test-fast: skip tests marked slow (the spark and e2e tiers): tests/unit only
 test-fast: install jars
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 ## test-unit / test-spark / test-e2e: one tier: tests/unit (pure Python), tests/spark (in-process
 ## SparkSession, real Delta), tests/e2e (spark-submit, pipelines, cluster, Airflow, crash trials)
 test-unit: install jars
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
 
 test-spark: install jars chromium
-	$(BIN)/python -m pytest tests/spark $(PYTEST_ARGS)
+	$(PYTEST) tests/spark $(PYTEST_ARGS)
 
 test-e2e: install jars airflow chromium
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 ## bench: benchmarks, results as JSON under bench/results/
 bench: install jars

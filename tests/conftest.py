@@ -1,6 +1,6 @@
-"""Shared fixtures: one real SparkSession with the real Delta jars for the whole run, and
-settings whose tables live in a fresh temporary folder per test; the tier markers. Helpers
-live in :mod:`tests.support`."""
+"""Shared fixtures: one real SparkSession with the real Delta jars per test process, and
+settings whose tables live in a fresh temporary folder per test; the tier markers and how the
+tests are shared among ``pytest -n`` workers (pytest-xdist). Helpers live in :mod:`tests.support`."""
 
 from __future__ import annotations
 
@@ -15,21 +15,46 @@ from tests.support.paths import ROOT
 from tests.support.settings import settings_in
 
 os.environ.setdefault("REFINERY_HOME", str(ROOT))
+# Every JVM the suite starts lives for seconds to minutes on small data, so the optimizing JIT
+# (C2) mostly burns the other core compiling code it never runs long: C1 alone takes half the
+# CPU time for the same wall time (one ``spark-submit`` of a job on 600 rows). spark-submit puts
+# SPARK_SUBMIT_OPTS on the driver's command line: the in-process session's, every subprocess's.
+# Spark's results do not depend on the JIT tier; the product's own runs keep the JVM default.
+os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1")
 
 #: Tier folder under tests/ → the markers its tests get; ``slow`` means "spark or e2e".
 TIER_MARKERS = {"unit": ("unit",), "spark": ("spark", "slow"), "e2e": ("e2e", "slow")}
+#: The order tiers are handed to workers: the longest units of work first, so that no
+#: whole-pipeline module starts last while the other worker sits idle.
+TIER_ORDER = ("e2e", "spark", "unit")
+#: Modules that share a session fixture, so one worker runs them all (the fixture runs once).
+SHARED_GROUPS = {
+    "tests/e2e/reliability/test_bad_input.py": "audit_run",
+    "tests/e2e/reliability/test_pii_leak.py": "audit_run",
+}
 
 
+def _tier(item: pytest.Item, tests: Path) -> str:
+    try:
+        return item.path.resolve().relative_to(tests).parts[0]
+    except ValueError:
+        return ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test by the tier folder it lives in (``tests/<tier>/...``)."""
+    """Mark every test by the tier folder it lives in (``tests/<tier>/...``); give each module
+    one ``xdist_group`` (its module fixtures are built once, in one worker, under
+    ``--dist loadgroup``) and hand out the slow tiers first."""
     tests = Path(__file__).resolve().parent
     for item in items:
-        try:
-            tier = item.path.resolve().relative_to(tests).parts[0]
-        except ValueError:
-            continue
+        tier = _tier(item, tests)
         for name in TIER_MARKERS.get(tier, ()):
             item.add_marker(name)
+        module = item.path.resolve().relative_to(tests.parent).as_posix() if tier else item.nodeid
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(module, module)))
+    rank = {tier: k for k, tier in enumerate(TIER_ORDER)}
+    items.sort(key=lambda item: rank.get(_tier(item, tests), len(rank)))  # stable within a tier
 
 
 @pytest.fixture(scope="session")

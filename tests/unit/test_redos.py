@@ -1,7 +1,8 @@
 """ReDoS (issue 9, part 4): every PII pattern, and ``pii.find`` as a whole, stays linear on
 adversarial input. ``bench/redos_bench.py`` measures 100 kB against 1 MB (``make bench``,
 ``bench/results/redos.json``); this test runs the same matrix at 10 kB against 100 kB, so it
-fits in seconds, and asserts the same loose bound: time(10x the text) <= 12x the time."""
+fits in seconds, and asserts the same loose bound: time(10x the text) <= 12x the time. Absolute
+times are the bench's (``slowest_1mb``): a unit test asserts the shape of the cost, not a speed."""
 
 from __future__ import annotations
 
@@ -24,5 +25,3 @@ def test_every_pii_pattern_is_linear_on_adversarial_input() -> None:
     worst = max(cells, key=lambda c: c.ratio)
     print(f"{len(cells)} cells, worst x{worst.ratio:.2f} ({worst.target} on {worst.input})")
     assert not over, over
-    # And nothing is slow in absolute terms either: a 100 kB text costs well under a second.
-    assert max(c.large_s for c in cells) < 1.0
