@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from refinery.clean.annotation_checks import evaluate
-from refinery.clean.annotation_rules import RuleError, RuleSet, load_rules, parse_rules
+from refinery.clean.annotation_rules import AnnotationRuleError, RuleSet, load_rules, parse_rules
 from tests.support.paths import ROOT
 
 
@@ -234,7 +234,7 @@ def condition_rule(condition: dict) -> list[dict]:
     ],
 )
 def test_an_invalid_rule_is_named_with_the_fix(raw: list, expected: str) -> None:
-    with pytest.raises(RuleError) as info:
+    with pytest.raises(AnnotationRuleError) as info:
         parse_rules(raw, origin="test.yaml")
     message = str(info.value)
     assert message.startswith("rule 'bad_rule' (test.yaml):"), message
@@ -244,28 +244,28 @@ def test_an_invalid_rule_is_named_with_the_fix(raw: list, expected: str) -> None
 
 def test_duplicate_and_invalid_names() -> None:
     first = rule([{"field": "label", "eq": "a"}], name="same")
-    with pytest.raises(RuleError, match=r"rule 'same' \(inline\): duplicate name \(rules #1 and #3\)"):
+    with pytest.raises(AnnotationRuleError, match=r"rule 'same' \(inline\): duplicate name \(rules #1 and #3\)"):
         parse_rules([first, rule([{"field": "label", "eq": "b"}], name="other"), first])
-    with pytest.raises(RuleError, match=r"rule #2 \(inline\): name 'Bad Name' .*fix: use 1-64 characters"):
+    with pytest.raises(AnnotationRuleError, match=r"rule #2 \(inline\): name 'Bad Name' .*fix: use 1-64 characters"):
         parse_rules([first, rule([{"field": "label", "eq": "a"}], name="Bad Name")])
-    with pytest.raises(RuleError, match=r"rule #1 \(inline\): name None"):
+    with pytest.raises(AnnotationRuleError, match=r"rule #1 \(inline\): name None"):
         parse_rules([{"severity": "flag", "require": [{"field": "label", "eq": "a"}]}])
-    with pytest.raises(RuleError, match="expected a list of rules"):
+    with pytest.raises(AnnotationRuleError, match="expected a list of rules"):
         parse_rules({"name": "x"})
 
 
 def test_rules_files_that_cannot_be_used(tmp_path: Path) -> None:
-    with pytest.raises(RuleError, match="cannot read it"):
+    with pytest.raises(AnnotationRuleError, match="cannot read it"):
         load_rules(tmp_path / "absent.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("rules: [\n", encoding="utf-8")
-    with pytest.raises(RuleError, match="not valid YAML"):
+    with pytest.raises(AnnotationRuleError, match="not valid YAML"):
         load_rules(broken)
     other = tmp_path / "other.yaml"
     other.write_text("rule:\n  - name: x\n", encoding="utf-8")
-    with pytest.raises(RuleError, match="expected one top-level key 'rules'.*found keys rule"):
+    with pytest.raises(AnnotationRuleError, match="expected one top-level key 'rules'.*found keys rule"):
         load_rules(other)
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - {name: short_titles, severity: flag, require: [{field: n_chars, ge: x}]}\n")
-    with pytest.raises(RuleError, match=rf"rule 'short_titles' \({bad}\): require #1: ge needs a number"):
+    with pytest.raises(AnnotationRuleError, match=rf"rule 'short_titles' \({bad}\): require #1: ge needs a number"):
         load_rules(bad)

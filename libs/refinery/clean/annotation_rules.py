@@ -39,7 +39,7 @@ but not a number, under a numeric comparison (``meta.occlusion_ratio: "high"`` a
 
 Rules are validated when parsed: an unknown field, operator or key, a wrong value type, a
 regex that does not compile, a duplicate name or an empty ``require`` raises
-:class:`RuleError` naming the rule and the fix. :func:`refinery.clean.annotation_checks.evaluate`
+:class:`AnnotationRuleError` naming the rule and the fix. :func:`refinery.clean.annotation_checks.evaluate`
 checks a pandas frame, one vectorised mask per condition. Pure Python, without pandas, so that
 reading the configuration imports neither pandas nor numpy (a Python worker that only reads
 files starts faster).
@@ -70,7 +70,7 @@ _NAME = re.compile(r"[a-z0-9_]{1,64}")
 _GRAMMAR = "see the grammar at the top of conf/rules.yaml"
 
 
-class RuleError(ValueError):
+class AnnotationRuleError(ValueError):
     """An invalid rule; the message names the rule (``rule 'x'`` or ``rule #3``) and the fix."""
 
 
@@ -130,17 +130,19 @@ class RuleSet:
 
 
 def load_rules(path: str | Path) -> RuleSet:
-    """Read and validate a rules file (YAML, a ``rules:`` list). Raises :class:`RuleError`."""
+    """Read and validate a rules file (YAML, a ``rules:`` list). Raises :class:`AnnotationRuleError`."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RuleError(f"rules file {path}: cannot read it ({exc.strerror}); fix: point to a readable file") from None
+        raise AnnotationRuleError(
+            f"rules file {path}: cannot read it ({exc.strerror}); fix: point to a readable file"
+        ) from None
     except yaml.YAMLError as exc:
-        raise RuleError(f"rules file {path}: not valid YAML ({exc}); fix: correct the YAML syntax") from None
+        raise AnnotationRuleError(f"rules file {path}: not valid YAML ({exc}); fix: correct the YAML syntax") from None
     if not isinstance(data, dict) or set(data) != {"rules"}:
         found = type(data).__name__ if not isinstance(data, dict) else "keys " + ", ".join(map(str, data))
-        raise RuleError(
+        raise AnnotationRuleError(
             f"rules file {path}: expected one top-level key 'rules' (a list), found {found}; fix: {_GRAMMAR}"
         )
     return parse_rules(data["rules"], origin=str(path))
@@ -151,13 +153,15 @@ def parse_rules(raw: Any, origin: str = "inline") -> RuleSet:
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        raise RuleError(f"rules ({origin}): expected a list of rules, got a {type(raw).__name__}; fix: {_GRAMMAR}")
+        raise AnnotationRuleError(
+            f"rules ({origin}): expected a list of rules, got a {type(raw).__name__}; fix: {_GRAMMAR}"
+        )
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for number, item in enumerate(raw, start=1):
         rule = _parse_rule(item, number, origin)
         if rule.name in seen:
-            raise RuleError(
+            raise AnnotationRuleError(
                 f"rule '{rule.name}' ({origin}): duplicate name (rules #{seen[rule.name]} and #{number}); "
                 "fix: give each rule its own name"
             )
@@ -169,23 +173,27 @@ def parse_rules(raw: Any, origin: str = "inline") -> RuleSet:
 def _parse_rule(item: Any, number: int, origin: str) -> Rule:
     label = f"rule #{number} ({origin})"
     if not isinstance(item, dict):
-        raise RuleError(f"{label}: expected a mapping with name, severity and require; fix: {_GRAMMAR}")
+        raise AnnotationRuleError(f"{label}: expected a mapping with name, severity and require; fix: {_GRAMMAR}")
     name = item.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise RuleError(f"{label}: name {name!r} is missing or invalid; fix: use 1-64 characters from a-z 0-9 _")
+        raise AnnotationRuleError(
+            f"{label}: name {name!r} is missing or invalid; fix: use 1-64 characters from a-z 0-9 _"
+        )
     label = f"rule '{name}' ({origin})"
     unknown = [str(k) for k in item if k not in RULE_KEYS]
     if unknown:
-        raise RuleError(f"{label}: unknown key(s) {', '.join(unknown)}; fix: use only {', '.join(RULE_KEYS)}")
+        raise AnnotationRuleError(f"{label}: unknown key(s) {', '.join(unknown)}; fix: use only {', '.join(RULE_KEYS)}")
     severity = item.get("severity")
     if severity not in SEVERITIES:
-        raise RuleError(f"{label}: severity {severity!r} is invalid; fix: use block (quarantine) or flag (keep, list)")
+        raise AnnotationRuleError(
+            f"{label}: severity {severity!r} is invalid; fix: use block (quarantine) or flag (keep, list)"
+        )
     description = item.get("description", "")
     if not isinstance(description, str):
-        raise RuleError(f"{label}: description must be a string; fix: quote it")
+        raise AnnotationRuleError(f"{label}: description must be a string; fix: quote it")
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise RuleError(f"{label}: enabled must be true or false, got {enabled!r}; fix: write enabled: false")
+        raise AnnotationRuleError(f"{label}: enabled must be true or false, got {enabled!r}; fix: write enabled: false")
     where = _parse_conditions(item.get("where"), "where", label, required=False)
     require = _parse_conditions(item.get("require"), "require", label, required=True)
     return Rule(name, severity, require, where, description, enabled)
@@ -195,9 +203,11 @@ def _parse_conditions(raw: Any, part: str, label: str, required: bool) -> tuple[
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        raise RuleError(f"{label}: {part} must be a list of conditions; fix: write it as - {{field: ..., eq: ...}}")
+        raise AnnotationRuleError(
+            f"{label}: {part} must be a list of conditions; fix: write it as - {{field: ..., eq: ...}}"
+        )
     if required and not raw:
-        raise RuleError(
+        raise AnnotationRuleError(
             f"{label}: require is empty, so the rule could never be violated; "
             "fix: add at least one condition, e.g. - {field: label, in: [a, b]}"
         )
@@ -206,20 +216,24 @@ def _parse_conditions(raw: Any, part: str, label: str, required: bool) -> tuple[
 
 def _parse_condition(item: Any, where: str, label: str) -> Condition:
     if not isinstance(item, dict):
-        raise RuleError(f"{where}: expected a mapping, got {item!r}; fix: write it as {{field: label, eq: x}}")
+        raise AnnotationRuleError(
+            f"{where}: expected a mapping, got {item!r}; fix: write it as {{field: label, eq: x}}"
+        )
     field = str(item.get("field"))
     kind = _field_kind(field)
     if kind is None:
-        raise RuleError(
+        raise AnnotationRuleError(
             f"{where}: unknown field {field!r}; fix: use one of {', '.join(STRING_FIELDS + NUMBER_FIELDS)} "
             "or meta.<key>"
         )
     ops = [k for k in item if k != "field"]
     unknown = [str(k) for k in ops if k not in OPERATORS]
     if unknown:
-        raise RuleError(f"{where}: unknown operator(s) {', '.join(unknown)}; fix: use one of {', '.join(OPERATORS)}")
+        raise AnnotationRuleError(
+            f"{where}: unknown operator(s) {', '.join(unknown)}; fix: use one of {', '.join(OPERATORS)}"
+        )
     if len(ops) != 1:
-        raise RuleError(
+        raise AnnotationRuleError(
             f"{where}: {len(ops)} operators in one condition; fix: give exactly one "
             "(split several into separate conditions: all of them must hold)"
         )
@@ -239,54 +253,70 @@ def _field_kind(field: Any) -> str | None:
 
 
 def _parse_value(op: str, value: Any, field: str, kind: str, where: str) -> tuple[Any, bool]:
-    """``(normalised value, numeric)`` for one operator, or :class:`RuleError`."""
+    """``(normalised value, numeric)`` for one operator, or :class:`AnnotationRuleError`."""
     if op in NULL_OPS:
         if value is not True:
             other = "not_null" if op == "is_null" else "is_null"
-            raise RuleError(f"{where}: {op} takes only true, got {value!r}; fix: write {op}: true (or use {other})")
+            raise AnnotationRuleError(
+                f"{where}: {op} takes only true, got {value!r}; fix: write {op}: true (or use {other})"
+            )
         return True, False
     if op in REGEX_OPS:
         if kind == "number":
-            raise RuleError(f"{where}: {op} needs a string field, {field} is a number; fix: use gt/ge/lt/le/between")
+            raise AnnotationRuleError(
+                f"{where}: {op} needs a string field, {field} is a number; fix: use gt/ge/lt/le/between"
+            )
         if not isinstance(value, str) or not value:
-            raise RuleError(f"{where}: {op} needs a regex string, got {value!r}; fix: quote the pattern")
+            raise AnnotationRuleError(f"{where}: {op} needs a regex string, got {value!r}; fix: quote the pattern")
         try:
             return re.compile(value), False
         except re.error as exc:
-            raise RuleError(f"{where}: regex {value!r} does not compile ({exc}); fix: correct the pattern") from None
+            raise AnnotationRuleError(
+                f"{where}: regex {value!r} does not compile ({exc}); fix: correct the pattern"
+            ) from None
     if op in ORDER_OPS or op == "between":
         if kind == "string":
             hint = " (n_chars for the length of text)" if field == "text" else ""
-            raise RuleError(f"{where}: {op} needs a number field, {field} is a string; fix: use a number field{hint}")
+            raise AnnotationRuleError(
+                f"{where}: {op} needs a number field, {field} is a string; fix: use a number field{hint}"
+            )
         if op == "between":
             if not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value):
-                raise RuleError(f"{where}: between needs [low, high], two numbers, got {value!r}; fix: e.g. [4, 64]")
+                raise AnnotationRuleError(
+                    f"{where}: between needs [low, high], two numbers, got {value!r}; fix: e.g. [4, 64]"
+                )
             low, high = float(value[0]), float(value[1])
             if low > high:
-                raise RuleError(f"{where}: between [{value[0]}, {value[1]}] is empty; fix: put the low bound first")
+                raise AnnotationRuleError(
+                    f"{where}: between [{value[0]}, {value[1]}] is empty; fix: put the low bound first"
+                )
             return (low, high), True
         if not _is_number(value):
-            raise RuleError(f"{where}: {op} needs a number, got {value!r}; fix: e.g. {op}: 0.3")
+            raise AnnotationRuleError(f"{where}: {op} needs a number, got {value!r}; fix: e.g. {op}: 0.3")
         return float(value), True
     # eq, ne, in, not_in
     values = value if op in SET_OPS else [value]
     if op in SET_OPS and (not isinstance(value, list) or not value):
-        raise RuleError(f"{where}: {op} needs a non-empty list, got {value!r}; fix: e.g. {op}: [a, b]")
+        raise AnnotationRuleError(f"{where}: {op} needs a non-empty list, got {value!r}; fix: e.g. {op}: [a, b]")
     for v in values:
         if isinstance(v, bool):
-            raise RuleError(
+            raise AnnotationRuleError(
                 f"{where}: {v!r} is a YAML boolean (unquoted yes/no/true/false); fix: quote it, e.g. '{str(v).lower()}'"
             )
         if v is None:
-            raise RuleError(f"{where}: {op} with a null value; fix: use is_null: true or not_null: true")
+            raise AnnotationRuleError(f"{where}: {op} with a null value; fix: use is_null: true or not_null: true")
         if not isinstance(v, str | int | float):
-            raise RuleError(f"{where}: {op} needs a string or a number, got {v!r}; fix: give one scalar value")
+            raise AnnotationRuleError(
+                f"{where}: {op} needs a string or a number, got {v!r}; fix: give one scalar value"
+            )
     numbers = [_is_number(v) for v in values]
     if kind == "number" and not all(numbers):
-        raise RuleError(f"{where}: {field} is a number field, {value!r} is not a number; fix: compare with numbers")
+        raise AnnotationRuleError(
+            f"{where}: {field} is a number field, {value!r} is not a number; fix: compare with numbers"
+        )
     numeric = kind == "number" or (kind == "meta" and all(numbers))
     if kind == "meta" and any(numbers) and not numeric:
-        raise RuleError(f"{where}: {value!r} mixes numbers and strings; fix: quote them all or none")
+        raise AnnotationRuleError(f"{where}: {value!r} mixes numbers and strings; fix: quote them all or none")
     normalised = tuple(float(v) if numeric else str(v) for v in values)
     return (normalised if op in SET_OPS else normalised[0]), numeric
 

@@ -32,6 +32,7 @@ from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one_row
 from refinery.runtime.stage import stage
 from refinery.spark.committed import committed_rows, grouped_counts
+from refinery.spark.quarantine import quarantine_frame
 from refinery.spark.schemas import SILVER_CLEAN
 from refinery.spark.tables import (
     add_missing_columns,
@@ -146,19 +147,10 @@ def quarantine_rows(cleaned: DataFrame, run_id: str) -> DataFrame:
     """The refused rows in quarantine's columns. The payload is the *cleaned* (PII-masked)
     text when there is one: quarantine must not become a second copy of the raw PII."""
     payload = F.coalesce(F.col("clean_text"), F.lit(""))
-    return cleaned.where(F.col("outcome") == QUARANTINE).select(
-        F.lit(run_id).alias("run_id"),
-        F.lit(STAGE).alias("stage"),
-        F.col("ingest_batch").alias("batch"),
-        "source",
-        "reason",
-        "detail",
-        F.col("id").alias("record_id"),
-        payload.alias("payload"),
-        F.lit(None).cast("string").alias("source_path"),
-        F.lit(None).cast("long").alias("source_line"),
-        F.current_timestamp().alias("quarantined_at"),
-    )
+    refused = cleaned.where(F.col("outcome") == QUARANTINE)
+    # the record's place in its file stays in bronze: quarantine names the record by id
+    where = {"source_path": None, "source_line": None, "record_id": F.col("id")}
+    return quarantine_frame(refused, run_id=run_id, stage=STAGE, batch=F.col("ingest_batch"), payload=payload, **where)
 
 
 def summarize(

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from refinery.clean.annotation_rules import RuleError, RuleSet, load_rules, parse_rules
+from refinery.clean.annotation_rules import AnnotationRuleError, RuleSet, load_rules, parse_rules
 from refinery.config.base import Strict
 from refinery.config.paths import rules_file
 from refinery.text.langid import LangIdOptions
@@ -198,7 +198,7 @@ class CleanSettings(Strict):
                 return load_rules(rules_file(value))
             if isinstance(value, list):
                 return parse_rules(value, origin="inline clean.rules")
-        except (RuleError, FileNotFoundError) as exc:  # FileNotFoundError: from rules_file
+        except (AnnotationRuleError, FileNotFoundError) as exc:  # FileNotFoundError: from rules_file
             raise PydanticCustomError("invalid_rules", "{message}", {"message": str(exc)}) from None
         raise PydanticCustomError(
             "invalid_rules",

@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 
 from refinery.sources.records import OK, QUARANTINE
 from refinery.spark.committed import Commit, added_rows_per_value, committed_rows, grouped_counts
+from refinery.spark.quarantine import quarantine_frame
 
 #: Bronze columns Delta keeps min/max statistics of (for data skipping; ``ingest_batch`` is the
 #: partition column, skipped by its value). Not ``text``, ``meta`` or ``content_hash``: long or
@@ -72,16 +73,6 @@ def bronze_rows(classified: DataFrame) -> DataFrame:
 
 def quarantine_rows(classified: DataFrame, stage: str, batch: str, run_id: str) -> DataFrame:
     """The rows that go to ``quarantine``, in its schema."""
-    return classified.where(F.col("outcome") == QUARANTINE).select(
-        F.lit(run_id).alias("run_id"),
-        F.lit(stage).alias("stage"),
-        F.lit(batch).alias("batch"),
-        "source",
-        "reason",
-        "detail",
-        F.col("id").alias("record_id"),
-        "payload",
-        F.col("path").alias("source_path"),
-        F.col("line").alias("source_line"),
-        F.current_timestamp().alias("quarantined_at"),
-    )
+    refused = classified.where(F.col("outcome") == QUARANTINE)
+    where = {"source_path": F.col("path"), "source_line": F.col("line")}
+    return quarantine_frame(refused, run_id=run_id, stage=stage, batch=batch, record_id=F.col("id"), **where)

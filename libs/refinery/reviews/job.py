@@ -33,6 +33,7 @@ from refinery.runtime.faults import drop_one_row
 from refinery.runtime.stage import stage
 from refinery.sources.reviews import Review, read_reviews
 from refinery.spark.committed import committed_rows, grouped_counts, rows_holding
+from refinery.spark.quarantine import quarantine_frame
 from refinery.spark.schemas import SILVER_REVIEWS
 from refinery.spark.tables import add_missing_columns, replace_slice, sql_string, table_exists, update_rows
 
@@ -164,16 +165,15 @@ def quarantine_rows(checked: DataFrame, run_id: str, file_name: str) -> DataFram
     """The refused review records in quarantine's columns (the payload: the id and label)."""
     refused = checked.where(F.col("problem").isNotNull() & (F.col("problem") != SUPERSEDED))
     payload = F.to_json(F.struct(F.col("id"), F.col("new_label").alias("label")))
-    return refused.select(
-        F.lit(run_id).alias("run_id"),
-        F.lit(STAGE).alias("stage"),
-        F.lit(run_id).alias("batch"),
-        "source",
-        F.col("problem").alias("reason"),
-        F.lit(None).cast("string").alias("detail"),
-        F.col("id").alias("record_id"),
-        payload.alias("payload"),
-        F.lit(file_name).alias("source_path"),
-        F.col("line").alias("source_line"),
-        F.current_timestamp().alias("quarantined_at"),
+    return quarantine_frame(
+        refused,
+        run_id=run_id,
+        stage=STAGE,
+        batch=run_id,
+        reason=F.col("problem"),
+        detail=None,
+        record_id=F.col("id"),
+        payload=payload,
+        source_path=file_name,
+        source_line=F.col("line"),
     )

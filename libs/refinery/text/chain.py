@@ -123,8 +123,14 @@ def _segment_step(work: pd.DataFrame, options: CleanOptions) -> pd.DataFrame:
     return pd.DataFrame({"tokens": tokens, "n_tokens": n_tokens}, index=work.index)
 
 
+def has_text(texts: pd.Series) -> pd.Series:
+    """True where a text is left after normalization (not null, not only whitespace): the
+    rows the quality step measures, and the rows that are not quarantined as empty."""
+    return texts.map(lambda t: isinstance(t, str) and bool(t.strip())).astype(bool)
+
+
 def _quality_step(work: pd.DataFrame, options: CleanOptions) -> pd.DataFrame:
-    checked = work["clean_text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
+    checked = has_text(work["clean_text"])
     signals, flags = _quality_columns(work, checked, options)
     return pd.DataFrame({"quality": signals, "quality_flags": flags}, index=work.index)
 
@@ -221,7 +227,7 @@ def _clean_batch(texts: pd.Series, options: CleanOptions, timings: dict[str, flo
             work[name] = added[name]
         clock.lap(step.name)
     out = work[list(OUTPUT_COLUMNS[:-3])].copy()
-    empty = out["clean_text"].map(lambda t: not isinstance(t, str) or not t.strip())
+    empty = ~has_text(out["clean_text"])
     out["outcome"], out["reason"], out["detail"] = OK, None, None
     out.loc[empty, ["outcome", "reason"]] = [QUARANTINE, EMPTY_AFTER_NORMALIZE]
     if options.allowed_languages is not None:
