@@ -17,10 +17,11 @@ from tests.support.settings import settings_in
 os.environ.setdefault("REFINERY_HOME", str(ROOT))
 # Every JVM the suite starts lives for seconds to minutes on small data, so the optimizing JIT
 # (C2) mostly burns the other core compiling code it never runs long: C1 alone takes half the
-# CPU time for the same wall time (one ``spark-submit`` of a job on 600 rows). spark-submit puts
-# SPARK_SUBMIT_OPTS on the driver's command line: the in-process session's, every subprocess's.
-# Spark's results do not depend on the JIT tier; the product's own runs keep the JVM default.
-os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1")
+# CPU time for the same wall time (one ``spark-submit`` of a job on 600 rows). Every JVM reads
+# JAVA_TOOL_OPTIONS: the in-process session's driver, spark-submit's, the test cluster's
+# daemons and executors (each says so in one "Picked up" line on its stderr). Spark's results do
+# not depend on the JIT tier; the product's own runs keep the JVM's default.
+os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1")
 
 #: Tier folder under tests/ → the markers its tests get; ``slow`` means "spark or e2e".
 TIER_MARKERS = {"unit": ("unit",), "spark": ("spark", "slow"), "e2e": ("e2e", "slow")}
