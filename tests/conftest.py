@@ -15,13 +15,15 @@ from tests.support.paths import ROOT
 from tests.support.settings import settings_in
 
 os.environ.setdefault("REFINERY_HOME", str(ROOT))
-# Every JVM the suite starts lives for seconds to minutes on small data, so the optimizing JIT
-# (C2) mostly burns the other core compiling code it never runs long: C1 alone takes half the
-# CPU time for the same wall time (one ``spark-submit`` of a job on 600 rows). Every JVM reads
-# JAVA_TOOL_OPTIONS: the in-process session's driver, spark-submit's, the test cluster's
-# daemons and executors (each says so in one "Picked up" line on its stderr). Spark's results do
-# not depend on the JIT tier; the product's own runs keep the JVM's default.
-os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1")
+#: The JIT of the JVMs the tests start as subprocesses (spark-submit, pipelines, the test
+#: cluster's daemons and executors, Airflow's tasks): each lives seconds to minutes on small
+#: data, so the optimizing compiler (C2) mostly burns the other core on code it never runs long;
+#: C1 alone takes half the CPU for the same wall time (one ``spark-submit`` of a job on 600
+#: rows). Every JVM reads JAVA_TOOL_OPTIONS (and says so in one "Picked up" line on stderr).
+#: The in-process session lives the whole run and keeps the default (see ``spark``). Spark's
+#: results do not depend on the JIT tier; the product's own runs keep the JVM's default.
+SUBPROCESS_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+os.environ.setdefault("JAVA_TOOL_OPTIONS", SUBPROCESS_JVM_OPTIONS)
 
 #: Tier folder under tests/ → the markers its tests get; ``slow`` means "spark or e2e".
 TIER_MARKERS = {"unit": ("unit",), "spark": ("spark", "slow"), "e2e": ("e2e", "slow")}
@@ -64,7 +66,10 @@ def spark():
     from refinery.spark.session import build_spark
 
     settings = load_settings([ROOT / "conf" / "local.yaml"], ["spark.shuffle_partitions=2", "spark.progress_bar=false"])
-    session = build_spark(settings.spark, "refinery-tests")
+    with pytest.MonkeyPatch.context() as patch:
+        if os.environ.get("JAVA_TOOL_OPTIONS") == SUBPROCESS_JVM_OPTIONS:
+            patch.delenv("JAVA_TOOL_OPTIONS")  # this JVM runs every in-process test: C2 pays off
+        session = build_spark(settings.spark, "refinery-tests")
     yield session
     session.stop()
 
