@@ -50,14 +50,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     one ``xdist_group`` (its module fixtures are built once, in one worker, under
     ``--dist loadgroup``) and hand out the slow tiers first."""
     tests = Path(__file__).resolve().parent
+    rank = {tier: k for k, tier in enumerate(TIER_ORDER)}
+    order: dict[str, int] = {}
     for item in items:
         tier = _tier(item, tests)
+        order[item.nodeid] = rank.get(tier, len(rank))
         for name in TIER_MARKERS.get(tier, ()):
             item.add_marker(name)
         module = item.path.resolve().relative_to(tests.parent).as_posix() if tier else item.nodeid
         item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(module, module)))
-    rank = {tier: k for k, tier in enumerate(TIER_ORDER)}
-    items.sort(key=lambda item: rank.get(_tier(item, tests), len(rank)))  # stable within a tier
+    items.sort(key=lambda item: order[item.nodeid])  # stable within a tier
 
 
 @pytest.fixture(scope="session")
