@@ -1,8 +1,17 @@
-"""The Airflow DAG ``jobs/dags/refinery_dag.py`` under real Apache Airflow, from its own
-virtualenv (``make airflow``: Airflow's pins clash with ours): it imports without errors, its
-task graph is the pipeline, and ``airflow dags test`` runs one logical date end to end against
-local Spark — then a date whose input is missing fails at ingest, leaves the data tables alone,
-still gets its report, and the run is marked failed."""
+"""The pipeline as it is deployed: the Airflow DAG ``jobs/dags/refinery_dag.py`` under real Apache
+Airflow, from its own virtualenv (``make airflow``: Airflow's pins clash with ours), submitting
+every job to a real Spark standalone cluster on 127.0.0.1 (``scripts/local_cluster.sh``: a master
+and a worker; each job is an application with an executor on the worker).
+
+The DAG imports without errors and its task graph is the pipeline; ``airflow dags test`` runs one
+logical date end to end on the cluster; then a date whose input is missing fails at ingest, leaves
+the data tables alone, still gets its report, and the run is marked failed. A job that cannot run
+exits 2 and writes nothing. The cluster is stopped when the module's tests end, whether they
+passed or not.
+
+One module proves Airflow and the cluster together: each whole-pipeline run costs a JVM per job
+on two cores, so the two paths share one run instead of paying for two.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +23,16 @@ from pathlib import Path
 import pytest
 from delta.tables import DeltaTable
 
+from bench.cluster_parity import free_port
 from refinery.config import TABLE_NAMES
 from refinery.runtime.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
-from tests.support.subprocess_helpers import subprocess_env, write_sms_sample
+from tests.support.subprocess_helpers import json_lines, sample_overrides, subprocess_env, write_sms_sample
 
 #: The tables the data jobs write (metrics is also the report's; signatures is dedup's own).
 DATA_TABLES = ("bronze", "silver", "quarantine", "gold", "review_queue")
+#: Messages of the SMS corpus in the first logical date's landing folder.
+MESSAGES = 400
 
 
 def _airflow_bin() -> Path:
@@ -32,22 +44,47 @@ def _airflow_bin() -> Path:
     return folder
 
 
-@pytest.fixture
-def airflow_env(tmp_path: Path) -> dict[str, str]:
-    """An Airflow home of this test's own (SQLite metadata), the repo's DAG folder, local Spark."""
+def _cluster(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    from tests.support.paths import ROOT
+
+    script = ROOT / "scripts" / "local_cluster.sh"
+    return subprocess.run(["bash", str(script), command], env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """``(master_url, env, cluster_dir)`` of a running master + worker; stopped at the end."""
+    cluster_dir = tmp_path_factory.mktemp("cluster")
+    ports = {"MASTER_PORT": 7077, "MASTER_UI_PORT": 8080, "WORKER_UI_PORT": 8081}
+    env = subprocess_env(CLUSTER_DIR=str(cluster_dir), WORKER_CORES="2", WORKER_MEMORY="3g")
+    env.update({name: str(free_port(port)) for name, port in ports.items()})
+    started = _cluster("start", env)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield f"spark://127.0.0.1:{env['MASTER_PORT']}", env, cluster_dir
+    finally:
+        stopped = _cluster("stop", env)
+        assert stopped.returncode == 0, stopped.stderr
+        assert _cluster("status", env).returncode != 0, "the cluster still runs after stop"
+
+
+def _airflow_env(home: Path, master: str) -> dict[str, str]:
+    """An Airflow home of its own (SQLite metadata), the repo's DAG folder, ``master`` as Spark."""
     from tests.support.paths import ROOT
 
     return subprocess_env(
-        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "jobs" / "dags"),
-        AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": "local[2]"}),
+        AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": master}),
         REFINERY_DAG_RETRIES="0",
     )
 
 
-def test_the_dag_imports_and_its_tasks_are_the_pipeline_in_order(airflow_env):
+def test_the_dag_imports_and_its_tasks_are_the_pipeline_in_order(tmp_path):
     from tests.support.paths import ROOT
+
+    airflow_env = _airflow_env(tmp_path / "airflow", "local[2]")
 
     probe = [str(_airflow_bin() / "python"), str(ROOT / "tests" / "support" / "dag_probe.py")]
     probe.append(str(ROOT / "jobs" / "dags"))
@@ -83,16 +120,20 @@ def _dag_test(airflow_env: dict[str, str], day: str, conf: Path, landing: Path) 
     return subprocess.run(command, env=airflow_env, capture_output=True, text=True, timeout=1200)
 
 
-def test_dags_test_runs_one_logical_date_end_to_end(airflow_env, spark, tmp_path):
+def test_dags_test_runs_one_logical_date_end_to_end_on_the_cluster(cluster, spark, tmp_path):
     from tests.support.paths import ROOT
 
+    master, _, cluster_dir = cluster
+    airflow_env = _airflow_env(tmp_path / "airflow", master)
     # the day's input: the first 400 messages of the SMS corpus, in the landing folder of 2024-01-29
-    write_sms_sample(tmp_path / "landing" / "2024-01-29", 400)
+    write_sms_sample(tmp_path / "landing" / "2024-01-29", MESSAGES)
     tables = tmp_path / "tables"
     conf = tmp_path / "refinery.yaml"
+    # cluster mode as conf/cluster.yaml sets it (the master comes from spark-submit, the driver's
+    # memory from the cluster's defaults), with local.yaml's corpora and a sample's partitions
     conf.write_text(
         f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
-        "spark: {shuffle_partitions: 2, progress_bar: false}\n"
+        "spark: {mode: cluster, driver_memory: null, shuffle_partitions: 2, progress_bar: false}\n"
         "tables:\n" + "".join(f"  {name}: {tables / name}\n" for name in TABLE_NAMES) + "ingest: {only: [sms_spam]}\n"
         f"select: {{export_dir: {tmp_path / 'exports'}}}\nreport: {{dir: {tmp_path / 'reports'}}}\n",
         encoding="utf-8",
@@ -107,17 +148,25 @@ def test_dags_test_runs_one_logical_date_end_to_end(airflow_env, spark, tmp_path
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "state=success" in output, output[-4000:]
 
+    # every job ran as an application of this master, with an executor on its worker
+    applications = sorted((cluster_dir / "work").glob("app-*"))
+    assert len(applications) == len(JOBS)
+    assert all(any(app.glob("*/stderr")) for app in applications)
+
     bronze = read_table(spark, str(tables / "bronze"))
-    assert bronze.count() == 400 and {r.ingest_batch for r in bronze.select("ingest_batch").distinct().collect()} == {
-        "2024-01-29"
-    }
+    assert bronze.count() == MESSAGES
+    assert {r.ingest_batch for r in bronze.select("ingest_batch").distinct().collect()} == {"2024-01-29"}
     metrics = read_table(spark, str(tables / "metrics")).where("stage NOT LIKE '%/%'").collect()
     assert {(m.job, m.run_id) for m in metrics} == {(job, f"refinery-20240129-{job}") for job in JOBS}
     assert all(m.reconciled for m in metrics)
+    runs = {m.job: m for m in metrics}
+    assert runs["ingest"].rows_out == MESSAGES and runs["clean"].rows_in == MESSAGES
     silver = read_table(spark, str(tables / "silver"))
-    assert silver.count() == 400 - read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
-    assert read_table(spark, str(tables / "gold")).count() > 0
-    assert read_table(spark, str(tables / "review_queue")).count() > 0
+    assert silver.count() == MESSAGES - read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
+    assert silver.where("confidence IS NOT NULL").count() == silver.count()
+    gold = read_table(spark, str(tables / "gold"))
+    assert gold.count() > 0 and gold.select("label").distinct().count() == 2
+    assert read_table(spark, str(tables / "review_queue")).count() == runs["select"].rows_out > 0
 
     (page,) = (tmp_path / "reports" / "refinery-20240129-report").glob("*.html")
     assert "refinery-20240129-select" in page.read_text(encoding="utf-8")
@@ -132,3 +181,20 @@ def test_dags_test_runs_one_logical_date_end_to_end(airflow_env, spark, tmp_path
     next_day = read_table(spark, str(tables / "metrics")).where("run_id LIKE 'refinery-20240130-%'").collect()
     assert [row.job for row in next_day] == ["report"]
     assert (tmp_path / "reports" / "refinery-20240130-report").is_dir()
+
+
+def test_a_job_that_cannot_run_on_the_cluster_exits_2_and_writes_nothing(cluster, tmp_path):
+    from tests.support.paths import ROOT
+
+    master, env, _ = cluster
+    tables = tmp_path / "tables"
+    # clean before any ingest: there is no bronze table, a usage error (exit 2) that names the fix
+    command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", master]
+    command += ["--conf", f"spark.pyspark.python={env['PYSPARK_PYTHON']}", str(ROOT / ENTRY_SCRIPTS["clean"])]
+    command += ["--conf", str(ROOT / "conf" / "corpora.yaml"), "--conf", str(ROOT / "conf" / "cluster.yaml")]
+    command += [*sample_overrides(tables), "--run-id", "cluster-fails"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output[-2000:]
+    assert "bronze" in output and any(e["event"] == "bad configuration" for e in json_lines(output))
+    assert not (tables / "silver").exists() and not (tables / "metrics").exists()
