@@ -11,18 +11,12 @@ from pathlib import Path
 import pytest
 
 from refinery.config import Settings, load_settings
+from tests.support.jvm_options import INTERPRETED_SQL, SUBPROCESS_JVM_OPTIONS
 from tests.support.paths import ROOT
 from tests.support.settings import settings_in
 
 os.environ.setdefault("REFINERY_HOME", str(ROOT))
-#: The JIT of the JVMs the tests start as subprocesses (spark-submit, pipelines, the test
-#: cluster's daemons and executors, Airflow's tasks): each lives seconds to minutes on small
-#: data, so the optimizing compiler (C2) mostly burns the other core on code it never runs long;
-#: C1 alone takes half the CPU for the same wall time (one ``spark-submit`` of a job on 600
-#: rows). Every JVM reads JAVA_TOOL_OPTIONS (and says so in one "Picked up" line on stderr).
-#: The in-process session lives the whole run and keeps the default (see ``spark``). Spark's
-#: results do not depend on the JIT tier; the product's own runs keep the JVM's default.
-SUBPROCESS_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+# every JVM reads JAVA_TOOL_OPTIONS (and says so in one "Picked up" line on stderr)
 os.environ.setdefault("JAVA_TOOL_OPTIONS", SUBPROCESS_JVM_OPTIONS)
 
 #: Tier folder under tests/ → the markers its tests get; ``slow`` means "spark or e2e".
@@ -64,7 +58,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def spark():
-    """A local[2] SparkSession built by refinery's own builder (Delta configured)."""
+    """A local[2] SparkSession built by refinery's own builder (Delta configured), with the
+    default JIT (it runs every in-process test) and interpreted SQL."""
     from refinery.spark.session import build_spark
 
     settings = load_settings([ROOT / "conf" / "local.yaml"], ["spark.shuffle_partitions=2", "spark.progress_bar=false"])
@@ -72,6 +67,8 @@ def spark():
         if os.environ.get("JAVA_TOOL_OPTIONS") == SUBPROCESS_JVM_OPTIONS:
             patch.delenv("JAVA_TOOL_OPTIONS")  # this JVM runs every in-process test: C2 pays off
         session = build_spark(settings.spark, "refinery-tests")
+    for key, value in INTERPRETED_SQL.items():  # tests.support.jvm_options says why
+        session.conf.set(key, value)
     yield session
     session.stop()
 
