@@ -10,15 +10,7 @@ import random
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.support.bad_inputs.corpus import (
-    ANY,
-    TEN_MB,
-    Writer,
-    byte_lines,
-    jsonl,
-    lines,
-    pii_line,
-)
+from tests.support.bad_inputs.corpus import ANY, TEN_MB, Writer, byte_lines, jsonl, lines, pii_line
 
 
 def encodings(w: Writer) -> None:

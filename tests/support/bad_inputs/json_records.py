@@ -3,12 +3,7 @@ and values of the wrong kind."""
 
 from __future__ import annotations
 
-from tests.support.bad_inputs.corpus import (
-    DEEP,
-    Writer,
-    jsonl,
-    nested,
-)
+from tests.support.bad_inputs.corpus import DEEP, Writer, jsonl, nested
 
 
 def json_structure(w: Writer) -> None:

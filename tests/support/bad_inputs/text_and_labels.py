@@ -3,10 +3,7 @@ and ids and labels that are missing, repeated or outside the label set."""
 
 from __future__ import annotations
 
-from tests.support.bad_inputs.corpus import (
-    Writer,
-    jsonl,
-)
+from tests.support.bad_inputs.corpus import Writer, jsonl
 
 
 def unicode(w: Writer) -> None:
