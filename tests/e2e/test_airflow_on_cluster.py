@@ -27,7 +27,13 @@ from bench.cluster_parity import free_port
 from refinery.config import TABLE_NAMES
 from refinery.runtime.runner import ENTRY_SCRIPTS, JOBS
 from refinery.spark.tables import read_table
-from tests.support.subprocess_helpers import json_lines, sample_overrides, subprocess_env, write_sms_sample
+from tests.support.subprocess_helpers import (
+    json_lines,
+    sample_overrides,
+    submit_command,
+    subprocess_env,
+    write_sms_sample,
+)
 
 #: The tables the data jobs write (metrics is also the report's; signatures is dedup's own).
 DATA_TABLES = ("bronze", "silver", "quarantine", "gold", "review_queue")
@@ -189,10 +195,9 @@ def test_a_job_that_cannot_run_on_the_cluster_exits_2_and_writes_nothing(cluster
     master, env, _ = cluster
     tables = tmp_path / "tables"
     # clean before any ingest: there is no bronze table, a usage error (exit 2) that names the fix
-    command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", master]
-    command += ["--conf", f"spark.pyspark.python={env['PYSPARK_PYTHON']}", str(ROOT / ENTRY_SCRIPTS["clean"])]
-    command += ["--conf", str(ROOT / "conf" / "corpora.yaml"), "--conf", str(ROOT / "conf" / "cluster.yaml")]
-    command += [*sample_overrides(tables), "--run-id", "cluster-fails"]
+    python = ["--conf", f"spark.pyspark.python={env['PYSPARK_PYTHON']}"]
+    command = submit_command(master, "clean", "--conf", str(ROOT / "conf" / "corpora.yaml"), spark_options=python)
+    command += ["--conf", str(ROOT / "conf" / "cluster.yaml"), *sample_overrides(tables), "--run-id", "cluster-fails"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output[-2000:]

@@ -3,9 +3,7 @@ and a reconciled metrics row that read no table."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from pyspark.sql import functions as F
 
@@ -14,6 +12,7 @@ from refinery.report.html import PLOT_IDS
 from refinery.spark.tables import read_table
 from tests.support.paths import ROOT
 from tests.support.report_page import parse_report
+from tests.support.subprocess_helpers import submit_command, subprocess_env
 
 
 def report_row(spark, settings, run_id):
@@ -24,11 +23,9 @@ def report_row(spark, settings, run_id):
 def test_spark_submit_report_on_empty_tables_writes_no_data_notes(spark, tmp_path):
     tables = tmp_path / "tables"
     overrides = [f"tables.{name}={tables / name}" for name in TABLE_NAMES] + [f"report.dir={tmp_path / 'reports'}"]
-    command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", "local[2]", str(ROOT / "jobs" / "report.py")]
-    command += ["--conf", str(ROOT / "conf" / "local.yaml"), "--run-id", "report-empty"]
-    command += [arg for pair in overrides for arg in ("--set", pair)]
-    env = dict(os.environ, REFINERY_HOME=str(ROOT), PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    command = submit_command("local[2]", "report", "--conf", str(ROOT / "conf" / "local.yaml"))
+    command += ["--run-id", "report-empty"] + [arg for pair in overrides for arg in ("--set", pair)]
+    done = subprocess.run(command, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     page = (tmp_path / "reports" / "report-empty" / "report.html").read_text(encoding="utf-8")
     parsed = parse_report(page)

@@ -14,15 +14,15 @@ from refinery.config import load_settings
 from refinery.spark.tables import read_table
 from refinery.text.quality import drop_rule_names
 from tests.support.jvm_options import JIT_OPTIONS
-from tests.support.subprocess_helpers import json_lines, sample_overrides, subprocess_env
+from tests.support.subprocess_helpers import json_lines, sample_overrides, submit_command, subprocess_env
 
 
 def test_spark_submit_ingest_writes_a_delta_table(spark, tmp_path):
     from tests.support.paths import ROOT
 
     tables = tmp_path / "tables"
-    command = ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", "local[2]", str(ROOT / "jobs" / "ingest.py")]
-    command += ["--conf", str(ROOT / "conf" / "local.yaml"), *sample_overrides(tables), "--run-id", "submit-test-1"]
+    command = submit_command("local[2]", "ingest", "--conf", str(ROOT / "conf" / "local.yaml"))
+    command += [*sample_overrides(tables), "--run-id", "submit-test-1"]
     done = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 

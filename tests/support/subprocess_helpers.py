@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from refinery.config import TABLE_NAMES
@@ -19,6 +20,16 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env.update(REFINERY_HOME=str(ROOT), PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     env.update(extra)
     return env
+
+
+def submit_command(master: str, job: str, *args: str, spark_options: Sequence[str] = ()) -> list[str]:
+    """``bash scripts/submit.sh --master MASTER SPARK_OPTIONS <job's entry script> ARGS``: the
+    job as a user spark-submits it, with the Delta jars and the ``--py-files`` bundle."""
+    from refinery.runtime.runner import ENTRY_SCRIPTS
+    from tests.support.paths import ROOT
+
+    script = ROOT / ENTRY_SCRIPTS[job]
+    return ["bash", str(ROOT / "scripts" / "submit.sh"), "--master", master, *spark_options, str(script), *args]
 
 
 def sample_overrides(tables: Path, source: str = "sms_spam", input_root: Path | None = None) -> list[str]:
