@@ -4,6 +4,9 @@ refinery <job> --conf FILE [--set key=value ...] [--run-id ID] [--log-level LEVE
                                                                 one job (see ``jobs``)
 refinery pipeline --conf FILE [...]                             every job, in order (not import_reviews)
 refinery summary --conf FILE [...]                              rows per table, reasons, the report's path
+refinery inspect PATH... [--name NAME] [--check] [--conf FILE] [--lines N]
+                                                                propose an ingest source (YAML) for a file,
+                                                                glob or folder; --check ingests a sample
 refinery jobs                                                   list the jobs
 """
 
@@ -28,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "jobs":
         print("\n".join(ALL_JOBS))
         return EXIT_OK
+    if command == "inspect":
+        from refinery.inspect.command import main as inspect_main
+
+        return inspect_main(rest)
     if command in ("pipeline", "summary"):
         try:
             args = argument_parser(f"refinery {command}").parse_args(rest)
@@ -42,10 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "pipeline":
             return run_jobs(list(JOBS), settings, args.run_id)
         return print_summary(settings)
-    print(
-        f"refinery: unknown command {command!r}; one of: {', '.join([*ALL_JOBS, 'pipeline', 'summary', 'jobs'])}",
-        file=sys.stderr,
-    )
+    commands = ", ".join([*ALL_JOBS, "pipeline", "summary", "inspect", "jobs"])
+    print(f"refinery: unknown command {command!r}; one of: {commands}", file=sys.stderr)
     return EXIT_CONFIG
 
 

@@ -81,7 +81,7 @@ def detect_encoding(sample: bytes) -> str:
         return bom_encoding
     if wide := _utf16_without_bom(body):
         return wide
-    if _decodes_as_utf8(body):
+    if decodes_as_utf8(body):
         return "utf-8"
     from charset_normalizer import from_bytes
 
@@ -115,7 +115,8 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
-def _decodes_as_utf8(data: bytes) -> bool:
+def decodes_as_utf8(data: bytes) -> bool:
+    """True when ``data`` is strict UTF-8, allowing a multi-byte character cut at its end."""
     # A sample cut at an arbitrary offset may end inside a multi-byte character: an
     # incremental decoder without the final flush accepts such a tail.
     try:
