@@ -1,5 +1,6 @@
 """Airflow DAG ``refinery``: one Refinery batch per logical date, one ``SparkSubmitOperator`` per
-job, in pipeline order (ingest → clean → dedup → score → rebalance → drift → select → report).
+job, in pipeline order (ingest → clean → dedup → score → rebalance → drift → select → export →
+report).
 
 **One logical date is one idempotent batch.** The date ``ds`` names the batch and its input:
 
@@ -60,6 +61,7 @@ PIPELINE: tuple[tuple[str, str], ...] = (
     ("rebalance", "jobs/rebalance.py"),
     ("drift", "jobs/drift.py"),
     ("select", "jobs/select_for_review.py"),
+    ("export", "jobs/export.py"),
     ("report", "jobs/report.py"),
 )
 #: Jobs that run even when a job before them failed: the report describes the failed run too.

@@ -141,7 +141,8 @@ def test_dags_test_runs_one_logical_date_end_to_end_on_the_cluster(cluster, spar
         f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
         "spark: {mode: cluster, driver_memory: null, shuffle_partitions: 2, progress_bar: false}\n"
         "tables:\n" + "".join(f"  {name}: {tables / name}\n" for name in TABLE_NAMES) + "ingest: {only: [sms_spam]}\n"
-        f"select: {{export_dir: {tmp_path / 'exports'}}}\nreport: {{dir: {tmp_path / 'reports'}}}\n",
+        f"select: {{export_dir: {tmp_path / 'exports'}}}\nreport: {{dir: {tmp_path / 'reports'}}}\n"
+        f"export: {{dir: {tmp_path / 'training_exports'}}}\n",
         encoding="utf-8",
     )
     migrated = subprocess.run(

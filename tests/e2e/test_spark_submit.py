@@ -54,7 +54,7 @@ def test_refinery_pipeline_runs_every_job_in_local_mode(spark, tmp_path):
     quarantined = read_table(spark, str(tables / "quarantine")).where("stage = 'clean'").count()
     assert silver.count() + quarantined == 5_574 and silver.where("lang = 'en'").count() > 5_000
     metrics = read_table(spark, str(tables / "metrics")).collect()
-    jobs = {"ingest", "clean", "dedup", "score", "rebalance", "drift", "select", "report"}
+    jobs = {"ingest", "clean", "dedup", "score", "rebalance", "drift", "select", "export", "report"}
     assert {row.job for row in metrics} == jobs
     assert silver.where("confidence IS NOT NULL AND pred_label IN ('ham', 'spam')").count() == silver.count()
     # SMS Spam Collection repeats about 400 messages verbatim: dedup flags them, deletes none

@@ -25,7 +25,7 @@ CLASSES = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
 PER_CLASS, UNLABELLED = 15, 12
 #: Every job, in the order the pipeline runs them (import_reviews before report, so the report
 #: covers it too).
-JOBS = ("ingest", "clean", "dedup", "score", "rebalance", "drift", "select", "import_reviews", "report")
+JOBS = ("ingest", "clean", "dedup", "score", "rebalance", "drift", "select", "export", "import_reviews", "report")
 REVIEWED = ("news:n0", "news:n1", "news:u0")
 
 
@@ -83,6 +83,7 @@ def runs(spark, tmp_path_factory):
         + ["spark.shuffle_partitions=2", f"score.work_dir={folder / 'work'}", f"report.dir={folder / 'reports'}"]
         + ["score.folds=2", "score.model.epochs=2", "score.model.dim=16", "score.features.buckets=4096"]
         + ["score.min_class_rows=5", f"select.export_dir={folder / 'exports'}"]
+        + [f"export.dir={folder / 'training_exports'}"]
         + [f"import_reviews.path={folder / 'reviews.jsonl'}"],
     )
     handler = Records()

@@ -84,6 +84,7 @@ def settings_for(folder: Path, batch: str):
         "drift.min_rows=100",  # the batches are small; the change in AG News is large
         f"score.work_dir={folder / 'score_work'}",
         f"select.export_dir={folder / 'exports'}",
+        f"export.dir={folder / 'training_exports'}",
         f"report.dir={folder / 'reports'}",
     ]
     return load_settings([ROOT / "conf" / "local.yaml"], overrides)

@@ -108,6 +108,7 @@ def overlay(folder: Path, inputs: Path, kinds: list[BadKind]) -> dict:
         "clean": {"pii": {"phone_regions": list(PRESIDIO_PHONE_REGIONS)}},
         "score": {"work_dir": str(folder / "score_work"), "folds": 3, "model": {"epochs": 2}},
         "select": {"export_dir": str(folder / "exports")},
+        "export": {"dir": str(folder / "training_exports")},
         "report": {"dir": str(folder / "reports")},
     }
 

@@ -34,14 +34,15 @@ def submit_command(master: str, job: str, *args: str, spark_options: Sequence[st
 
 def sample_overrides(tables: Path, source: str = "sms_spam", input_root: Path | None = None) -> list[str]:
     """``--set`` arguments: every table under ``tables``, one source read from ``input_root``
-    (default: the shared corpora), few shuffle partitions, select's exports and the run reports
-    beside the tables."""
+    (default: the shared corpora), few shuffle partitions, select's exports, the training exports and the run
+    reports beside the tables."""
     from tests.support.paths import corpora_dir
 
     pairs = [f"tables.{name}={tables / name}" for name in TABLE_NAMES]
     pairs += [f"ingest.input_root={input_root or corpora_dir()}", f"ingest.only=[{source}]"]
     pairs += ["spark.shuffle_partitions=2"]
     pairs += [f"select.export_dir={tables.parent / 'exports'}", f"report.dir={tables.parent / 'reports'}"]
+    pairs += [f"export.dir={tables.parent / 'training_exports'}"]
     return [arg for pair in pairs for arg in ("--set", pair)]
 
 

@@ -109,6 +109,8 @@ CASES = [
     Set(
         "path-export-dir", "select", "select.export_dir={readonly}/x", ("'select.export_dir'", "cannot create", "fix:")
     ),
+    Set("path-training-export-dir", "export", "export.dir={tmp}/a_file/e", ("'export.dir'", "not a folder", "fix:")),
+    Set("export-splits-sum", "export", "export.splits={{train: 0.7, test: 0.2}}", ("export.splits", "sum to 1")),
     Set(
         "pipeline-gold-under-file", "pipeline", "tables.gold={tmp}/a_file/g", ("'tables.gold'", "not a folder", "fix:")
     ),
@@ -181,6 +183,7 @@ def test_bad_config_exits_2_before_spark_naming_the_key_and_fix(case: Case, tmp_
         "tables": {name: str(out / "tables" / name) for name in TABLE_NAMES},
         "report": {"dir": str(out / "reports")},
         "select": {"export_dir": str(out / "exports")},
+        "export": {"dir": str(out / "training_exports")},
         "score": {"work_dir": str(out / "score_work")},
         "spark": {"progress_bar": False},
         "ingest": {"input_root": str(corpora_dir())},

@@ -3,7 +3,7 @@ layers never import a feature, and no two packages share a name.
 
 Layers (``text``, ``labels``, ``sources``, ``spark``, ``runtime``, ``config``) are what the
 features (``ingest``, ``clean``, ``dedup``, ``score``, ``select``, ``rebalance``, ``drift``,
-``report``, ``reviews``) are built from; a layer that imported a feature would make the
+``export``, ``report``, ``reviews``, ``inspect``) are built from; a layer that imported a feature would make the
 features' order of import, and what a reader must read first, circular. A feature's
 ``settings`` module is the one exception: it only declares that feature's configuration, so
 the root settings model composes it and the layers that implement the feature read it.
@@ -17,7 +17,19 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "libs" / "refinery"
 LAYERS = ("text", "labels", "sources", "spark", "runtime", "config")
-FEATURES = ("ingest", "clean", "dedup", "score", "select", "rebalance", "drift", "report", "reviews")
+FEATURES = (
+    "ingest",
+    "clean",
+    "dedup",
+    "score",
+    "select",
+    "rebalance",
+    "drift",
+    "export",
+    "report",
+    "reviews",
+    "inspect",
+)
 
 
 def module_name(path: Path) -> str:

@@ -8,6 +8,7 @@ from refinery.clean.settings import CleanSettings
 from refinery.config.base import SparkSettings, Strict, TablesSettings
 from refinery.dedup.settings import DedupSettings
 from refinery.drift.settings import DriftSettings
+from refinery.export.settings import ExportSettings
 from refinery.ingest.settings import IngestSettings
 from refinery.rebalance.settings import RebalanceSettings
 from refinery.report.settings import ReportSettings
@@ -29,5 +30,6 @@ class Settings(Strict):
     rebalance: RebalanceSettings = Field(default_factory=RebalanceSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     select: SelectSettings = Field(default_factory=SelectSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
     import_reviews: ImportReviewsSettings = Field(default_factory=ImportReviewsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from refinery.config import TABLE_NAMES, Settings
 from refinery.dedup.job import duplicate_counts
+from refinery.export.details import ExportDetails
 from refinery.spark.tables import read_table, table_exists
 from refinery.text.quality import drop_rule_names
 
@@ -75,6 +76,11 @@ def summary_lines(spark: SparkSession, settings: Settings) -> list[str]:
         lines.append("review_queue by status and reason (select):")
         for reason, status, rows in review_queue_counts(read_table(spark, tables.review_queue)):
             lines.append(f"  {status:<10} {reason:<24} {rows:>9,}")
+    if table_exists(spark, tables.metrics) and (export := latest_export(read_table(spark, tables.metrics))):
+        order = {name: i for i, name in enumerate(settings.export.splits)}  # a map column keeps no order
+        splits = sorted(export.rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        per_split = ", ".join(f"{split} {n:,}" for split, n in splits)
+        lines.append(f"training export (gold version {export.gold_version}): {per_split} rows  {export.dir}")
     if table_exists(spark, tables.metrics):
         metrics = read_table(spark, tables.metrics)
         latest = metrics.groupBy("job").agg(F.max("finished_at").alias("finished_at"))
@@ -105,6 +111,17 @@ def review_queue_counts(queue) -> list[tuple[str, str, int]]:
     """``(reason, status, rows)`` of ``review_queue``, ordered by status then reason."""
     grouped = queue.groupBy("status", "reason").count().orderBy("status", "reason").collect()
     return [(row.reason, row.status, row["count"]) for row in grouped]
+
+
+def latest_export(metrics) -> ExportDetails | None:
+    """The details of the latest ``export`` run (rows per split, its folder), if any."""
+    latest = (
+        metrics.where((F.col("job") == "export") & (F.col("stage") == "export"))
+        .orderBy(F.col("finished_at").desc())
+        .select("details")
+        .first()
+    )
+    return None if latest is None else ExportDetails.from_map(dict(latest.details or {}))
 
 
 def report_path(metrics) -> str | None:

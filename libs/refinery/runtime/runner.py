@@ -45,6 +45,7 @@ JOBS: dict[str, str] = {
     "rebalance": "refinery.rebalance.job",
     "drift": "refinery.drift.job",
     "select": "refinery.select.job",
+    "export": "refinery.export.job",
     "report": "refinery.report.job",
 }
 #: Jobs run by name only, not by ``refinery pipeline``: they need an input of their own.
@@ -66,6 +67,7 @@ JOB_OUTPUTS: dict[str, tuple[str, ...]] = {
     "rebalance": ("tables.gold", "tables.metrics"),
     "drift": ("tables.metrics",),
     "select": ("tables.review_queue", "tables.metrics", "select.export_dir"),
+    "export": ("tables.metrics", "export.dir"),
     "report": ("tables.metrics", "report.dir"),
     "import_reviews": ("tables.silver", "tables.review_queue", "tables.quarantine", "tables.metrics"),
 }

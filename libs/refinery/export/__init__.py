@@ -1,0 +1,1 @@
+"""``export``: one pinned ``gold`` version → training-ready shards and a manifest (see :mod:`refinery.export.job`)."""
