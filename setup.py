@@ -14,8 +14,8 @@ setup(
     # Versions are pinned in requirements.txt (what `make` installs); these are the ranges
     # the code is written against, for installing the wheel into another environment.
     install_requires=[
-        "pyspark>=4.0.1,<4.1",
-        "delta-spark>=4.0.1,<4.1",
+        "pyspark>=4.1,<4.2",
+        "delta-spark>=4.4,<4.5",
         "pyarrow>=15",
         "pandas>=2.2,<3",
         "PyYAML>=6",

@@ -379,7 +379,7 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
     same cache (the rerun's write path). Wall and CPU seconds per step."""
     from datetime import UTC, datetime
 
-    from refinery.clean.job import SILVER_PROPERTIES, STAGE, quarantine_rows, silver_rows, summarize
+    from refinery.clean.job import STAGE, quarantine_rows, silver_properties, silver_rows, summarize
     from refinery.clean.udf import clean_records
     from refinery.runtime.metrics import StageMetrics
     from refinery.spark.metrics_table import write_metrics
@@ -400,7 +400,11 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
         step(
             "silver_first_write",
             lambda: merge_rows(
-                spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true", properties=SILVER_PROPERTIES
+                spark,
+                silver_rows(cleaned, run_id),
+                job.tables.silver,
+                scope="true",
+                properties=silver_properties(job.delta.silver),
             ),
         )
         predicate = f"stage = {sql_string(STAGE)}"
@@ -412,7 +416,11 @@ def _job_steps(spark, job, options) -> dict[str, Any]:
         step(
             "silver_merge_again",
             lambda: merge_rows(
-                spark, silver_rows(cleaned, run_id), job.tables.silver, scope="true", properties=SILVER_PROPERTIES
+                spark,
+                silver_rows(cleaned, run_id),
+                job.tables.silver,
+                scope="true",
+                properties=silver_properties(job.delta.silver),
             ),
         )
     finally:

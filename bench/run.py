@@ -39,6 +39,8 @@ BENCHMARKS = {
     "scale": "bench.scale",
     "cluster_parity": "bench.cluster_parity",
     "score_memory": "bench.score_memory",
+    "delta_features": "bench.delta_features_bench",
+    "pins": "bench.pins_bench",
     "capacity": "bench.capacity",  # last: computed from the files the others wrote
 }
 

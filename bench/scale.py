@@ -37,7 +37,7 @@ import os
 import random
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,10 +155,11 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
-def run_job(job: str, work: Path, source: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Run one job as its own process; its wall and CPU seconds, memory, bytes and counts."""
+def run_job(job: str, work: Path, source: Path, env: dict[str, str], extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Run one job as its own process; its wall and CPU seconds, memory, bytes and counts.
+    ``extra``: more ``--set`` items, after the bench's own."""
     command = [str(ROOT / ".venv" / "bin" / "refinery"), job, "--conf", str(ROOT / "conf" / "local.yaml")]
-    for item in job_settings(work, source):
+    for item in [*job_settings(work, source), *extra]:
         command += ["--set", item]
     before = folder_bytes(work / "tables")
     seconds, usage, output = timed_command(command, env)
@@ -170,14 +171,15 @@ def run_job(job: str, work: Path, source: Path, env: dict[str, str]) -> dict[str
     }
 
 
-def measure(work: Path, shape: str, megabytes: int, env: dict[str, str]) -> dict[str, Any]:
-    """One shape and size through every job; the input is removed afterwards."""
+def measure(work: Path, shape: str, megabytes: int, env: dict[str, str], extra: Sequence[str] = ()) -> dict[str, Any]:
+    """One shape and size through every job (``extra``: more ``--set`` items for each); the
+    input is removed afterwards."""
     run = work / f"{shape}-{megabytes}"
     source = run / "input" / "corpus.jsonl"
     data = write_input(source, shape, megabytes)
     jobs = {}
     for job in JOBS:
-        jobs[job] = run_job(job, run, source, env)
+        jobs[job] = run_job(job, run, source, env, extra)
         jobs[job]["cpu_seconds_per_mb"] = round(jobs[job]["cpu_seconds"]["total"] / data["file_mb"], 2)
     shutil.rmtree(run, ignore_errors=True)
     seconds = sum(j["seconds"] for j in jobs.values())

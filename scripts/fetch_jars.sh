@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Resolve the Delta Lake jars from Maven Central into $1 (default .jars/), once.
-# Spark already ships scala-library and antlr4-runtime, so those are excluded to keep one
-# copy of each class on the classpath. A second run finds the stamp and needs no network;
+# Only Delta's own artifacts (io.delta: delta-spark, delta-storage, the Delta kernel; and the
+# Unity Catalog client the kernel links) are copied: everything else they depend on (Scala,
+# Hadoop, Parquet, Jackson, log4j, ...) pyspark's jars already ship, often in a newer version,
+# and a second copy of a class on the classpath is a conflict waiting to happen. A second run finds the stamp and needs no network;
 # Maven's own cache (~/.m2) also makes a rebuilt .jars/ offline-capable.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,7 +16,7 @@ if ! command -v mvn >/dev/null 2>&1; then
 fi
 rm -f "$out"/*.jar "$out/.resolved"
 mvn -q -B -f "$here/delta-jars/pom.xml" dependency:copy-dependencies \
-  -DincludeScope=runtime -DexcludeGroupIds=org.scala-lang,org.antlr \
+  -DincludeScope=runtime -DincludeGroupIds=io.delta,io.unitycatalog \
   -DoutputDirectory="$out"
 ls "$out"/delta-spark_*.jar "$out"/delta-storage-*.jar >/dev/null
 ls "$out"/*.jar | xargs -n1 basename > "$out/.resolved"

@@ -68,7 +68,7 @@ PIPELINE: tuple[tuple[str, str], ...] = (
 ALWAYS_RUN = frozenset({"report"})
 #: Jobs that take the logical date's batch: ``--set <job>.batch=<ds>``.
 BATCH_JOBS = frozenset({"ingest", "clean", "dedup"})
-DELTA_PACKAGE = "io.delta:delta-spark_2.13:4.0.1"
+DELTA_PACKAGE = "io.delta:delta-spark_4.1_2.13:4.4.0"
 
 HOME = Path(os.environ.get("REFINERY_HOME", Path(__file__).resolve().parents[2]))
 PYTHON = os.environ.get("REFINERY_PYTHON", str(HOME / ".venv" / "bin" / "python"))

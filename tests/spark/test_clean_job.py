@@ -12,11 +12,12 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from refinery.clean.job import SILVER_LATER_COLUMNS, SILVER_STATS_COLUMNS
+from refinery.clean.job import SILVER_LATER_COLUMNS, SILVER_STATS_COLUMNS, silver_properties
 from refinery.clean.settings import SegmentSettings
+from refinery.config.base import DeltaSettings, TableFeatures
 from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.schemas import QUALITY
-from refinery.spark.tables import add_missing_columns, read_table, table_properties
+from refinery.spark.tables import add_missing_columns, clustering_columns, read_table, table_properties
 from tests.support.settings import settings_in
 from tests.support.spark_helpers import ingest, metrics_by_stage, quarantine_reasons
 
@@ -168,6 +169,53 @@ def test_rerun_is_idempotent_and_follows_config_changes(spark, cleaned_copy):
     assert rows and all(r.tokens is None and r.n_tokens is None for r in rows)
     assert {(r.id, r.text) for r in rows} >= {(i, t) for i, t, _ in before}
     assert len(rows) == len(before) + 2  # the two flagged foreign rows
+
+
+def history_operations(spark, location: str) -> list[str]:
+    """The table's commits, oldest first, by operation."""
+    return [r.operation for r in DeltaTable.forPath(spark, location).history().orderBy("version").collect()]
+
+
+def test_silver_features_follow_the_config_and_unchanged_ones_make_no_commit(spark, cleaned_copy):
+    settings, _ = cleaned_copy
+    silver = settings.tables.silver
+    rows_before = read_table(spark, silver).count()
+    on = TableFeatures(cluster_by=["source"], deletion_vectors=True, row_tracking=True, change_data_feed=True)
+    featured = settings.model_copy(update={"delta": DeltaSettings(silver=on)})
+    start = len(history_operations(spark, silver))
+    run_id = clean(spark, featured)
+    properties = table_properties(spark, silver)
+    assert {k: properties[k] for k in on.properties()} == dict.fromkeys(on.properties(), "true")
+    assert properties["delta.dataSkippingStatsColumns"] == ",".join(SILVER_STATS_COLUMNS)  # source is one already
+    assert clustering_columns(spark, silver) == ["source"]
+    # Delta commits its protocol upgrade (and the row-tracking backfill) first
+    assert history_operations(spark, silver)[start:][-3:] == ["SET TBLPROPERTIES", "CLUSTER BY", "MERGE"]
+    assert metrics_by_stage(spark, featured, run_id)["clean"].reconciled
+    assert read_table(spark, silver).count() == rows_before
+    # the feed holds the rerun's changes: every row's update, before and after
+    merge_version = DeltaTable.forPath(spark, silver).history(1).first().version
+    feed = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", merge_version)
+    changes = Counter(r._change_type for r in feed.load(silver).select("_change_type").collect())
+    assert changes["update_postimage"] == changes["update_preimage"] == rows_before
+    tracked = read_table(spark, silver).select("_metadata.row_id").where(F.col("row_id").isNull()).count()
+    assert tracked == 0
+
+    # the same features again: the MERGE alone; then all off: one commit each to undo them
+    start = len(history_operations(spark, silver))
+    clean(spark, featured)
+    assert history_operations(spark, silver)[start:] == ["MERGE"]
+    start = len(history_operations(spark, silver))
+    run_id = clean(spark, settings)
+    assert history_operations(spark, silver)[start:] == ["SET TBLPROPERTIES", "CLUSTER BY", "MERGE"]
+    assert clustering_columns(spark, silver) == []
+    assert {k: table_properties(spark, silver)[k] for k in on.properties()} == dict.fromkeys(on.properties(), "false")
+    assert metrics_by_stage(spark, settings, run_id)["clean"].reconciled
+
+
+def test_clustering_columns_get_statistics():
+    by_label_and_time = silver_properties(TableFeatures(cluster_by=["label", "cleaned_at"]))
+    columns = by_label_and_time["delta.dataSkippingStatsColumns"].split(",")
+    assert columns == [*SILVER_STATS_COLUMNS, "cleaned_at"]  # label is one already, once
 
 
 def test_silver_keeps_statistics_only_on_filterable_columns(spark, cleaned):

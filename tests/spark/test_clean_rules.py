@@ -16,8 +16,9 @@ import yaml
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from refinery.clean.job import SILVER_PROPERTIES, clean_options, silver_rows
+from refinery.clean.job import clean_options, silver_properties, silver_rows
 from refinery.clean.udf import clean_records
+from refinery.config.base import TableFeatures
 from refinery.runtime.runner import new_run_id, run_one
 from refinery.spark.tables import read_table
 from tests.support.paths import ROOT, corpora_dir
@@ -110,7 +111,7 @@ def checked(spark, tmp_path_factory):
     # A silver as written before rules existed: silver's columns without rule_violations.
     bronze = read_table(spark, settings.tables.bronze)
     old = silver_rows(clean_records(bronze, clean_options(settings.clean)), "old").drop("rule_violations")
-    writer = spark.createDataFrame([], old.schema).write.format("delta").options(**SILVER_PROPERTIES)
+    writer = spark.createDataFrame([], old.schema).write.format("delta").options(**silver_properties(TableFeatures()))
     writer.save(settings.tables.silver)
     run_id = run_clean(spark, settings)
     return settings, run_id, {r.id: r for r in bronze.collect()}

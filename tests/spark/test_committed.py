@@ -54,12 +54,10 @@ def test_merge_counts_inserted_and_updated_rows_and_read_back_counts_unchanged_o
 
 
 def sources(spark, counts: dict[str, int]):
-    """One single-partition frame per source, unioned: each written file holds one source."""
-    frames = [
-        spark.createDataFrame([(i, name) for i in range(n)], "id long, source string").coalesce(1)
-        for name, n in counts.items()
-    ]
-    return frames[0].unionByName(frames[1]) if len(frames) > 1 else frames[0]
+    """One partition per source (range-partitioned on it), so each written file holds one source.
+    (A union of single-partition frames is no longer that: Spark 4.1 merges it into one partition.)"""
+    rows = [(i, name) for name, n in counts.items() for i in range(n)]
+    return spark.createDataFrame(rows, "id long, source string").repartitionByRange(len(counts), "source")
 
 
 def test_rows_per_value_come_from_the_added_files_statistics_when_each_file_holds_one_value(spark, tmp_path):

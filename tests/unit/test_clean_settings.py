@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from refinery.config import load_settings
+import pytest
+
+from refinery.clean.job import preflight
+from refinery.config import ConfigError, load_settings
 from tests.support.config_files import BAD_RULE, LOCAL, config_error, write_yaml
 from tests.support.paths import ROOT
 
@@ -67,3 +70,25 @@ def test_a_rule_on_n_tokens_needs_segmentation() -> None:
     assert "rule 'few_tokens'" in message and "clean.segment.enabled is false" in message
     off = "clean.rules=[{name: few_tokens, severity: flag, enabled: false, require: [{field: n_tokens, ge: 3}]}]"
     assert load_settings([LOCAL], [off, "clean.segment.enabled=false"]).clean.rules.active == ()
+
+
+def test_silver_features_are_off_unless_asked_and_name_their_delta_properties() -> None:
+    features = load_settings([LOCAL], ["delta.silver.deletion_vectors=true", "delta.silver.cluster_by=[source]"])
+    silver = features.delta.silver
+    assert silver.cluster_by == ["source"]
+    assert silver.properties() == {
+        "delta.enableDeletionVectors": "true",
+        "delta.enableRowTracking": "false",
+        "delta.enableChangeDataFeed": "false",
+    }
+    assert load_settings([LOCAL]).delta.silver.properties() == dict.fromkeys(silver.properties(), "false")
+
+
+def test_silver_clustering_columns_are_checked_before_spark_starts() -> None:
+    preflight(load_settings([LOCAL], ["delta.silver.cluster_by=[source, event_ts]"]))
+    for unfit in ("tokens", "lang_allowed", "pred_label"):  # a list, a boolean, a column score adds later
+        with pytest.raises(ConfigError, match=rf"delta\.silver\.cluster_by: \['{unfit}'\].*fix: .*'source'"):
+            preflight(load_settings([LOCAL], [f"delta.silver.cluster_by=[{unfit}]"]))
+    message = config_error([LOCAL], ["delta.silver.cluster_by=[a, b, c, d, e]"])
+    assert "delta.silver.cluster_by" in message and "at most 4" in message
+    assert "not column names" in config_error([LOCAL], ["delta.silver.cluster_by=['x; DROP']"])

@@ -17,7 +17,7 @@ def test_missing_jars_name_the_key_and_the_fix(tmp_path):
 def test_session_conf_puts_the_resolved_delta_jars_on_the_classpath():
     conf = session_conf(SparkSettings(local_cores=3, shuffle_partitions=7))
     jars = conf["spark.jars"].split(",")
-    assert any("delta-spark_2.13-" in jar for jar in jars) and any("delta-storage-" in jar for jar in jars)
+    assert any("delta-spark_4.1_2.13-" in jar for jar in jars) and any("delta-storage-" in jar for jar in jars)
     assert conf["spark.master"] == "local[3]" and conf["spark.sql.shuffle.partitions"] == "7"
 
 

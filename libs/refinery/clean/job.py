@@ -27,7 +27,8 @@ from refinery.clean.annotation_rules import BLOCK, RuleSet
 from refinery.clean.details import CleanDetails, RuleTally
 from refinery.clean.settings import CleanSettings, pii_options
 from refinery.clean.udf import TIMED_STEPS, clean_records
-from refinery.config import ConfigError
+from refinery.config import ConfigError, Settings
+from refinery.config.base import TableFeatures
 from refinery.runtime.context import JobContext, JobResult
 from refinery.runtime.faults import drop_one_row
 from refinery.runtime.stage import stage
@@ -65,11 +66,33 @@ SILVER_STATS_COLUMNS = (
     "n_tokens",
     "clean_run_id",
 )
-SILVER_PROPERTIES = {"delta.dataSkippingStatsColumns": ",".join(SILVER_STATS_COLUMNS)}
+
 #: Silver columns added after the table's first version (:data:`refinery.spark.schemas.SILVER_CLEAN`'s
 #: ``later``): a silver written before them gets them (null: "not checked") before the MERGE,
 #: which cannot add columns by itself.
 SILVER_LATER_COLUMNS = SILVER_CLEAN.later_columns()
+#: Column types Delta keeps min/max statistics on, so it can cluster by them.
+CLUSTERABLE_TYPES = frozenset({"string", "bigint", "int", "double", "float", "date", "timestamp"})
+
+
+def silver_properties(features: TableFeatures) -> dict[str, str]:
+    """Silver's Delta table properties: statistics on :data:`SILVER_STATS_COLUMNS` and the
+    clustering columns (Delta clusters only by columns it keeps statistics on), and the
+    features of ``delta.silver``."""
+    stats = dict.fromkeys([*SILVER_STATS_COLUMNS, *features.cluster_by])
+    return {"delta.dataSkippingStatsColumns": ",".join(stats), **features.properties()}
+
+
+def preflight(settings: Settings) -> None:
+    """Checked by the runner before Spark starts: silver can be clustered only by columns the
+    clean job writes and Delta keeps statistics on (no booleans, lists, maps or structs)."""
+    kinds = SILVER_CLEAN.sql_types()
+    unfit = [c for c in settings.delta.silver.cluster_by if kinds.get(c) not in CLUSTERABLE_TYPES]
+    if unfit:
+        fit = sorted(c for c, kind in kinds.items() if kind in CLUSTERABLE_TYPES)
+        raise ConfigError(
+            f"delta.silver.cluster_by: {unfit} cannot cluster silver; fix: use columns of {fit}, e.g. [source]"
+        )
 
 
 def run(ctx: JobContext) -> JobResult:
@@ -98,7 +121,8 @@ def run(ctx: JobContext) -> JobResult:
             silver_rows(cleaned, ctx.run_id),
             settings.tables.silver,
             scope=scope or "true",
-            properties=SILVER_PROPERTIES,
+            properties=silver_properties(settings.delta.silver),
+            cluster_by=settings.delta.silver.cluster_by,
         )
         predicate = f"stage = {sql_string(STAGE)}"
         if cfg.batch is not None:

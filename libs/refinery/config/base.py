@@ -1,14 +1,17 @@
 """The strict base model of every settings section, and the sections that are no feature:
-``spark`` (the session) and ``tables`` (where each Delta table lives)."""
+``spark`` (the session), ``tables`` (where each Delta table lives) and ``delta`` (which Delta
+table features a table is written with)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from refinery.config.paths import resolve_path
 
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAMES = ("bronze", "silver", "quarantine", "gold", "metrics", "review_queue", "signatures", "ingest_state")
 
 
@@ -82,3 +85,51 @@ class TablesSettings(Strict):
         if not value.strip():
             raise ValueError("must be a non-empty path or catalog:db.name; fix: e.g. data/<table>")
         return resolve_path(value)
+
+
+class TableFeatures(Strict):
+    """The Delta table features one table is written with (``delta.<table>``). Each is set when
+    the table is created and, on an existing table, by the next job that writes its properties
+    (``clean`` for silver): one ``ALTER TABLE`` commit when a value changed, none otherwise.
+    Each raises the table's Delta protocol, so readers need Delta 3.1 or newer (liquid
+    clustering 3.2). What each costs and saves is measured in ``bench/results/delta_features.json``."""
+
+    #: Liquid clustering columns (``CLUSTER BY``); ``[]``: none. ``OPTIMIZE`` lays the files out
+    #: by them, so a reader that filters on them (``WHERE source = …``) skips the other files.
+    #: Clustering columns need Delta statistics: silver keeps them on these columns too.
+    cluster_by: list[str] = Field(default_factory=list)
+    #: ``delta.enableDeletionVectors``: a MERGE, UPDATE or DELETE marks the rows it replaces in a
+    #: small side file instead of rewriting every file that holds one of them.
+    deletion_vectors: bool = False
+    #: ``delta.enableRowTracking``: every row keeps a stable ``_metadata.row_id`` and the version
+    #: that last changed it (``_metadata.row_commit_version``), for consumers that track rows.
+    row_tracking: bool = False
+    #: ``delta.enableChangeDataFeed``: each commit also records the rows it inserted, updated or
+    #: deleted, so a consumer reads only what changed since the version it last read
+    #: (``spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", v)``).
+    change_data_feed: bool = False
+
+    @field_validator("cluster_by")
+    @classmethod
+    def _column_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not _COLUMN.match(name)]
+        if bad:
+            raise ValueError(f"{bad} are not column names; fix: e.g. [source] or [] for no clustering")
+        if len(value) > 4:
+            raise ValueError("Delta clusters by at most 4 columns; fix: list 1 to 4, e.g. [source]")
+        return value
+
+    def properties(self) -> dict[str, str]:
+        """The table properties these features set (``"true"`` or ``"false"``)."""
+        flags = {
+            "delta.enableDeletionVectors": self.deletion_vectors,
+            "delta.enableRowTracking": self.row_tracking,
+            "delta.enableChangeDataFeed": self.change_data_feed,
+        }
+        return {key: str(on).lower() for key, on in flags.items()}
+
+
+class DeltaSettings(Strict):
+    """``delta``: the table features of the tables that have a choice (see :class:`TableFeatures`)."""
+
+    silver: TableFeatures = Field(default_factory=TableFeatures)

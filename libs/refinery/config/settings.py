@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from refinery.clean.settings import CleanSettings
-from refinery.config.base import SparkSettings, Strict, TablesSettings
+from refinery.config.base import DeltaSettings, SparkSettings, Strict, TablesSettings
 from refinery.dedup.settings import DedupSettings
 from refinery.drift.settings import DriftSettings
 from refinery.export.settings import ExportSettings
@@ -23,6 +23,7 @@ class Settings(Strict):
     app_name: str = "refinery"
     spark: SparkSettings = Field(default_factory=SparkSettings)
     tables: TablesSettings
+    delta: DeltaSettings = Field(default_factory=DeltaSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     clean: CleanSettings = Field(default_factory=CleanSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)

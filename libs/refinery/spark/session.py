@@ -45,7 +45,7 @@ def delta_jars(jars_dir: str | os.PathLike[str]) -> list[str]:
     if not any(Path(j).name.startswith("delta-spark_") for j in jars):
         raise ConfigError(
             f"config key 'spark.jars_dir': no delta-spark jar in {folder}; "
-            "fix: run `make jars` (resolves io.delta:delta-spark_2.13 from Maven Central) "
+            "fix: run `make jars` (resolves io.delta:delta-spark_4.1_2.13 from Maven Central) "
             "or point spark.jars_dir at a folder holding the Delta jars"
         )
     return jars

@@ -24,6 +24,9 @@ from refinery.spark.commit_retry import retry_on_conflict, session_retry_policy
 from refinery.spark.committed import Commit, merge_metadata, tagged, user_metadata
 
 T = TypeVar("T")
+#: Table properties Delta reads as ``false`` when a table does not set them: setting one to
+#: ``false`` on such a table changes nothing and makes no commit.
+FALSE_WHEN_ABSENT = frozenset({"delta.enableDeletionVectors", "delta.enableRowTracking", "delta.enableChangeDataFeed"})
 #: Error conditions of creating a table (save mode ``errorifexists``) that already exists.
 _ALREADY_EXISTS = {"DELTA_PATH_EXISTS", "TABLE_OR_VIEW_ALREADY_EXISTS"}
 
@@ -108,6 +111,7 @@ def merge_rows(
     scope: str | None = None,
     partition_by: list[str] | None = None,
     properties: dict[str, str] | None = None,
+    cluster_by: Sequence[str] | None = None,
 ) -> Commit:
     """Upsert ``df`` into the Delta table at ``location`` on ``key`` (MERGE), creating it on
     first write; the commit made (the MERGE, or the first write).
@@ -118,7 +122,8 @@ def merge_rows(
     columns not in ``df`` (e.g. ones another job merged in) are left alone.
 
     ``properties`` (Delta table properties) are set when the table is created, and on an
-    existing table whose values differ, before the MERGE.
+    existing table whose values differ, before the MERGE. So are the liquid clustering
+    columns ``cluster_by`` (``[]``: none; ``None``: leave the table's as they are).
 
     The first write creates the table only if it is still absent when the write starts (and
     Delta refuses a second creator's commit): a table another writer created since the check
@@ -129,12 +134,16 @@ def merge_rows(
         if not table_exists(spark, location):
             try:
                 _create(df, location, partition_by, userMetadata=user_metadata(token), **(properties or {}))
+                if cluster_by:  # a path write's clusterBy is not recorded: clustering is its own commit
+                    set_clustering(spark, location, cluster_by)
                 return
             except AnalysisException as error:
                 if error.getCondition() not in _ALREADY_EXISTS:
                     raise
         if properties:
             set_properties(spark, location, properties)
+        if cluster_by is not None:
+            set_clustering(spark, location, cluster_by)
         columns = {name: f"s.`{name}`" for name in df.columns}
         merge = (
             delta_table(spark, location)
@@ -156,10 +165,29 @@ def table_properties(spark: SparkSession, location: str) -> dict[str, str]:
     return dict(delta_table(spark, location).detail().first().properties or {})
 
 
+def clustering_columns(spark: SparkSession, location: str) -> list[str]:
+    """The liquid clustering columns of the table at ``location`` (``[]``: not clustered)."""
+    return list(delta_table(spark, location).detail().first().clusteringColumns or [])
+
+
+def set_clustering(spark: SparkSession, location: str, columns: Sequence[str]) -> None:
+    """Cluster the existing table at ``location`` by ``columns`` (``ALTER TABLE … CLUSTER BY``;
+    ``[]``: ``CLUSTER BY NONE``); a no-op (no commit) when it already is. Files already written
+    keep their layout until ``OPTIMIZE`` rewrites them."""
+    if clustering_columns(spark, location) == list(columns):
+        return
+    by = "(" + ", ".join(f"`{c}`" for c in columns) + ")" if columns else "NONE"
+    statement = f"ALTER TABLE {_sql_target(location)} CLUSTER BY {by}"
+    _retried(spark, location, lambda: spark.sql(statement))
+
+
 def set_properties(spark: SparkSession, location: str, properties: dict[str, str]) -> None:
     """Set Delta table properties on an existing table; a no-op (no commit) when they
-    already hold these values."""
+    already hold these values (a :data:`FALSE_WHEN_ABSENT` property that is absent holds
+    ``false``)."""
     current = table_properties(spark, location)
+    for key in FALSE_WHEN_ABSENT - current.keys():
+        current[key] = "false"
     changed = {key: value for key, value in properties.items() if current.get(key) != value}
     if not changed:
         return
